@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// Two cores per machine: two workers keep ZooKeeper and friends responsive.
+export default defineConfig({
+  test: {
+    projects: ['packages/*'],
+    maxWorkers: 2,
+    fileParallelism: true,
+  },
+});
