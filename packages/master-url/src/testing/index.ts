@@ -1,0 +1,2 @@
+export type { StartZooKeeperServerOptions, ZooKeeperTestServer } from './zookeeper-server.js';
+export { findZooKeeper, startZooKeeperServer } from './zookeeper-server.js';
