@@ -74,7 +74,10 @@ export function installAndBuild(pnpm) {
  * Missing ones are installed with apt-get when we are root (CI machines are).
  */
 export const systemPackages = [
-  { name: 'zookeeper', present: () => existsSync('/usr/share/zookeeper/bin/zkServer.sh') || Boolean(process.env.ZOOKEEPER_HOME) },
+  {
+    name: 'zookeeper',
+    present: () => existsSync('/usr/share/zookeeper/bin/zkServer.sh') || Boolean(process.env.ZOOKEEPER_HOME),
+  },
 ];
 
 export function ensureSystemPackages() {

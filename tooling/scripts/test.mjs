@@ -25,7 +25,14 @@ const failures = [];
 if (run(pnpmCommand, [...pnpmPrefix, 'run', 'lint']) !== 0) failures.push('lint');
 if (run(pnpmCommand, [...pnpmPrefix, 'run', 'typecheck']) !== 0) failures.push('typecheck');
 
-const vitestArgs = ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`];
+const vitestArgs = [
+  'exec',
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${reportFile}`,
+];
 const vitestStatus = run(pnpmCommand, [...pnpmPrefix, ...vitestArgs, ...process.argv.slice(2)]);
 
 let passed = 0;

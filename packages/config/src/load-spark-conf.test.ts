@@ -104,6 +104,7 @@ describe('loadSparkConf', () => {
         'MULTI="line one',
         'line two"',
         'echo "noise on stdout"',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion inside spark-env.sh.
         'export FROM_HOME="$HOME|$SPARK_CONF_DIR|${INHERITED_ONLY:-unset}"',
         'MESOS_NATIVE_JAVA_LIBRARY=/usr/lib/libmesos.so',
         'cd /',
