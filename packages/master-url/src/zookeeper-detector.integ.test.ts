@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { isSparkMesosError } from '@spark-mesos/errors';
 import zookeeper, { type Client } from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +24,9 @@ function freshPath(): string {
 }
 
 /** A connected plain ZooKeeper client; closed after the test file. */
-function connectClient(auth?: ZooKeeperDigestAuth): Promise<Client> {
+function connectClient(auth?: ZooKeeperDigestAuth, sessionTimeoutMs = SESSION_TIMEOUT_MS): Promise<Client> {
   const client = zookeeper.createClient(server.connectionString, {
-    sessionTimeout: SESSION_TIMEOUT_MS,
+    sessionTimeout: sessionTimeoutMs,
     spinDelay: 100,
   });
   if (auth) client.addAuthInfo('digest', Buffer.from(`${auth.username}:${auth.password}`));
@@ -44,15 +45,45 @@ function call<T>(run: (callback: (error: Error | zookeeper.Exception | null, res
 async function startMaster(
   path: string,
   data: Buffer,
-  options: { label?: string; auth?: ZooKeeperDigestAuth; acl?: zookeeper.ACL[] } = {},
-): Promise<{ node: string; stop(): void }> {
-  const client = await connectClient(options.auth);
+  options: { label?: string; auth?: ZooKeeperDigestAuth; acl?: zookeeper.ACL[]; sessionTimeoutMs?: number } = {},
+): Promise<{ node: string; client: Client; stop(): void }> {
+  const client = await connectClient(options.auth, options.sessionTimeoutMs);
   const acl = options.acl ?? [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))];
   await call<string>((cb) => client.mkdirp(path, acl, zookeeper.CreateMode.PERSISTENT, cb));
   const node = await call<string>((cb) =>
     client.create(`${path}/${options.label ?? 'json.info'}_`, data, acl, zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb),
   );
-  return { node, stop: () => client.close() };
+  return { node, client, stop: () => client.close() };
+}
+
+/**
+ * A loopback TCP proxy to the ZooKeeper server that swallows its first `blackHoles` connections:
+ * accepted, never answered, like a server that is still starting or hung.
+ */
+async function startBlackHoleProxy(blackHoles: number): Promise<{ port: number; accepted(): number }> {
+  let accepted = 0;
+  const sockets = new Set<Socket>();
+  const proxy = createServer((socket) => {
+    accepted += 1;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    if (accepted <= blackHoles) return;
+    const upstream = connect({ host: server.host, port: server.port });
+    sockets.add(upstream);
+    upstream.on('error', () => socket.destroy());
+    upstream.on('close', () => sockets.delete(upstream));
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        proxy.close(() => resolve());
+      }),
+  );
+  return { port: (proxy.address() as AddressInfo).port, accepted: () => accepted };
 }
 
 function capturingLogger(): Logger & { lines: string[] } {
@@ -321,6 +352,45 @@ describe.skipIf(!findZooKeeper() && process.env.CI !== 'true')(
 
       leader.stop();
       expect(await changes.waitFor(byPort(5061))).toMatchObject({ port: 5061 });
+    });
+
+    it('keeps following the election across a ZooKeeper server restart', async () => {
+      const path = freshPath();
+      // Long master sessions: their nodes outlive the restart whether or not their clients
+      // reconnect, so the only thing under test is the detector.
+      const leader = await startMaster(path, LEADER_INFO, { sessionTimeoutMs: 30_000 });
+      await startMaster(path, STANDBY_INFO, { sessionTimeoutMs: 30_000 });
+      const logger = capturingLogger();
+      const detector = detectorFor(path, { logger });
+      const changes = recordChanges(detector);
+      expect((await detector.detect()).port).toBe(5060);
+
+      await server.restart({ downForMs: 300 });
+      // The leader's node goes away after the restart (a master that died meanwhile).
+      const admin = await connectClient();
+      await call<void>((cb) => admin.remove(leader.node, -1, cb));
+
+      expect(await changes.waitFor(byPort(5061), SESSION_TIMEOUT_MS * 5)).toMatchObject({ port: 5061 });
+      expect(logger.lines.some((line) => line.includes('Disconnected from ZooKeeper'))).toBe(true);
+    });
+
+    it('starts a new session when a handshake is never answered (server starting or hung)', async () => {
+      const path = freshPath();
+      await startMaster(path, LEADER_INFO);
+      const proxy = await startBlackHoleProxy(1);
+      const logger = capturingLogger();
+      const detector = createZooKeeperDetector({
+        servers: [{ host: '127.0.0.1', port: proxy.port }],
+        path,
+        sessionTimeoutMs: SESSION_TIMEOUT_MS,
+        connectTimeoutMs: SESSION_TIMEOUT_MS * 5,
+        logger,
+      });
+      cleanups.push(() => detector.close());
+
+      expect(await detector.detect()).toMatchObject({ host: '127.0.0.1', port: 5060 });
+      expect(proxy.accepted()).toBeGreaterThanOrEqual(2);
+      expect(logger.lines.some((line) => line.includes('treating the session as expired'))).toBe(true);
     });
 
     it('rejects detect() with SM_ERR_CLOSED after close()', async () => {

@@ -94,6 +94,9 @@ function isState(state: State, expected: State): boolean {
  * - A missing `path` is waited for (masters not started yet), not an error.
  * - While disconnected the last leader is kept; on session expiry the leader is reported lost
  *   (`undefined`), a new session is made and the children are listed and watched again.
+ * - A session that has had no connection for a whole session timeout is treated as expired, as
+ *   Mesos' ZooKeeper group does: the server has expired it by then, and a client whose
+ *   handshake is never answered (a server still starting, or hung) would otherwise wait forever.
  * - Bad node data (`SM_ERR_BAD_MASTER_INFO`, naming the node), a legacy protobuf leader, and a
  *   NoAuth answer (`SM_ERR_ZOOKEEPER`) are logged and make pending and later `detect()` calls
  *   reject until the election changes; they never throw out of a callback.
@@ -125,7 +128,8 @@ class ZooKeeperMasterDetector implements MasterDetector {
   #closed = false;
   #closing: Promise<void> | undefined;
   #connected = false;
-  #readOnConnect = false;
+  // Fires when a session has had no connection for a whole session timeout (see #connect).
+  #sessionWatchdog: NodeJS.Timeout | undefined;
   #reading = false;
   #readAgain = false;
   #reportedMissingPath = false;
@@ -227,6 +231,7 @@ class ZooKeeperMasterDetector implements MasterDetector {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     this.#generation += 1;
+    this.#stopSessionWatchdog();
     const error = this.#closedError();
     for (const waiter of [...this.#waiters]) waiter.reject(error);
     this.#listeners.clear();
@@ -254,7 +259,10 @@ class ZooKeeperMasterDetector implements MasterDetector {
     this.#generation += 1;
     const generation = this.#generation;
     this.#connected = false;
-    this.#readOnConnect = true;
+    // Reads are serialised per session: one stuck on an abandoned client must not block these.
+    this.#reading = false;
+    this.#readAgain = false;
+    this.#startSessionWatchdog(generation);
     const client = this.#createClient(this.#connectionString, {
       sessionTimeout: this.#sessionTimeoutMs,
       // Reconnect within a fraction of the session so a restarted server is found in time.
@@ -275,22 +283,20 @@ class ZooKeeperMasterDetector implements MasterDetector {
     if (generation !== this.#generation || this.#closed) return;
     if (isState(state, States.SYNC_CONNECTED) || isState(state, States.CONNECTED_READ_ONLY)) {
       this.#connected = true;
+      this.#stopSessionWatchdog();
       this.#logger.info(`Connected to ZooKeeper for ${this.#where}`);
-      if (this.#readOnConnect) {
-        this.#readOnConnect = false;
-        this.#read();
-      }
+      // Read again after every reconnection: cheap, and it does not depend on the client
+      // restoring every watch.
+      this.#read();
     } else if (isState(state, States.DISCONNECTED)) {
+      if (this.#connected) this.#startSessionWatchdog(generation);
       this.#connected = false;
       // Like Mesos, keep the last leader: the session (and its watches) may well survive.
       this.#logger.info(`Disconnected from ZooKeeper for ${this.#where}; reconnecting`);
     } else if (isState(state, States.EXPIRED)) {
       this.#connected = false;
       this.#logger.warn(`ZooKeeper session for ${this.#where} expired; starting a new session`);
-      this.#problem = undefined;
-      this.#setLeader(undefined, undefined);
-      // The old client is dead after expiry (node-zookeeper-client closes it); just replace it.
-      this.#connect();
+      this.#renewSession();
     } else if (isState(state, States.AUTH_FAILED)) {
       this.#connected = false;
       this.#fail(
@@ -301,6 +307,36 @@ class ZooKeeperMasterDetector implements MasterDetector {
         ),
       );
     }
+  }
+
+  /** Drops the current session: reports the leader lost and connects a new client. */
+  #renewSession(): void {
+    const old = this.#client;
+    this.#problem = undefined;
+    this.#setLeader(undefined, undefined);
+    this.#connect();
+    // After expiry node-zookeeper-client has closed the old client; a stuck one is cut loose.
+    if (old !== undefined) void closeClient(old);
+  }
+
+  #startSessionWatchdog(generation: number): void {
+    this.#stopSessionWatchdog();
+    this.#sessionWatchdog = setTimeout(() => {
+      this.#sessionWatchdog = undefined;
+      if (generation !== this.#generation || this.#closed || this.#connected) return;
+      this.#logger.warn(
+        `No ZooKeeper connection for ${this.#where} within the session timeout (${this.#sessionTimeoutMs} ms); ` +
+          'treating the session as expired and starting a new one',
+      );
+      this.#renewSession();
+    }, this.#sessionTimeoutMs);
+    // Never the reason a process stays alive: the client's socket is.
+    this.#sessionWatchdog.unref();
+  }
+
+  #stopSessionWatchdog(): void {
+    if (this.#sessionWatchdog !== undefined) clearTimeout(this.#sessionWatchdog);
+    this.#sessionWatchdog = undefined;
   }
 
   /** The one watcher of a session: any change under the znode means "read again". */
@@ -331,6 +367,8 @@ class ZooKeeperMasterDetector implements MasterDetector {
         this.#logger.warn(`Unexpected error while reading ${this.#where}: ${String(error)}`);
       })
       .finally(() => {
+        // A read of an older session ends after #connect reset the flags: leave them alone.
+        if (generation !== this.#generation) return;
         this.#reading = false;
         if (this.#readAgain) {
           this.#readAgain = false;
@@ -444,8 +482,8 @@ class ZooKeeperMasterDetector implements MasterDetector {
         this.#fail(outcome.error);
         return;
       case 'retry-on-connect':
+        // When disconnected, the next connection reads anyway.
         if (this.#connected) this.#readAgain = true;
-        else this.#readOnConnect = true;
         return;
       case 'again':
         this.#readAgain = true;

@@ -13,7 +13,7 @@ export interface StartZooKeeperServerOptions {
    * timeouts tests want. @default 200
    */
   readonly tickTimeMs?: number;
-  /** How long to wait for the server to answer `ruok`. @default 30000 */
+  /** How long to wait for the server to serve requests. @default 30000 */
   readonly startTimeoutMs?: number;
   /** The `zkServer.sh` to run. @default findZooKeeper() */
   readonly script?: string;
@@ -94,7 +94,7 @@ function killGroup(child: ChildProcess): void {
 /**
  * Starts a throw-away single-node ZooKeeper with `zkServer.sh start-foreground <cfg>` on a free
  * loopback port, with its own temporary directory (config, data, logs), JMX and the admin server
- * off, and a small tick so session timeouts can be short. Resolves once it answers `ruok`.
+ * off, and a small tick so session timeouts can be short. Resolves once it serves (`srvr` reports its mode).
  *
  * @throws SparkMesosError `SM_ERR_ZOOKEEPER` when ZooKeeper is not installed or does not start.
  */
@@ -129,8 +129,6 @@ export async function startZooKeeperServer(options: StartZooKeeperServerOptions 
       // Sessions may be as short as two ticks; cap the long end so tests never wait long.
       `minSessionTimeout=${2 * tickTimeMs}`,
       `maxSessionTimeout=${Math.max(20 * tickTimeMs, 60_000)}`,
-      // Tests kill the process, not the machine: the page cache keeps the data.
-      'forceSync=no',
       'maxClientCnxns=0',
       '',
     ].join('\n'),
@@ -173,7 +171,8 @@ export async function startZooKeeperServer(options: StartZooKeeperServerOptions 
     const deadline = Date.now() + startTimeoutMs;
     while (Date.now() < deadline) {
       if (launched.exitCode !== null || launched.signalCode !== null) break;
-      if ((await fourLetterWord(port, 'ruok')) === 'imok') return;
+      // `ruok` answers imok before the server serves sessions; `srvr` shows a Mode only then.
+      if ((await fourLetterWord(port, 'srvr')).includes('Mode: ')) return;
       await sleep(100);
     }
     killGroup(launched);
