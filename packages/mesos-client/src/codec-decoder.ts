@@ -1,0 +1,196 @@
+import protobuf from 'protobufjs/light.js';
+import type { FieldKind, FieldPlan, TypePlan } from './codec-plan.js';
+
+/**
+ * A protobuf decoder generated per message type (like protobufjs' own decoder) that writes the
+ * in-memory representation directly: plain objects, enum names, 64-bit integers as numbers
+ * (checked against ±2^53), bytes copied to plain `Uint8Array`s, required fields checked. It
+ * skips protobufjs' message instances and its `toObject` pass, so it costs about what
+ * `Type.decode` alone costs.
+ *
+ * @module
+ */
+
+/** Thrown by generated decoders; the caller turns it into a `SparkMesosError`. */
+export class DecodeProblem extends Error {
+  /** `'unsafe-int64'`: a 64-bit integer beyond ±2^53; `'missing-required'`: a required field is absent. */
+  readonly problem: 'unsafe-int64' | 'missing-required';
+  /** The message type (full name, no leading dot) and field concerned. */
+  readonly typeName: string;
+  /** The field name. */
+  readonly field: string;
+
+  constructor(problem: 'unsafe-int64' | 'missing-required', typeName: string, field: string) {
+    super(
+      problem === 'missing-required'
+        ? `missing required field '${field}' of ${typeName}`
+        : `the 64-bit integer field '${field}' of ${typeName} is beyond ±2^53`,
+    );
+    this.problem = problem;
+    this.typeName = typeName;
+    this.field = field;
+  }
+}
+
+/** A generated decoder: reads one message (to the end, or `length` bytes) from the reader. */
+export type GeneratedDecoder = (reader: protobuf.Reader, length?: number) => Record<string, unknown>;
+
+const decoders = new Map<TypePlan, GeneratedDecoder>();
+
+const SCALAR_READ: Partial<Record<string, string>> = {
+  double: 'r.double()',
+  float: 'r.float()',
+  int32: 'r.int32()',
+  uint32: 'r.uint32()',
+  sint32: 'r.sint32()',
+  fixed32: 'r.fixed32()',
+  sfixed32: 'r.sfixed32()',
+  bool: 'r.bool()',
+  string: 'r.string()',
+  int64: 'L(r.int64(),T,F)',
+  uint64: 'L(r.uint64(),T,F)',
+  sint64: 'L(r.sint64(),T,F)',
+  fixed64: 'L(r.fixed64(),T,F)',
+  sfixed64: 'L(r.sfixed64(),T,F)',
+  bytes: 'new Uint8Array(r.bytes())',
+};
+
+/** Wire types: 0 varint, 1 64-bit, 2 length-delimited, 5 32-bit. */
+const WIRE_TYPES: Partial<Record<string, number>> = {
+  double: 1,
+  fixed64: 1,
+  sfixed64: 1,
+  float: 5,
+  fixed32: 5,
+  sfixed32: 5,
+  string: 2,
+  bytes: 2,
+};
+
+function wireTypeOf(protoField: protobuf.Field, kind: FieldKind): number {
+  if (kind === 'message') return 2;
+  if (kind === 'enum') return 0;
+  return WIRE_TYPES[protoField.type] ?? 0;
+}
+
+const PACKABLE = new Set<FieldKind>(['bool', 'int32', 'uint32', 'double', 'int64', 'uint64', 'enum']);
+
+/** Converts a protobufjs Long (or number) to a number, or throws for a value beyond ±2^53. */
+function toSafeNumber(value: number | protobuf.Long, typeName: string, field: string): number {
+  const n =
+    typeof value === 'number'
+      ? value
+      : (value.unsigned ? value.high >>> 0 : value.high) * 4294967296 + (value.low >>> 0);
+  if (!Number.isSafeInteger(n)) throw new DecodeProblem('unsafe-int64', typeName, field);
+  return n;
+}
+
+function missing(typeName: string, field: string): never {
+  throw new DecodeProblem('missing-required', typeName, field);
+}
+
+function protoTypeOf(plan: TypePlan, field: FieldPlan): protobuf.Field {
+  return plan.type.fields[field.name]!;
+}
+
+/** The expression reading one value of `field` (for maps: its value) from reader `r`. */
+function readExpression(plan: TypePlan, field: FieldPlan, index: number): string {
+  const name = JSON.stringify(field.name);
+  const typeName = JSON.stringify(plan.name);
+  if (field.kind === 'message') return `D[${index}](r,r.uint32())`;
+  if (field.kind === 'enum') return `E[${index}][r.int32()]`;
+  const protoType = protoTypeOf(plan, field).type;
+  const read = SCALAR_READ[protoType];
+  if (read === undefined) throw new Error(`unsupported type ${protoType} of ${plan.name}.${field.name}`);
+  return read.replace('T', typeName).replace('F', name);
+}
+
+function generate(plan: TypePlan): GeneratedDecoder {
+  const existing = decoders.get(plan);
+  if (existing !== undefined) return existing;
+  const subDecoders: GeneratedDecoder[] = [];
+  const enumNames: (Record<number, string> | undefined)[] = [];
+  // Placeholder first: recursive types find themselves.
+  const self: GeneratedDecoder = (reader, length) => impl(reader, length);
+  decoders.set(plan, self);
+  const lines: string[] = [
+    'var c=l===undefined?r.len:r.pos+l,m={},t,v,e,k,a;',
+    'while(r.pos<c){t=r.uint32();switch(t>>>3){',
+  ];
+  plan.fields.forEach((field, index) => {
+    const key = JSON.stringify(field.name);
+    const id = protoTypeOf(plan, field).id;
+    if (field.message !== undefined) subDecoders[index] = generate(field.message);
+    if (field.kind === 'enum') {
+      const values = (protoTypeOf(plan, field).resolvedType as protobuf.Enum).valuesById;
+      enumNames[index] = values;
+    }
+    const read = readExpression(plan, field, index);
+    const wire = field.map ? 2 : wireTypeOf(protoTypeOf(plan, field), field.kind);
+    lines.push(`case ${id}:`);
+    // A field with an unexpected wire type is skipped, as protobufjs does (packed repeated aside).
+    if (field.repeated && PACKABLE.has(field.kind)) lines.push(`if((t&7)!==${wire}&&(t&7)!==2){r.skipType(t&7);break}`);
+    else lines.push(`if((t&7)!==${wire}){r.skipType(t&7);break}`);
+    if (field.map) {
+      const mapField = protoTypeOf(plan, field) as unknown as protobuf.MapField;
+      const keyRead = SCALAR_READ[mapField.keyType];
+      const emptyValue =
+        field.kind === 'message'
+          ? '{}'
+          : field.kind === 'string'
+            ? '""'
+            : field.kind === 'bytes'
+              ? 'new Uint8Array(0)'
+              : field.kind === 'bool'
+                ? 'false'
+                : '0';
+      lines.push(
+        `e=r.uint32()+r.pos;k="";v=undefined;while(r.pos<e){a=r.uint32();switch(a>>>3){case 1:k=String(${keyRead});break;case 2:v=${read};break;default:r.skipType(a&7)}}`,
+        `if(v===undefined)v=${emptyValue};(m[${key}]||(m[${key}]={}))[k]=v;break;`,
+      );
+    } else if (field.repeated) {
+      const push = field.kind === 'enum' ? `v=${read};if(v!==undefined)a.push(v);` : `a.push(${read});`;
+      lines.push(`a=m[${key}]||(m[${key}]=[]);`);
+      if (PACKABLE.has(field.kind))
+        lines.push(`if((t&7)===2){e=r.uint32()+r.pos;while(r.pos<e){${push}}}else{${push}}`);
+      else lines.push(push);
+      if (field.kind === 'enum') lines.push(`if(a.length===0)delete m[${key}];`);
+      lines.push('break;');
+    } else if (field.kind === 'enum') {
+      lines.push(`v=${read};if(v!==undefined)m[${key}]=v;break;`);
+    } else {
+      lines.push(`m[${key}]=${read};break;`);
+    }
+  });
+  lines.push('default:r.skipType(t&7)}}');
+  for (const field of plan.fields) {
+    if (field.required)
+      lines.push(
+        `if(m[${JSON.stringify(field.name)}]===undefined)M(${JSON.stringify(plan.name)},${JSON.stringify(field.name)});`,
+      );
+  }
+  lines.push('return m;');
+  // biome-ignore lint/complexity/noBannedTypes: a generated function, as protobufjs generates its own.
+  const factory: Function = new Function(
+    'D',
+    'E',
+    'L',
+    'M',
+    `return function decode_${plan.name.replace(/\./g, '_')}(r,l){${lines.join('\n')}}`,
+  );
+  const impl = factory(subDecoders, enumNames, toSafeNumber, missing) as GeneratedDecoder;
+  decoders.set(plan, impl);
+  return impl;
+}
+
+/** The generated decoder of a message type (built with those of the types it reaches). */
+export function getGeneratedDecoder(plan: TypePlan): GeneratedDecoder {
+  return generate(plan);
+}
+
+/** A protobufjs reader over `bytes`; a Buffer view when possible (faster string decoding). */
+export function createReader(bytes: Uint8Array): protobuf.Reader {
+  return protobuf.Reader.create(
+    Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  );
+}
