@@ -243,6 +243,16 @@ export type {
   VolumeSourceType,
 } from './generated/mesos-types.js';
 export {
+  authorizationHeader,
+  type MesosAuthorization,
+  type MesosEventStream,
+  type MesosHttpRequest,
+  type MesosHttpResponse,
+  type MesosStreamRequest,
+  openMesosStream,
+  sendMesosCall,
+} from './mesos-http.js';
+export {
   createMesosHttpError,
   createMesosNetworkError,
   type HeadersLike,

@@ -1,0 +1,181 @@
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { isSparkMesosError } from '@spark-mesos/errors';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SCHEDULER_CALL_CODECS, SCHEDULER_EVENT_CODECS } from './codec.js';
+import { authorizationHeader, openMesosStream, sendMesosCall } from './mesos-http.js';
+import { isRetryable, isSubscriptionLost } from './mesos-http-error.js';
+import { loadRecordedExchange, type ReplayServer, type ReplayStep, startReplayServer } from './testing/index.js';
+
+const fixtures = (dir: string): string => fileURLToPath(new URL(`./__fixtures__/${dir}`, import.meta.url));
+const JSON_TYPE = 'application/json';
+const servers: ReplayServer[] = [];
+
+async function replay(steps: ReplayStep[]): Promise<ReplayServer> {
+  const server = await startReplayServer({ script: steps });
+  servers.push(server);
+  return server;
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+const subscribeBody = SCHEDULER_CALL_CODECS.json.encode({
+  type: 'SUBSCRIBE',
+  subscribe: { framework_info: { user: 'root', name: 'probe-flow' } },
+});
+const reviveBody = SCHEDULER_CALL_CODECS.json.encode({ type: 'REVIVE', framework_id: { value: 'f' } });
+
+describe('openMesosStream', () => {
+  it('streams the recorded SUBSCRIBE answer as records, with its Mesos-Stream-Id', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'flow-subscribe');
+    const server = await replay([{ match: { callType: 'SUBSCRIBE' }, respond: exchange }]);
+    const stream = await openMesosStream({
+      url: `${server.url}/api/v1/scheduler`,
+      body: subscribeBody,
+      contentType: JSON_TYPE,
+      callType: 'SUBSCRIBE',
+    });
+    expect(stream.status).toBe(200);
+    expect(stream.streamId).toMatch(/^[0-9a-f-]{36}$/);
+    const types: string[] = [];
+    for await (const record of stream.records) types.push(SCHEDULER_EVENT_CODECS.json.decode(record).type ?? '?');
+    // Mesos: SUBSCRIBED, then a HEARTBEAT at once, then offers and updates; TEARDOWN ends it.
+    expect(types.slice(0, 3)).toEqual(['SUBSCRIBED', 'HEARTBEAT', 'OFFERS']);
+    expect(types).toContain('UPDATE');
+    const received = server.requests[0]!;
+    expect(received.header('content-type')).toBe(JSON_TYPE);
+    expect(received.header('accept')).toBe(JSON_TYPE);
+    expect(received.header('mesos-stream-id')).toBeUndefined();
+  });
+
+  it('turns a stream cut mid-record into a lost subscription', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'flow-subscribe');
+    const server = await replay([{ respond: exchange, cut: { afterBytes: 600 } }]);
+    const stream = await openMesosStream({
+      url: `${server.url}/api/v1/scheduler`,
+      body: subscribeBody,
+      contentType: JSON_TYPE,
+    });
+    const seen: string[] = [];
+    const failure = await (async () => {
+      try {
+        for await (const record of stream.records) seen.push(SCHEDULER_EVENT_CODECS.json.decode(record).type ?? '?');
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(seen[0]).toBe('SUBSCRIBED');
+    expect(isSparkMesosError(failure, 'SM_ERR_MESOS_NETWORK')).toBe(true);
+    expect(isSubscriptionLost(failure)).toBe(true);
+  });
+
+  it('ends quietly when closed by its owner', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'flow-subscribe');
+    const server = await replay([{ respond: exchange, hold: true }]);
+    const stream = await openMesosStream({
+      url: `${server.url}/api/v1/scheduler`,
+      body: subscribeBody,
+      contentType: JSON_TYPE,
+    });
+    const first = await stream.records.next();
+    expect(SCHEDULER_EVENT_CODECS.json.decode(first.value as Uint8Array).type).toBe('SUBSCRIBED');
+    stream.close();
+    const rest: Uint8Array[] = [];
+    for await (const record of stream.records) rest.push(record);
+    expect(rest.length).toBeLessThan(50);
+  });
+
+  it('reports a non-leading master as SM_ERR_NOT_LEADER with the leader URL in our scheme', async () => {
+    const exchange = await loadRecordedExchange(fixtures('zookeeper_ha'), 'subscribe-nonleader');
+    const server = await replay([{ respond: exchange }]);
+    await expect(
+      openMesosStream({ url: `${server.url}/api/v1/scheduler`, body: subscribeBody, contentType: JSON_TYPE }),
+    ).rejects.toSatisfy(
+      (error) =>
+        isSparkMesosError(error, 'SM_ERR_NOT_LEADER') &&
+        error.details.leaderUrl === 'http://127.0.0.1:5060/master/api/v1/scheduler' &&
+        isRetryable(error),
+    );
+  });
+});
+
+describe('sendMesosCall', () => {
+  it('returns the recorded 202 of an accepted call and sends the stream id', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'ok-revive-no-accept-header');
+    const server = await replay([{ respond: exchange }]);
+    const answer = await sendMesosCall({
+      url: `${server.url}/api/v1/scheduler`,
+      body: reviveBody,
+      contentType: JSON_TYPE,
+      streamId: 'stream-1',
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.body.length).toBe(0);
+    expect(server.requests[0]!.header('mesos-stream-id')).toBe('stream-1');
+  });
+
+  it("throws Mesos' recorded 400 for a wrong stream id as a lost subscription", async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'err-wrong-stream-id');
+    const server = await replay([{ respond: exchange }]);
+    const failure = await sendMesosCall({
+      url: `${server.url}/api/v1/scheduler`,
+      body: reviveBody,
+      contentType: JSON_TYPE,
+      streamId: 'stale',
+      callType: 'REVIVE',
+    }).catch((error: unknown) => error);
+    expect(isSparkMesosError(failure, 'SM_ERR_MESOS_BAD_REQUEST')).toBe(true);
+    expect(isSubscriptionLost(failure)).toBe(true);
+    expect((failure as Error).message).toContain("didn't match the stream ID");
+  });
+
+  it('sends Basic credentials and never lets the secret into the 401 error', async () => {
+    const exchange = await loadRecordedExchange(fixtures('auth'), 'subscribe-wrongpass');
+    const server = await replay([{ respond: exchange }]);
+    const authorization = { kind: 'basic', principal: 'spark', secret: 'not-the-secret-42' } as const;
+    const failure = await sendMesosCall({
+      url: `${server.url}/api/v1/scheduler`,
+      body: subscribeBody,
+      contentType: JSON_TYPE,
+      authorization,
+    }).catch((error: unknown) => error);
+    expect(isSparkMesosError(failure, 'SM_ERR_MESOS_UNAUTHORIZED')).toBe(true);
+    expect(server.requests[0]!.header('authorization')).toBe(authorizationHeader(authorization));
+    const everything = JSON.stringify({
+      message: (failure as Error).message,
+      details: (failure as { details: unknown }).details,
+    });
+    expect(everything).not.toContain('not-the-secret-42');
+    expect(everything).not.toContain(authorizationHeader(authorization).slice(6));
+  });
+
+  it('turns a refused connection into a retryable SM_ERR_MESOS_NETWORK', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as { port: number };
+        probe.close(() => resolve(free));
+      });
+    });
+    const failure = await sendMesosCall({
+      url: `http://127.0.0.1:${port}/api/v1/scheduler`,
+      body: reviveBody,
+      contentType: JSON_TYPE,
+    }).catch((error: unknown) => error);
+    expect(isSparkMesosError(failure, 'SM_ERR_MESOS_NETWORK')).toBe(true);
+    expect(isRetryable(failure)).toBe(true);
+    expect(isSubscriptionLost(failure)).toBe(false);
+  });
+});
+
+describe('authorizationHeader', () => {
+  it('builds Basic and Bearer values', () => {
+    expect(authorizationHeader({ kind: 'basic', principal: 'spark', secret: 's3' })).toBe(
+      `Basic ${Buffer.from('spark:s3').toString('base64')}`,
+    );
+    expect(authorizationHeader({ kind: 'bearer', token: 't0k' })).toBe('Bearer t0k');
+  });
+});

@@ -1,0 +1,229 @@
+import { SparkMesosError } from '@spark-mesos/errors';
+import { type Dispatcher, request } from 'undici';
+import { createMesosHttpError, createMesosNetworkError, type MesosRequestInfo } from './mesos-http-error.js';
+import { DEFAULT_MAX_RECORD_BYTES, decodeRecordIo } from './recordio.js';
+
+/**
+ * How a request to Mesos authenticates: HTTP Basic with a framework principal and secret
+ * (scheduler API, `--authenticate_http_frameworks`), or a Bearer token (executor API,
+ * `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`).
+ *
+ * @see https://mesos.apache.org/documentation/latest/authentication/
+ */
+export type MesosAuthorization =
+  | { readonly kind: 'basic'; readonly principal: string; readonly secret: string }
+  | { readonly kind: 'bearer'; readonly token: string };
+
+/** The `Authorization` header value for `authorization`. */
+export function authorizationHeader(authorization: MesosAuthorization): string {
+  if (authorization.kind === 'bearer') return `Bearer ${authorization.token}`;
+  const credentials = Buffer.from(`${authorization.principal}:${authorization.secret}`, 'utf8').toString('base64');
+  return `Basic ${credentials}`;
+}
+
+/** One request to a Mesos HTTP API endpoint. */
+export interface MesosHttpRequest {
+  /** Absolute URL, e.g. `http://127.0.0.1:5050/api/v1/scheduler`. */
+  readonly url: string;
+  /** The encoded call. */
+  readonly body: Uint8Array;
+  /** Exactly `application/x-protobuf` or `application/json`: Mesos answers 415 to anything else. */
+  readonly contentType: string;
+  /** What the answer may be encoded as. @default the content type */
+  readonly accept?: string;
+  /** `Mesos-Stream-Id` of the subscription (every scheduler call but SUBSCRIBE). @default undefined */
+  readonly streamId?: string;
+  /** Credentials. @default undefined (no `Authorization` header) */
+  readonly authorization?: MesosAuthorization;
+  /** The undici dispatcher (connection pool, TLS, proxies). @default undici's global dispatcher */
+  readonly dispatcher?: Dispatcher;
+  /** Aborts the request (and, for a stream, ends it). @default undefined */
+  readonly signal?: AbortSignal;
+  /** The call type, named in error messages. @default undefined */
+  readonly callType?: string;
+  /** How long to wait for the answer's headers, in milliseconds. @default 30000 */
+  readonly timeoutMs?: number;
+}
+
+/** A successful (2xx) answer to a call. */
+export interface MesosHttpResponse {
+  /** HTTP status: 200 or 202. */
+  readonly status: number;
+  /** Response headers, lower-cased names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The whole body (empty for 202). */
+  readonly body: Uint8Array;
+}
+
+/** Options of {@link openMesosStream}, beyond those of a call. */
+export interface MesosStreamRequest extends MesosHttpRequest {
+  /** Largest event accepted, in bytes. @default 4194304 (4 MiB) */
+  readonly maxRecordBytes?: number;
+}
+
+/** An open event stream: the answer to SUBSCRIBE, as RecordIO records. */
+export interface MesosEventStream {
+  /** HTTP status (200). */
+  readonly status: number;
+  /** Response headers, lower-cased names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The `Mesos-Stream-Id` header (scheduler API), to send with every later call. */
+  readonly streamId: string | undefined;
+  /**
+   * The records, pulled from the socket only as they are consumed (back-pressure). A cut
+   * connection ends it with `SM_ERR_MESOS_NETWORK` (`details.stream: true`) or
+   * `SM_ERR_RECORDIO_TRUNCATED`.
+   */
+  readonly records: AsyncGenerator<Uint8Array, void, undefined>;
+  /** Closes the connection; the records end. Idempotent. */
+  close(): void;
+}
+
+// Error bodies are short texts; more than this is never read (the error keeps 4 KiB anyway).
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function requestInfo(input: MesosHttpRequest, headers: Record<string, string>, stream: boolean): MesosRequestInfo {
+  return {
+    headers,
+    stream,
+    ...(input.callType === undefined ? {} : { callType: input.callType }),
+    ...(input.authorization?.kind === 'basic' ? { principal: input.authorization.principal } : {}),
+  };
+}
+
+function requestHeaders(input: MesosHttpRequest): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': input.contentType,
+    accept: input.accept ?? input.contentType,
+  };
+  if (input.streamId !== undefined) headers['mesos-stream-id'] = input.streamId;
+  if (input.authorization !== undefined) headers.authorization = authorizationHeader(input.authorization);
+  return headers;
+}
+
+async function readAtMost(body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(Buffer.from(chunk));
+    size += chunk.length;
+    if (size >= limit) break;
+  }
+  return Buffer.concat(chunks).subarray(0, limit);
+}
+
+async function send(
+  input: MesosHttpRequest,
+  stream: boolean,
+): Promise<{ response: Dispatcher.ResponseData; headers: Record<string, string>; info: MesosRequestInfo }> {
+  const headers = requestHeaders(input);
+  const info = requestInfo(input, headers, stream);
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await request(input.url, {
+      method: 'POST',
+      headers,
+      body: input.body,
+      headersTimeout: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      // A stream is idle between heartbeats; its liveness is the heartbeat watchdog's job.
+      bodyTimeout: stream ? 0 : (input.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      ...(input.dispatcher === undefined ? {} : { dispatcher: input.dispatcher }),
+      ...(input.signal === undefined ? {} : { signal: input.signal }),
+    });
+  } catch (error) {
+    if (input.signal?.aborted === true) throw error;
+    throw createMesosNetworkError('POST', input.url, error, info);
+  }
+  if (response.statusCode >= 300) {
+    let body: Uint8Array = new Uint8Array(0);
+    try {
+      body = await readAtMost(response.body, MAX_ERROR_BODY_BYTES);
+    } catch {
+      // The status says enough.
+    } finally {
+      response.body.destroy();
+    }
+    throw createMesosHttpError({
+      method: 'POST',
+      url: input.url,
+      status: response.statusCode,
+      headers: response.headers,
+      body,
+      request: info,
+    });
+  }
+  return { response, headers, info };
+}
+
+/**
+ * Sends one call (a scheduler or executor `Call`) and returns Mesos' 2xx answer. Any other
+ * answer throws the matching `SM_ERR_MESOS_*` / `SM_ERR_NOT_LEADER` error of
+ * {@link createMesosHttpError} (with at most 4 KiB of Mesos' text, credentials redacted); a
+ * connection failure throws `SM_ERR_MESOS_NETWORK`. Redirects are not followed here: a 307
+ * surfaces as `SM_ERR_NOT_LEADER` with `details.leaderUrl`, for the client to act on.
+ *
+ * @see https://mesos.apache.org/documentation/latest/scheduler-http-api/#calls
+ */
+export async function sendMesosCall(input: MesosHttpRequest): Promise<MesosHttpResponse> {
+  const { response, info } = await send(input, false);
+  let body: Uint8Array;
+  try {
+    body = new Uint8Array(await response.body.arrayBuffer());
+  } catch (error) {
+    if (input.signal?.aborted === true) throw error;
+    throw createMesosNetworkError('POST', input.url, error, info);
+  }
+  return { status: response.statusCode, headers: response.headers, body };
+}
+
+/**
+ * Sends a SUBSCRIBE call and returns its event stream, split into RecordIO records. The
+ * connection carries nothing else (Mesos streams events on the connection of the SUBSCRIBE
+ * request); send other calls on another one.
+ *
+ * @see https://mesos.apache.org/documentation/latest/scheduler-http-api/#subscribe-1
+ * @see https://mesos.apache.org/documentation/latest/recordio/
+ */
+export async function openMesosStream(input: MesosStreamRequest): Promise<MesosEventStream> {
+  const { response, info } = await send(input, true);
+  const body = response.body;
+  const streamId = response.headers['mesos-stream-id'];
+  const maxRecordBytes = input.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  let closed = false;
+
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of body) yield chunk as Uint8Array;
+    } catch (error) {
+      // Closing the stream on purpose is not a failure.
+      if (closed || input.signal?.aborted === true) return;
+      throw createMesosNetworkError('POST', input.url, error, info);
+    }
+  }
+
+  async function* records(): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      yield* decodeRecordIo(chunks(), { maxRecordBytes });
+    } catch (error) {
+      if (closed) return;
+      if (error instanceof SparkMesosError && error.code === 'SM_ERR_RECORDIO_TRUNCATED') {
+        // A record cut short is a lost connection first of all; keep the RecordIO detail as cause.
+        throw createMesosNetworkError('POST', input.url, error, info);
+      }
+      throw error;
+    }
+  }
+
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    streamId: Array.isArray(streamId) ? streamId[0] : streamId,
+    records: records(),
+    close() {
+      if (closed) return;
+      closed = true;
+      body.destroy();
+    },
+  };
+}
