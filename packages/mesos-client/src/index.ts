@@ -1,6 +1,7 @@
 // The Mesos v1 HTTP API: schema, codecs, RecordIO framing and HTTP errors. The scheduler and
 // executor clients and the operator reads build on these.
 
+export { type Backoff, type BackoffOptions, createBackoff, DEFAULT_BACKOFF } from './backoff.js';
 export {
   createMessageCodec,
   EXECUTOR_CALL_CODECS,
@@ -243,6 +244,11 @@ export type {
   VolumeSourceType,
 } from './generated/mesos-types.js';
 export {
+  createHeartbeatWatchdog,
+  type HeartbeatWatchdog,
+  type HeartbeatWatchdogOptions,
+} from './heartbeat-watchdog.js';
+export {
   authorizationHeader,
   type MesosAuthorization,
   type MesosEventStream,
@@ -267,6 +273,7 @@ export {
   parseRetryAfter,
   resolveLeaderLocation,
 } from './mesos-http-error.js';
+export { createReconciler, type Reconciler, type ReconcilerOptions } from './reconciliation.js';
 export {
   createRecordIoDecoder,
   DEFAULT_MAX_RECORD_BYTES,
@@ -276,4 +283,33 @@ export {
   type RecordIoDecoder,
   type RecordIoDecoderOptions,
 } from './recordio.js';
+export {
+  buildSchedulerCall,
+  buildSubscribeCall,
+  createOperation,
+  destroyOperation,
+  type FilterOptions,
+  filters,
+  launchGroupOperation,
+  launchOperation,
+  type OfferOperationOptions,
+  reserveOperation,
+  SCHEDULER_CALL_FIELDS,
+  type SchedulerCallPayload,
+  type SchedulerCallWithPayload,
+  unreserveOperation,
+} from './scheduler-calls.js';
+export {
+  createSchedulerClient,
+  type KnownTask,
+  type SchedulerClient,
+  type SchedulerClientErrorCode,
+  type SchedulerClientOptions,
+  type SchedulerClientState,
+  type SchedulerEventListener,
+  type SchedulerEventOf,
+  type SchedulerReconcileOptions,
+  type SchedulerTlsOptions,
+} from './scheduler-client.js';
+export { type SchedulerTimers, SYSTEM_TIMERS } from './scheduler-timers.js';
 export { getMesosSchemaRoot, lookupMesosType, type MesosReflectedType } from './schema.js';
