@@ -1,6 +1,24 @@
 // The Mesos v1 HTTP API: schema, codecs, RecordIO framing and HTTP errors. The scheduler and
 // executor clients and the operator reads build on these.
 
+export {
+  browseSandbox,
+  getSandboxFileSize,
+  readSandboxFile,
+  readSandboxFileTail,
+  type SandboxFileChunk,
+  type SandboxFileEntry,
+  type SandboxFileTail,
+  type SandboxReadRange,
+} from './agent-files.js';
+export {
+  type AgentState,
+  type AgentStateExecutor,
+  type AgentStateFramework,
+  findTaskSandbox,
+  type TaskSandbox,
+  virtualSandboxPath,
+} from './agent-state.js';
 export { type Backoff, type BackoffOptions, createBackoff, DEFAULT_BACKOFF } from './backoff.js';
 export {
   createMessageCodec,
@@ -14,6 +32,29 @@ export {
   SCHEDULER_CALL_CODECS,
   SCHEDULER_EVENT_CODECS,
 } from './codec.js';
+export {
+  createExecutorClient,
+  type ExecutorClient,
+  type ExecutorClientEnd,
+  type ExecutorClientListeners,
+  type ExecutorClientOptions,
+  type ExecutorClientState,
+  type ExecutorDisconnection,
+  type ExecutorEventOf,
+  type ExecutorEventPayloads,
+  type ExecutorLogger,
+  type ExecutorStatusInput,
+  type ExecutorTimers,
+  SYSTEM_EXECUTOR_TIMERS,
+} from './executor-client.js';
+export {
+  type AgentEndpoint,
+  type EnvironmentGetter,
+  EXECUTOR_CONFIG_DEFAULTS,
+  type ExecutorConfig,
+  type ExecutorConfigProblem,
+  executorConfigFromEnv,
+} from './executor-config.js';
 // Every message and enum of the schema, by name (generated from proto/).
 export type {
   Address,
@@ -273,6 +314,24 @@ export {
   parseRetryAfter,
   resolveLeaderLocation,
 } from './mesos-http-error.js';
+export {
+  createOperatorClient,
+  type LocatedTaskSandbox,
+  type MesosLeader,
+  type OperatorClient,
+  type OperatorClientOptions,
+} from './operator-client.js';
+export { getMesos, getMesosJson, type MesosGetOptions, type MesosGetResponse } from './operator-http.js';
+export {
+  findMasterStateTask,
+  type MasterState,
+  type MasterStateAgent,
+  type MasterStateFramework,
+  type MasterStateTask,
+  type MasterStateTaskLocation,
+  type MasterStateTaskStatus,
+  type MesosResourceQuantities,
+} from './operator-master-state.js';
 export { createReconciler, type Reconciler, type ReconcilerOptions } from './reconciliation.js';
 export {
   createRecordIoDecoder,
@@ -313,3 +372,11 @@ export {
 } from './scheduler-client.js';
 export { type SchedulerTimers, SYSTEM_TIMERS } from './scheduler-timers.js';
 export { getMesosSchemaRoot, lookupMesosType, type MesosReflectedType } from './schema.js';
+export {
+  formatStoutDuration,
+  parseStoutDuration,
+  STOUT_DURATION_UNIT_MS,
+  type StoutDurationParse,
+  type StoutDurationUnit,
+  tryParseStoutDuration,
+} from './stout-duration.js';

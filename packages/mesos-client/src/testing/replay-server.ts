@@ -322,7 +322,17 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   const write = async (socket: Socket, bytes: Uint8Array): Promise<void> => {
     if (socket.destroyed || !socket.writable) throw new Error('socket closed');
     if (!socket.write(bytes)) {
-      await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+      // Wait for whichever comes first, and remove the other listener: long streams wait for
+      // 'drain' thousands of times.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
       if (socket.destroyed) throw new Error('socket closed');
     }
   };

@@ -1,0 +1,524 @@
+// Decode throughput of a recorded Mesos OFFERS/UPDATE event stream: @spark-mesos/mesos-client
+// (protobuf and JSON) against the `mesos-framework` npm package and the bare JSON.parse /
+// protobufjs decode floors, side by side in one run; then memory per held subscription.
+//
+//   node bench.mjs [--events N] [--rounds R] [--subscriptions K] [--quick]
+//
+// Not a test: nothing here asserts on timings. Writes results.json beside this file.
+import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import {
+  createRecordIoDecoder,
+  decodeRecordIo,
+  lookupMesosType,
+  MESOS_CONTENT_TYPES,
+  SCHEDULER_CALL_CODECS,
+  SCHEDULER_EVENT_CODECS,
+} from '@spark-mesos/mesos-client';
+import { createPeer } from './peer.mjs';
+import { loadEvents, recordIoBytes } from './stream.mjs';
+
+// undici is what the scheduler client uses (a dependency of @spark-mesos/mesos-client); resolve
+// that very copy rather than adding a second one to this package.
+const { Agent, request } = createRequire(import.meta.resolve('@spark-mesos/mesos-client'))('undici');
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+const fullGc = async () => {
+  for (let i = 0; i < 3; i += 1) {
+    gc();
+    await sleep(10);
+  }
+};
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string' },
+    rounds: { type: 'string' },
+    subscriptions: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const CONFIG = {
+  // Events per stream (SUBSCRIBED + the repeated block), rounded to whole blocks.
+  events: Number(args.events ?? process.env.BENCH_EVENTS ?? (args.quick ? 20_000 : 60_000)),
+  rounds: Number(args.rounds ?? process.env.BENCH_ROUNDS ?? (args.quick ? 2 : 7)),
+  warmupRounds: 2,
+  subscriptions: Number(args.subscriptions ?? process.env.BENCH_SUBSCRIPTIONS ?? 50),
+};
+
+// ---------------------------------------------------------------------------------------------
+// The stream
+const events = await loadEvents();
+const BLOCK = events.json.block.length;
+const REPEAT = Math.max(1, Math.round((CONFIG.events - 1) / BLOCK));
+const N = 1 + REPEAT * BLOCK;
+const streamBytes = (encoding) =>
+  recordIoBytes([events[encoding].subscribed]) + REPEAT * recordIoBytes(events[encoding].block);
+const BYTES = { json: streamBytes('json'), protobuf: streamBytes('protobuf') };
+const blockMix = {};
+for (const type of events.blockTypes) blockMix[type] = (blockMix[type] ?? 0) + 1;
+
+// ---------------------------------------------------------------------------------------------
+// The replay server, in a child process (see server-child.mjs)
+const child = fork(new URL('./server-child.mjs', import.meta.url), [], {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+await new Promise((resolve, reject) => {
+  child.once('message', resolve);
+  child.once('exit', (code) => reject(new Error(`replay server child exited (${code})`)));
+});
+let nextId = 0;
+function ask(message) {
+  nextId += 1;
+  const id = nextId;
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply) => {
+      if (reply.id !== id) return;
+      child.off('message', onMessage);
+      if (reply.error) reject(new Error(reply.error));
+      else resolve(reply);
+    };
+    child.on('message', onMessage);
+    child.send({ id, ...message });
+  });
+}
+const problems = [];
+async function withServer(spec, fn) {
+  const { port } = await ask({ op: 'start', ...spec });
+  try {
+    return await fn(port);
+  } finally {
+    const { mismatches } = await ask({ op: 'stop' });
+    for (const mismatch of mismatches) problems.push(`replay server: ${mismatch}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases. Each returns { events, ms } for one pass over the N-event stream.
+const SUBSCRIBE_BODY = {
+  json: SCHEDULER_CALL_CODECS.json.encode({
+    type: 'SUBSCRIBE',
+    subscribe: { framework_info: { user: 'root', name: 'bench-spark-mesos' } },
+  }),
+  protobuf: SCHEDULER_CALL_CODECS.protobuf.encode({
+    type: 'SUBSCRIBE',
+    subscribe: { framework_info: { user: 'root', name: 'bench-spark-mesos' } },
+  }),
+};
+let sink = 0; // keeps the decoded results observable
+
+function subscribeRequest(port, encoding, dispatcher) {
+  return request(`http://127.0.0.1:${port}/api/v1/scheduler`, {
+    method: 'POST',
+    headers: { 'content-type': MESOS_CONTENT_TYPES[encoding], accept: MESOS_CONTENT_TYPES[encoding] },
+    body: SUBSCRIBE_BODY[encoding],
+    dispatcher,
+  });
+}
+
+/** undici request → decodeRecordIo → SCHEDULER_EVENT_CODECS[encoding].decode per record. */
+function sparkMesos(encoding) {
+  const codec = SCHEDULER_EVENT_CODECS[encoding];
+  return () =>
+    withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
+      const dispatcher = new Agent();
+      try {
+        const start = performance.now();
+        const { statusCode, headers, body } = await subscribeRequest(port, encoding, dispatcher);
+        if (statusCode !== 200 || !headers['mesos-stream-id']) throw new Error(`SUBSCRIBE answered ${statusCode}`);
+        let count = 0;
+        for await (const record of decodeRecordIo(body)) {
+          const event = codec.decode(record);
+          sink += event.type.length;
+          count += 1;
+        }
+        return { events: count, ms: performance.now() - start };
+      } finally {
+        await dispatcher.close();
+      }
+    });
+}
+
+/** mesos-framework's Scheduler: its node:http subscription and parser, counting handled events. */
+function mesosFramework() {
+  return withServer({ kind: 'stream', encoding: 'json', repeat: REPEAT }, (port) => {
+    return new Promise((resolve, reject) => {
+      let count = 0;
+      let start = 0;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        const ms = performance.now() - start;
+        peer.close();
+        resolve({ events: count, ms });
+      };
+      const peer = createPeer(port, {
+        onHandled: () => {
+          count += 1;
+          if (count === N) finish();
+        },
+        onClosed: finish,
+        onError: (message) => {
+          problems.push(`mesos-framework: ${message.slice(0, 200)}`);
+          if (!done && count === 0) {
+            done = true;
+            peer.close();
+            reject(new Error(`mesos-framework: ${message}`));
+          }
+        },
+      });
+      start = performance.now();
+      peer.subscribe();
+    });
+  });
+}
+
+/** The floor: JSON.parse of each pre-split record (bytes → string → object). */
+async function floorJsonParse() {
+  const { subscribed, block } = events.json;
+  const start = performance.now();
+  let count = 0;
+  sink += JSON.parse(subscribed.toString('utf8')).type.length;
+  count += 1;
+  for (let r = 0; r < REPEAT; r += 1) {
+    for (let i = 0; i < block.length; i += 1) {
+      sink += JSON.parse(block[i].toString('utf8')).type.length;
+      count += 1;
+    }
+  }
+  return { events: count, ms: performance.now() - start };
+}
+
+/** The floor: protobufjs reflection `Type.decode` of each pre-split record (no toObject). */
+const EventType = lookupMesosType('mesos.v1.scheduler.Event');
+async function floorProtobufjs() {
+  const { subscribed, block } = events.protobuf;
+  const start = performance.now();
+  let count = 0;
+  sink += EventType.decode(subscribed).type;
+  count += 1;
+  for (let r = 0; r < REPEAT; r += 1) {
+    for (let i = 0; i < block.length; i += 1) {
+      sink += EventType.decode(block[i]).type;
+      count += 1;
+    }
+  }
+  return { events: count, ms: performance.now() - start };
+}
+
+/** Breakdown: our codec alone on the pre-split records (what the pipeline adds to the floor). */
+function codecOnly(encoding) {
+  const codec = SCHEDULER_EVENT_CODECS[encoding];
+  return async () => {
+    const { subscribed, block } = events[encoding];
+    const start = performance.now();
+    let count = 0;
+    sink += codec.decode(subscribed).type.length;
+    count += 1;
+    for (let r = 0; r < REPEAT; r += 1) {
+      for (let i = 0; i < block.length; i += 1) {
+        sink += codec.decode(block[i]).type.length;
+        count += 1;
+      }
+    }
+    return { events: count, ms: performance.now() - start };
+  };
+}
+
+/** Breakdown: the HTTP subscription and RecordIO framing alone (undici → decodeRecordIo, no decode). */
+function transportOnly(encoding) {
+  return () =>
+    withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
+      const dispatcher = new Agent();
+      try {
+        const start = performance.now();
+        const { statusCode, body } = await subscribeRequest(port, encoding, dispatcher);
+        if (statusCode !== 200) throw new Error(`SUBSCRIBE answered ${statusCode}`);
+        let count = 0;
+        for await (const record of decodeRecordIo(body)) {
+          sink += record.length;
+          count += 1;
+        }
+        return { events: count, ms: performance.now() - start };
+      } finally {
+        await dispatcher.close();
+      }
+    });
+}
+
+/** Breakdown: the same pipeline with the records of each chunk decoded synchronously (no await per record). */
+function sparkMesosSyncRecords(encoding) {
+  const codec = SCHEDULER_EVENT_CODECS[encoding];
+  return () =>
+    withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
+      const dispatcher = new Agent();
+      try {
+        const start = performance.now();
+        const { statusCode, body } = await subscribeRequest(port, encoding, dispatcher);
+        if (statusCode !== 200) throw new Error(`SUBSCRIBE answered ${statusCode}`);
+        const decoder = createRecordIoDecoder();
+        let count = 0;
+        for await (const chunk of body) {
+          for (const record of decoder.push(chunk)) {
+            sink += codec.decode(record).type.length;
+            count += 1;
+          }
+        }
+        decoder.end();
+        return { events: count, ms: performance.now() - start };
+      } finally {
+        await dispatcher.close();
+      }
+    });
+}
+
+const CASES = [
+  {
+    name: 'spark-mesos (protobuf)',
+    encoding: 'protobuf',
+    floor: 'floor protobufjs decode',
+    run: sparkMesos('protobuf'),
+  },
+  { name: 'spark-mesos (json)', encoding: 'json', floor: 'floor JSON.parse', run: sparkMesos('json') },
+  { name: 'mesos-framework (json)', encoding: 'json', floor: 'floor JSON.parse', run: mesosFramework },
+  { name: 'floor JSON.parse', encoding: 'json', run: floorJsonParse },
+  { name: 'floor protobufjs decode', encoding: 'protobuf', run: floorProtobufjs },
+  // Breakdown of the spark-mesos pipeline (not compared to targets).
+  {
+    name: 'codec only (protobuf)',
+    encoding: 'protobuf',
+    floor: 'floor protobufjs decode',
+    breakdown: true,
+    run: codecOnly('protobuf'),
+  },
+  { name: 'codec only (json)', encoding: 'json', floor: 'floor JSON.parse', breakdown: true, run: codecOnly('json') },
+  { name: 'HTTP + RecordIO only (protobuf)', encoding: 'protobuf', breakdown: true, run: transportOnly('protobuf') },
+  { name: 'HTTP + RecordIO only (json)', encoding: 'json', breakdown: true, run: transportOnly('json') },
+  {
+    name: 'pipeline, sync records per chunk (protobuf)',
+    encoding: 'protobuf',
+    floor: 'floor protobufjs decode',
+    breakdown: true,
+    run: sparkMesosSyncRecords('protobuf'),
+  },
+];
+const PEER = 'mesos-framework (json)';
+
+// ---------------------------------------------------------------------------------------------
+// Throughput: warm-up, then rounds; the case order rotates each round.
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const runs = Object.fromEntries(CASES.map((c) => [c.name, []]));
+const totalRounds = CONFIG.warmupRounds + CONFIG.rounds;
+const began = performance.now();
+console.log(
+  `mesos-client decode benchmark: ${N} events per stream (SUBSCRIBED + ${REPEAT} × ${BLOCK} recorded events), ` +
+    `${(BYTES.json / 1e6).toFixed(1)} MB JSON / ${(BYTES.protobuf / 1e6).toFixed(1)} MB protobuf; ` +
+    `${CONFIG.warmupRounds} warm-up + ${CONFIG.rounds} rounds`,
+);
+for (let round = 0; round < totalRounds; round += 1) {
+  const warmup = round < CONFIG.warmupRounds;
+  const order = CASES.map((_, i) => CASES[(i + round) % CASES.length]);
+  const line = [];
+  for (const c of order) {
+    await fullGc();
+    const { events: handled, ms } = await c.run();
+    if (!warmup) runs[c.name].push({ events: handled, ms });
+    line.push(`${c.name} ${Math.round((handled / ms) * 1000).toLocaleString('en-US')}/s`);
+  }
+  console.error(`  ${warmup ? 'warm-up' : `round ${round - CONFIG.warmupRounds + 1}`}: ${line.join(', ')}`);
+}
+
+const results = {};
+for (const c of CASES) {
+  const rates = runs[c.name].map((r) => (r.events / r.ms) * 1000);
+  const eventsPerSecond = median(rates);
+  const handled = runs[c.name].map((r) => r.events);
+  results[c.name] = {
+    encoding: c.encoding,
+    eventsPerSecond,
+    // MB/s of the stream's RecordIO body (de-chunked), scaled by the events actually handled.
+    mbPerSecond: (eventsPerSecond * (BYTES[c.encoding] / N)) / 1e6,
+    minEventsPerSecond: Math.min(...rates),
+    maxEventsPerSecond: Math.max(...rates),
+    eventsHandled: { expected: N, min: Math.min(...handled), max: Math.max(...handled) },
+    rounds: runs[c.name].map((r) => ({ events: r.events, ms: Number(r.ms.toFixed(2)) })),
+  };
+}
+for (const c of CASES) {
+  const r = results[c.name];
+  // Time per event relative to the floor of the same encoding (1 = as fast as the floor).
+  if (c.floor) r.timesFloor = results[c.floor].eventsPerSecond / r.eventsPerSecond;
+  // Throughput relative to the peer (mesos-framework on the same JSON stream).
+  r.timesPeer = r.eventsPerSecond / results[PEER].eventsPerSecond;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory per subscription: K subscriptions that received SUBSCRIBED (and the HEARTBEAT after it)
+// and are held open, heap + external after a forced GC, minus the same before opening them.
+const heapAndExternal = () => {
+  const m = process.memoryUsage();
+  return { heapExternal: m.heapUsed + m.external, rss: m.rss };
+};
+
+async function openSparkMesos(port, encoding, dispatcher) {
+  const codec = SCHEDULER_EVENT_CODECS[encoding];
+  const { body } = await subscribeRequest(port, encoding, dispatcher);
+  const iterator = decodeRecordIo(body)[Symbol.asyncIterator]();
+  const subscribed = codec.decode((await iterator.next()).value); // SUBSCRIBED, kept as a client would
+  const heartbeat = codec.decode((await iterator.next()).value);
+  if (subscribed.type !== 'SUBSCRIBED' || heartbeat.type !== 'HEARTBEAT') throw new Error('unexpected stream start');
+  const pending = iterator.next(); // waiting for the next event, as a live subscription does
+  pending.catch(() => {});
+  return { subscribed, pending, close: () => body.destroy() };
+}
+
+function openPeer(port) {
+  return new Promise((resolve, reject) => {
+    let handled = 0;
+    const peer = createPeer(port, {
+      onHandled: () => {
+        handled += 1;
+        if (handled === 2) resolve(peer); // SUBSCRIBED + HEARTBEAT
+      },
+      onClosed: () => reject(new Error('mesos-framework: stream closed early')),
+      onError: (message) => reject(new Error(`mesos-framework: ${message}`)),
+    });
+    peer.subscribe();
+  });
+}
+
+async function measureMemory(name, encoding, open) {
+  const K = CONFIG.subscriptions;
+  return withServer({ kind: 'hold', encoding, times: K + 1 }, async (port) => {
+    const ctx = { port, dispatcher: new Agent() };
+    // One subscription opened and closed first, so lazily built state (codecs, pools) is in the baseline.
+    const warm = await open(ctx);
+    warm.close();
+    await sleep(50);
+    await fullGc();
+    const before = heapAndExternal();
+    const held = [];
+    for (let i = 0; i < K; i += 1) held.push(open(ctx));
+    const subscriptions = await Promise.all(held);
+    await sleep(50);
+    await fullGc();
+    const after = heapAndExternal();
+    for (const s of subscriptions) s.close();
+    await ctx.dispatcher.destroy();
+    return {
+      name,
+      subscriptions: K,
+      bytesPerSubscription: (after.heapExternal - before.heapExternal) / K,
+      rssBytesPerSubscription: (after.rss - before.rss) / K,
+    };
+  });
+}
+
+const memory = [];
+memory.push(
+  await measureMemory('spark-mesos (protobuf)', 'protobuf', (ctx) =>
+    openSparkMesos(ctx.port, 'protobuf', ctx.dispatcher),
+  ),
+);
+memory.push(
+  await measureMemory('spark-mesos (json)', 'json', (ctx) => openSparkMesos(ctx.port, 'json', ctx.dispatcher)),
+);
+memory.push(await measureMemory(PEER, 'json', (ctx) => openPeer(ctx.port)));
+
+child.send({ op: 'exit' });
+
+// ---------------------------------------------------------------------------------------------
+// Report
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const x = (n) => (n === undefined ? '' : `${n.toFixed(2)}×`);
+const table = (header, rows) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (row) =>
+    `| ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+};
+const usPerEvent = (r) => (1e6 / r.eventsPerSecond).toFixed(2);
+console.log('');
+table(
+  ['case', 'events/s', 'MB/s', 'µs/event', 'time vs floor', 'vs peer', 'range events/s'],
+  CASES.filter((c) => !c.breakdown).map((c) => {
+    const r = results[c.name];
+    return [
+      c.name,
+      fmt(r.eventsPerSecond),
+      r.mbPerSecond.toFixed(1),
+      usPerEvent(r),
+      x(r.timesFloor),
+      c.name === PEER ? '1.00×' : x(r.timesPeer),
+      `${fmt(r.minEventsPerSecond)}–${fmt(r.maxEventsPerSecond)}`,
+    ];
+  }),
+);
+console.log('');
+console.log('Breakdown of the spark-mesos pipeline (same stream, same rounds):');
+table(
+  ['part', 'events/s', 'MB/s', 'µs/event', 'time vs floor'],
+  CASES.filter((c) => c.breakdown).map((c) => {
+    const r = results[c.name];
+    return [c.name, fmt(r.eventsPerSecond), r.mbPerSecond.toFixed(1), usPerEvent(r), x(r.timesFloor)];
+  }),
+);
+console.log('');
+console.log(`| memory per held subscription (K=${CONFIG.subscriptions}) | heap+external |`);
+console.log('| --- | ---: |');
+for (const m of memory) console.log(`| ${m.name} | ${(m.bytesPerSubscription / 1024).toFixed(1)} KiB |`);
+const peerHandled = results[PEER].eventsHandled;
+if (peerHandled.min !== N) {
+  console.log(
+    `\nNote: mesos-framework handled ${fmt(peerHandled.min)}–${fmt(peerHandled.max)} of ${fmt(N)} events per run ` +
+      '(its parser drops an event when a TCP read ends right after a length prefix); rates use events handled.',
+  );
+}
+const uniqueProblems = [...new Set(problems)];
+if (uniqueProblems.length > 0) {
+  console.log(`\nProblems reported during the run (${problems.length}):`);
+  for (const p of uniqueProblems.slice(0, 10)) console.log(`  ${p}`);
+}
+
+const elapsed = (performance.now() - began) / 1000;
+const output = {
+  date: new Date().toISOString(),
+  node: process.version,
+  v8: process.versions.v8,
+  platform: `${os.platform()} ${os.arch()}`,
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  config: { ...CONFIG, eventsPerStream: N, repeat: REPEAT, blockEvents: BLOCK, blockMix },
+  streamBytes: BYTES,
+  units: {
+    eventsPerSecond: 'median over rounds of events handled / wall time of one pass',
+    mbPerSecond: 'RecordIO body bytes (de-chunked, length prefixes included) / s, MB = 10^6 bytes',
+    timesFloor: 'floor events/s ÷ case events/s, same encoding (target ≤ 1.5)',
+    timesPeer: `case events/s ÷ ${PEER} events/s (target ≥ 3)`,
+    bytesPerSubscription: 'Δ(heapUsed + external) after forced GC ÷ subscriptions',
+  },
+  results,
+  memory,
+  problems: uniqueProblems,
+  elapsedSeconds: Number(elapsed.toFixed(1)),
+  checksum: sink,
+};
+const resultsPath = new URL('./results.json', import.meta.url);
+writeFileSync(resultsPath, `${JSON.stringify(output, null, 2)}\n`);
+console.log(`\n${elapsed.toFixed(1)} s; results in ${resultsPath.pathname}`);
+process.exit(0);
