@@ -1,6 +1,7 @@
-// Decode throughput of a recorded Mesos OFFERS/UPDATE event stream: @spark-mesos/mesos-client
-// (protobuf and JSON) against the `mesos-framework` npm package and the bare JSON.parse /
-// protobufjs decode floors, side by side in one run; then memory per held subscription.
+// Decode throughput of a recorded Mesos OFFERS/UPDATE event stream: the @spark-mesos/mesos-client
+// scheduler client (protobuf and JSON), its raw decode pipeline, the `mesos-framework` npm package
+// and the bare JSON.parse / protobufjs decode floors, side by side in one run; then memory per
+// held subscription.
 //
 //   node bench.mjs [--events N] [--rounds R] [--subscriptions K] [--quick]
 //
@@ -15,8 +16,9 @@ import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import {
-  createRecordIoDecoder,
+  createSchedulerClient,
   decodeRecordIo,
+  decodeRecordIoBatches,
   lookupMesosType,
   MESOS_CONTENT_TYPES,
   SCHEDULER_CALL_CODECS,
@@ -124,8 +126,71 @@ function subscribeRequest(port, encoding, dispatcher) {
   });
 }
 
-/** undici request → decodeRecordIo → SCHEDULER_EVENT_CODECS[encoding].decode per record. */
-function sparkMesos(encoding) {
+const FRAMEWORK_INFO = { user: 'root', name: 'bench-spark-mesos' };
+
+/**
+ * The real scheduler client (createSchedulerClient) subscribed to the replay server: its own undici
+ * Agents, SUBSCRIBE, heartbeat watchdog, event dispatch; no acknowledgements (the stream's updates
+ * carry uuids: each would be an HTTP call, application work rather than decoding) and no
+ * reconciliation (one RECONCILE call the replay server does not script). Events are counted by an
+ * `on('event')` listener, or by an `events()` iterator with `consume: 'iterator'`; the clock stops
+ * at the N-th event handled.
+ */
+function schedulerClient(encoding, consume = 'listener') {
+  return () =>
+    withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
+      // A warning means the subscription was lost (it would re-subscribe): end the pass there.
+      let lost = () => {};
+      const warnings = [];
+      const logger = {
+        warn: (message) => {
+          warnings.push(message);
+          lost();
+        },
+        info: () => {},
+        debug: () => {},
+      };
+      const start = performance.now();
+      const client = createSchedulerClient({
+        master: `http://127.0.0.1:${port}`,
+        frameworkInfo: FRAMEWORK_INFO,
+        encoding,
+        autoAcknowledge: false,
+        reconcile: { enabled: false },
+        logger,
+      });
+      let count = 0;
+      let ms;
+      try {
+        if (consume === 'iterator') {
+          for await (const event of client.events()) {
+            sink += event.type.length;
+            count += 1;
+            if (count === N || warnings.length > 0) break;
+          }
+          ms = performance.now() - start;
+        } else {
+          ms = await new Promise((resolve, reject) => {
+            lost = () => resolve(performance.now() - start);
+            client.on('event', (event) => {
+              sink += event.type.length;
+              count += 1;
+              if (count === N) resolve(performance.now() - start);
+            });
+            client.on('error', reject);
+            client.start().catch(reject);
+          });
+        }
+      } finally {
+        await client.close();
+      }
+      for (const warning of warnings) problems.push(`scheduler client (${encoding}): ${warning}`);
+      return { events: count, ms };
+    });
+}
+
+/** Raw pipeline: undici request → decodeRecordIo (an await per record) → codec.decode per record. */
+function pipelinePerRecord(encoding) {
   const codec = SCHEDULER_EVENT_CODECS[encoding];
   return () =>
     withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
@@ -139,6 +204,30 @@ function sparkMesos(encoding) {
           const event = codec.decode(record);
           sink += event.type.length;
           count += 1;
+        }
+        return { events: count, ms: performance.now() - start };
+      } finally {
+        await dispatcher.close();
+      }
+    });
+}
+
+/** Raw pipeline: undici request → decodeRecordIoBatches (an await per chunk) → codec.decode per record. */
+function pipelineBatches(encoding) {
+  const codec = SCHEDULER_EVENT_CODECS[encoding];
+  return () =>
+    withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
+      const dispatcher = new Agent();
+      try {
+        const start = performance.now();
+        const { statusCode, headers, body } = await subscribeRequest(port, encoding, dispatcher);
+        if (statusCode !== 200 || !headers['mesos-stream-id']) throw new Error(`SUBSCRIBE answered ${statusCode}`);
+        let count = 0;
+        for await (const batch of decodeRecordIoBatches(body)) {
+          for (let i = 0; i < batch.length; i += 1) {
+            sink += codec.decode(batch[i]).type.length;
+            count += 1;
+          }
         }
         return { events: count, ms: performance.now() - start };
       } finally {
@@ -234,7 +323,7 @@ function codecOnly(encoding) {
   };
 }
 
-/** Breakdown: the HTTP subscription and RecordIO framing alone (undici → decodeRecordIo, no decode). */
+/** Breakdown: the HTTP subscription and RecordIO framing alone (undici → decodeRecordIoBatches, no decode). */
 function transportOnly(encoding) {
   return () =>
     withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
@@ -244,9 +333,9 @@ function transportOnly(encoding) {
         const { statusCode, body } = await subscribeRequest(port, encoding, dispatcher);
         if (statusCode !== 200) throw new Error(`SUBSCRIBE answered ${statusCode}`);
         let count = 0;
-        for await (const record of decodeRecordIo(body)) {
-          sink += record.length;
-          count += 1;
+        for await (const batch of decodeRecordIoBatches(body)) {
+          for (let i = 0; i < batch.length; i += 1) sink += batch[i].length;
+          count += batch.length;
         }
         return { events: count, ms: performance.now() - start };
       } finally {
@@ -255,61 +344,70 @@ function transportOnly(encoding) {
     });
 }
 
-/** Breakdown: the same pipeline with the records of each chunk decoded synchronously (no await per record). */
-function sparkMesosSyncRecords(encoding) {
-  const codec = SCHEDULER_EVENT_CODECS[encoding];
-  return () =>
-    withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
-      const dispatcher = new Agent();
-      try {
-        const start = performance.now();
-        const { statusCode, body } = await subscribeRequest(port, encoding, dispatcher);
-        if (statusCode !== 200) throw new Error(`SUBSCRIBE answered ${statusCode}`);
-        const decoder = createRecordIoDecoder();
-        let count = 0;
-        for await (const chunk of body) {
-          for (const record of decoder.push(chunk)) {
-            sink += codec.decode(record).type.length;
-            count += 1;
-          }
-        }
-        decoder.end();
-        return { events: count, ms: performance.now() - start };
-      } finally {
-        await dispatcher.close();
-      }
-    });
-}
-
+const PROTOBUF_FLOOR = 'floor protobufjs decode';
+const JSON_FLOOR = 'floor JSON.parse';
 const CASES = [
   {
-    name: 'spark-mesos (protobuf)',
+    name: 'spark-mesos scheduler client (protobuf)',
     encoding: 'protobuf',
-    floor: 'floor protobufjs decode',
-    run: sparkMesos('protobuf'),
+    floor: PROTOBUF_FLOOR,
+    run: schedulerClient('protobuf'),
   },
-  { name: 'spark-mesos (json)', encoding: 'json', floor: 'floor JSON.parse', run: sparkMesos('json') },
-  { name: 'mesos-framework (json)', encoding: 'json', floor: 'floor JSON.parse', run: mesosFramework },
-  { name: 'floor JSON.parse', encoding: 'json', run: floorJsonParse },
-  { name: 'floor protobufjs decode', encoding: 'protobuf', run: floorProtobufjs },
-  // Breakdown of the spark-mesos pipeline (not compared to targets).
+  { name: 'spark-mesos scheduler client (json)', encoding: 'json', floor: JSON_FLOOR, run: schedulerClient('json') },
+  { name: 'mesos-framework (json)', encoding: 'json', floor: JSON_FLOOR, run: mesosFramework },
+  { name: JSON_FLOOR, encoding: 'json', run: floorJsonParse },
+  { name: PROTOBUF_FLOOR, encoding: 'protobuf', run: floorProtobufjs },
+  // Breakdown of the spark-mesos path (not compared to targets).
+  {
+    name: 'scheduler client, events() iterator (protobuf)',
+    encoding: 'protobuf',
+    floor: PROTOBUF_FLOOR,
+    breakdown: true,
+    run: schedulerClient('protobuf', 'iterator'),
+  },
+  {
+    name: 'raw pipeline, decodeRecordIoBatches (protobuf)',
+    encoding: 'protobuf',
+    floor: PROTOBUF_FLOOR,
+    breakdown: true,
+    run: pipelineBatches('protobuf'),
+  },
+  {
+    name: 'raw pipeline, decodeRecordIoBatches (json)',
+    encoding: 'json',
+    floor: JSON_FLOOR,
+    breakdown: true,
+    run: pipelineBatches('json'),
+  },
+  {
+    name: 'raw pipeline, decodeRecordIo per record (protobuf)',
+    encoding: 'protobuf',
+    floor: PROTOBUF_FLOOR,
+    breakdown: true,
+    run: pipelinePerRecord('protobuf'),
+  },
+  {
+    name: 'raw pipeline, decodeRecordIo per record (json)',
+    encoding: 'json',
+    floor: JSON_FLOOR,
+    breakdown: true,
+    run: pipelinePerRecord('json'),
+  },
   {
     name: 'codec only (protobuf)',
     encoding: 'protobuf',
-    floor: 'floor protobufjs decode',
+    floor: PROTOBUF_FLOOR,
     breakdown: true,
     run: codecOnly('protobuf'),
   },
-  { name: 'codec only (json)', encoding: 'json', floor: 'floor JSON.parse', breakdown: true, run: codecOnly('json') },
-  { name: 'HTTP + RecordIO only (protobuf)', encoding: 'protobuf', breakdown: true, run: transportOnly('protobuf') },
-  { name: 'HTTP + RecordIO only (json)', encoding: 'json', breakdown: true, run: transportOnly('json') },
+  { name: 'codec only (json)', encoding: 'json', floor: JSON_FLOOR, breakdown: true, run: codecOnly('json') },
   {
-    name: 'pipeline, sync records per chunk (protobuf)',
+    name: 'HTTP + RecordIO batches only (protobuf)',
     encoding: 'protobuf',
-    floor: 'floor protobufjs decode',
     breakdown: true,
-    run: sparkMesosSyncRecords('protobuf'),
+    run: transportOnly('protobuf'),
   },
+  { name: 'HTTP + RecordIO batches only (json)', encoding: 'json', breakdown: true, run: transportOnly('json') },
 ];
 const PEER = 'mesos-framework (json)';
 
@@ -385,6 +483,26 @@ async function openSparkMesos(port, encoding, dispatcher) {
   return { subscribed, pending, close: () => body.destroy() };
 }
 
+/** A scheduler client (its own undici Agents, as by default) that received SUBSCRIBED and HEARTBEAT. */
+function openSchedulerClient(port, encoding) {
+  return new Promise((resolve, reject) => {
+    const client = createSchedulerClient({
+      master: `http://127.0.0.1:${port}`,
+      frameworkInfo: FRAMEWORK_INFO,
+      encoding,
+      autoAcknowledge: false,
+      reconcile: { enabled: false },
+      logger: { warn: (message) => reject(new Error(`scheduler client: ${message}`)), info: () => {}, debug: () => {} },
+    });
+    let handled = 0;
+    client.on('event', () => {
+      handled += 1;
+      if (handled === 2) resolve({ client, close: () => void client.close() }); // SUBSCRIBED + HEARTBEAT
+    });
+    client.start().catch(reject);
+  });
+}
+
 function openPeer(port) {
   return new Promise((resolve, reject) => {
     let handled = 0;
@@ -428,14 +546,20 @@ async function measureMemory(name, encoding, open) {
 }
 
 const memory = [];
-memory.push(
-  await measureMemory('spark-mesos (protobuf)', 'protobuf', (ctx) =>
-    openSparkMesos(ctx.port, 'protobuf', ctx.dispatcher),
-  ),
-);
-memory.push(
-  await measureMemory('spark-mesos (json)', 'json', (ctx) => openSparkMesos(ctx.port, 'json', ctx.dispatcher)),
-);
+for (const encoding of ['protobuf', 'json']) {
+  memory.push(
+    await measureMemory(`spark-mesos scheduler client (${encoding})`, encoding, (ctx) =>
+      openSchedulerClient(ctx.port, encoding),
+    ),
+  );
+}
+for (const encoding of ['protobuf', 'json']) {
+  memory.push(
+    await measureMemory(`raw pipeline (${encoding})`, encoding, (ctx) =>
+      openSparkMesos(ctx.port, encoding, ctx.dispatcher),
+    ),
+  );
+}
 memory.push(await measureMemory(PEER, 'json', (ctx) => openPeer(ctx.port)));
 
 child.send({ op: 'exit' });
@@ -470,7 +594,7 @@ table(
   }),
 );
 console.log('');
-console.log('Breakdown of the spark-mesos pipeline (same stream, same rounds):');
+console.log('Breakdown of the spark-mesos path (same stream, same rounds):');
 table(
   ['part', 'events/s', 'MB/s', 'µs/event', 'time vs floor'],
   CASES.filter((c) => c.breakdown).map((c) => {

@@ -441,11 +441,14 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
         ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
         signal: abort.signal,
       });
-      for await (const record of stream.records) {
-        const event = eventCodec.decode(record);
-        logger.debug?.(`Received ${event.type ?? 'an unknown event'}.`);
-        if (event.type === 'SUBSCRIBED') subscribedNow = true;
-        handle(event);
+      // Handling is synchronous: the events of one read from the socket go in a plain loop.
+      for await (const batch of stream.batches) {
+        for (const record of batch) {
+          const event = eventCodec.decode(record);
+          logger.debug?.(`Received ${event.type ?? 'an unknown event'}.`);
+          if (event.type === 'SUBSCRIBED') subscribedNow = true;
+          handle(event);
+        }
       }
       return { subscribedNow };
     } catch (error) {

@@ -337,6 +337,7 @@ export {
   createRecordIoDecoder,
   DEFAULT_MAX_RECORD_BYTES,
   decodeRecordIo,
+  decodeRecordIoBatches,
   encodeRecordIo,
   encodeRecordIoAll,
   type RecordIoDecoder,

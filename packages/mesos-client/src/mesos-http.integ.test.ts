@@ -5,7 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SCHEDULER_CALL_CODECS, SCHEDULER_EVENT_CODECS } from './codec.js';
 import { authorizationHeader, openMesosStream, sendMesosCall } from './mesos-http.js';
 import { isRetryable, isSubscriptionLost } from './mesos-http-error.js';
-import { loadRecordedExchange, type ReplayServer, type ReplayStep, startReplayServer } from './testing/index.js';
+import {
+  encodeChunk,
+  LAST_CHUNK,
+  loadRecordedExchange,
+  type ReplayServer,
+  type ReplayStep,
+  startReplayServer,
+} from './testing/index.js';
 
 const fixtures = (dir: string): string => fileURLToPath(new URL(`./__fixtures__/${dir}`, import.meta.url));
 const JSON_TYPE = 'application/json';
@@ -86,6 +93,111 @@ describe('openMesosStream', () => {
     const rest: Uint8Array[] = [];
     for await (const record of stream.records) rest.push(record);
     expect(rest.length).toBeLessThan(50);
+  });
+
+  it('streams the same records as batches (never empty), fewer batches than records', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'flow-subscribe');
+    // Served 20 times over at full speed: reads that complete many records at once.
+    const server = await replay([{ match: { callType: 'SUBSCRIBE' }, respond: exchange, repeat: 20, times: 2 }]);
+    const open = () =>
+      openMesosStream({
+        url: `${server.url}/api/v1/scheduler`,
+        body: subscribeBody,
+        contentType: JSON_TYPE,
+        callType: 'SUBSCRIBE',
+      });
+    const one = await open();
+    const viaRecords: Uint8Array[] = [];
+    for await (const record of one.records) viaRecords.push(record);
+    const two = await open();
+    const viaBatches: Uint8Array[] = [];
+    let batches = 0;
+    for await (const batch of two.batches) {
+      expect(batch.length).toBeGreaterThan(0);
+      batches += 1;
+      viaBatches.push(...batch);
+    }
+    const text = (records: Uint8Array[]) => records.map((record) => Buffer.from(record).toString('utf8'));
+    expect(viaRecords.length).toBeGreaterThan(20);
+    expect(text(viaBatches)).toEqual(text(viaRecords));
+    expect(viaBatches.map((record) => SCHEDULER_EVENT_CODECS.json.decode(record).type).slice(0, 3)).toEqual([
+      'SUBSCRIBED',
+      'HEARTBEAT',
+      'OFFERS',
+    ]);
+    expect(batches).toBeLessThan(viaBatches.length);
+    expect(two.streamId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('turns a stream cut mid-record into a lost subscription through batches too, the truncation as cause', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'flow-subscribe');
+    const server = await replay([{ respond: exchange, cut: { afterBytes: 600 } }]);
+    const stream = await openMesosStream({
+      url: `${server.url}/api/v1/scheduler`,
+      body: subscribeBody,
+      contentType: JSON_TYPE,
+    });
+    const seen: string[] = [];
+    const failure = await (async () => {
+      try {
+        for await (const batch of stream.batches) {
+          for (const record of batch) seen.push(SCHEDULER_EVENT_CODECS.json.decode(record).type ?? '?');
+        }
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(seen[0]).toBe('SUBSCRIBED');
+    expect(isSparkMesosError(failure, 'SM_ERR_MESOS_NETWORK') && failure.details.stream === true).toBe(true);
+    expect(isSubscriptionLost(failure)).toBe(true);
+  });
+
+  it('turns a stream that ends cleanly mid-record into a lost subscription, the truncation as cause', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'flow-subscribe');
+    // The recorded head, then 600 bytes of the recorded events as one chunk, then the final chunk.
+    const cutShort = {
+      ...exchange.response,
+      body: Buffer.concat([encodeChunk(exchange.response.decodedBody.subarray(0, 600)), LAST_CHUNK]),
+      decodedBody: exchange.response.decodedBody.subarray(0, 600),
+      terminated: true,
+    };
+    const server = await replay([{ respond: cutShort }]);
+    const stream = await openMesosStream({
+      url: `${server.url}/api/v1/scheduler`,
+      body: subscribeBody,
+      contentType: JSON_TYPE,
+    });
+    let records = 0;
+    const failure = await (async () => {
+      try {
+        for await (const batch of stream.batches) records += batch.length;
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(records).toBeGreaterThan(0);
+    expect(isSparkMesosError(failure, 'SM_ERR_MESOS_NETWORK') && failure.details.stream === true).toBe(true);
+    expect(isSubscriptionLost(failure)).toBe(true);
+    expect(isSparkMesosError((failure as Error).cause, 'SM_ERR_RECORDIO_TRUNCATED')).toBe(true);
+  });
+
+  it('ends batches quietly when closed by its owner', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'flow-subscribe');
+    const server = await replay([{ respond: exchange, hold: true }]);
+    const stream = await openMesosStream({
+      url: `${server.url}/api/v1/scheduler`,
+      body: subscribeBody,
+      contentType: JSON_TYPE,
+    });
+    const first = await stream.batches.next();
+    expect(SCHEDULER_EVENT_CODECS.json.decode((first.value as Uint8Array[])[0]!).type).toBe('SUBSCRIBED');
+    stream.close();
+    stream.close(); // idempotent
+    let rest = 0;
+    for await (const batch of stream.batches) rest += batch.length;
+    expect(rest).toBeLessThan(50);
   });
 
   it('reports a non-leading master as SM_ERR_NOT_LEADER with the leader URL in our scheme', async () => {

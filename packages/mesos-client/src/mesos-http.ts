@@ -1,7 +1,7 @@
 import { SparkMesosError } from '@spark-mesos/errors';
 import { type Dispatcher, request } from 'undici';
 import { createMesosHttpError, createMesosNetworkError, type MesosRequestInfo } from './mesos-http-error.js';
-import { DEFAULT_MAX_RECORD_BYTES, decodeRecordIo } from './recordio.js';
+import { DEFAULT_MAX_RECORD_BYTES, decodeRecordIoBatches } from './recordio.js';
 
 /**
  * How a request to Mesos authenticates: HTTP Basic with a framework principal and secret
@@ -70,9 +70,21 @@ export interface MesosEventStream {
   /** The `Mesos-Stream-Id` header (scheduler API), to send with every later call. */
   readonly streamId: string | undefined;
   /**
-   * The records, pulled from the socket only as they are consumed (back-pressure). A cut
-   * connection ends it with `SM_ERR_MESOS_NETWORK` (`details.stream: true`) or
-   * `SM_ERR_RECORDIO_TRUNCATED`.
+   * The records in batches: each batch holds every record one read from the socket completed
+   * (never empty), so that a consumer handles them with a plain loop and awaits once per read
+   * rather than once per record (the fast way; see `decodeRecordIoBatches`). Pulled from the
+   * socket only as they are consumed (back-pressure). A connection cut mid-record ends it with
+   * `SM_ERR_MESOS_NETWORK` (`details.stream: true`, the RecordIO `SM_ERR_RECORDIO_TRUNCATED` as
+   * its cause); framing errors (`SM_ERR_RECORDIO_BAD_LENGTH`, `SM_ERR_RECORDIO_TOO_LARGE`) pass
+   * through; after {@link MesosEventStream.close} it ends quietly.
+   *
+   * Consume a stream through ONE of `batches` and `records`: `records` reads from this very
+   * generator, so using both would split the records between them.
+   */
+  readonly batches: AsyncGenerator<Uint8Array[], void, undefined>;
+  /**
+   * The records one at a time: {@link MesosEventStream.batches}, flattened (same back-pressure,
+   * same errors), at the cost of an `await` per record. Use ONE of `batches` and `records`.
    */
   readonly records: AsyncGenerator<Uint8Array, void, undefined>;
   /** Closes the connection; the records end. Idempotent. */
@@ -178,9 +190,9 @@ export async function sendMesosCall(input: MesosHttpRequest): Promise<MesosHttpR
 }
 
 /**
- * Sends a SUBSCRIBE call and returns its event stream, split into RecordIO records. The
- * connection carries nothing else (Mesos streams events on the connection of the SUBSCRIBE
- * request); send other calls on another one.
+ * Sends a SUBSCRIBE call and returns its event stream, split into RecordIO records (read them
+ * through `batches` or through `records`, not both). The connection carries nothing else (Mesos
+ * streams events on the connection of the SUBSCRIBE request); send other calls on another one.
  *
  * @see https://mesos.apache.org/documentation/latest/scheduler-http-api/#subscribe-1
  * @see https://mesos.apache.org/documentation/latest/recordio/
@@ -202,9 +214,9 @@ export async function openMesosStream(input: MesosStreamRequest): Promise<MesosE
     }
   }
 
-  async function* records(): AsyncGenerator<Uint8Array, void, undefined> {
+  async function* decodeBatches(): AsyncGenerator<Uint8Array[], void, undefined> {
     try {
-      yield* decodeRecordIo(chunks(), { maxRecordBytes });
+      yield* decodeRecordIoBatches(chunks(), { maxRecordBytes });
     } catch (error) {
       if (closed) return;
       if (error instanceof SparkMesosError && error.code === 'SM_ERR_RECORDIO_TRUNCATED') {
@@ -215,10 +227,17 @@ export async function openMesosStream(input: MesosStreamRequest): Promise<MesosE
     }
   }
 
+  const batches = decodeBatches();
+
+  async function* records(): AsyncGenerator<Uint8Array, void, undefined> {
+    for await (const batch of batches) yield* batch;
+  }
+
   return {
     status: response.statusCode,
     headers: response.headers,
     streamId: Array.isArray(streamId) ? streamId[0] : streamId,
+    batches,
     records: records(),
     close() {
       if (closed) return;

@@ -5,6 +5,7 @@ import {
   createRecordIoDecoder,
   DEFAULT_MAX_RECORD_BYTES,
   decodeRecordIo,
+  decodeRecordIoBatches,
   encodeRecordIo,
   encodeRecordIoAll,
 } from './recordio.js';
@@ -286,6 +287,136 @@ describe('decodeRecordIo', () => {
       })(),
     ).rejects.toBe(boom);
     expect(seen).toEqual(['a']);
+  });
+});
+
+describe('decodeRecordIoBatches', () => {
+  async function* chunksOf(...parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
+    for (const part of parts) yield typeof part === 'string' ? bytes(part) : part;
+  }
+  async function batchesOf(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<string[][]> {
+    const batches: string[][] = [];
+    for await (const batch of decodeRecordIoBatches(source)) batches.push(batch.map(text));
+    return batches;
+  }
+
+  it('yields the records each chunk completes, together, and skips chunks that complete none', async () => {
+    expect(await batchesOf(chunksOf('5\nhel', 'lo3', '\nabc1\nx0\n', '2', '\nyz'))).toEqual([
+      ['hello'],
+      ['abc', 'x', ''],
+      ['yz'],
+    ]);
+    expect(await batchesOf([])).toEqual([]);
+    expect(await batchesOf(chunksOf('', '3', '\n', 'a', '', 'bc'))).toEqual([['abc']]);
+  });
+
+  it.each([['flow/flow-subscribe'], ['flow_pb/pb-subscribe'], ['flow2/failover-B-resubscribe']])(
+    '%s: fed recv by recv, batches hold exactly what each chunk completes, same records as decodeRecordIo',
+    async (name) => {
+      const timelineText = fixture(`${name}.timeline.txt`).toString('utf8');
+      const response = parseRecordedResponse(fixture(`${name}.response.raw`), parseTimeline(timelineText));
+      const expected = timelineLengths(`${name}.timeline.txt`);
+      const { chunks } = decodeChunked(response.body);
+      const reference = createRecordIoDecoder();
+      const perChunk = chunks.map((chunk) => reference.push(chunk).map((r) => r.length)).filter((b) => b.length > 0);
+      const batches: number[][] = [];
+      for await (const batch of decodeRecordIoBatches(chunks)) batches.push(batch.map((r) => r.length));
+      expect(batches).toEqual(perChunk);
+      expect(batches.flat()).toEqual(expected);
+      // The whole body in one chunk: one batch of every record.
+      const whole: Uint8Array[][] = [];
+      for await (const batch of decodeRecordIoBatches([response.decodedBody])) whole.push(batch);
+      expect(whole).toHaveLength(1);
+      expect(whole[0]!.map((r) => r.length)).toEqual(expected);
+      const single: number[] = [];
+      for await (const record of decodeRecordIo(chunks)) single.push(record.length);
+      expect(single).toEqual(expected);
+    },
+  );
+
+  it('fails a truncated stream at its end, after the complete records', async () => {
+    const iterator = decodeRecordIoBatches(chunksOf('5\nhel', 'lo', '9\nabc'));
+    expect(((await iterator.next()).value as Uint8Array[]).map(text)).toEqual(['hello']);
+    await expect(iterator.next()).rejects.toMatchObject({
+      code: 'SM_ERR_RECORDIO_TRUNCATED',
+      details: { length: 9, received: 3, missing: 6 },
+    });
+  });
+
+  it('yields the records before a framing error as a batch, then throws it', async () => {
+    const seen: string[][] = [];
+    const failure = await (async () => {
+      try {
+        for await (const batch of decodeRecordIoBatches(chunksOf('1\na2\nbcx\n', '1\nz'))) seen.push(batch.map(text));
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(seen).toEqual([['a', 'bc']]);
+    expect(isSparkMesosError(failure, 'SM_ERR_RECORDIO_BAD_LENGTH')).toBe(true);
+    const tooLarge = decodeRecordIoBatches(chunksOf('2\nok99\n'), { maxRecordBytes: 10 });
+    expect(((await tooLarge.next()).value as Uint8Array[]).map(text)).toEqual(['ok']);
+    await expect(tooLarge.next()).rejects.toMatchObject({ code: 'SM_ERR_RECORDIO_TOO_LARGE' });
+  });
+
+  it('pulls from the source only when the consumer asks for the next batch, and returns it when left early', async () => {
+    let pulls = 0;
+    let returned = false;
+    const chunk = encodeRecordIoAll([new Uint8Array(1000), new Uint8Array(10), new Uint8Array(0)]);
+    const source: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]() {
+        return {
+          next: async () => {
+            pulls += 1;
+            return { done: false, value: chunk };
+          },
+          return: async () => {
+            returned = true;
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+    let consumed = 0;
+    for await (const batch of decodeRecordIoBatches(source)) {
+      expect(batch.map((r) => r.length)).toEqual([1000, 10, 0]);
+      consumed += 1;
+      await new Promise((resolve) => setTimeout(resolve, 1)); // a slow consumer
+      expect(pulls).toBe(consumed);
+      if (consumed === 20) break;
+    }
+    expect(pulls).toBe(20);
+    expect(returned).toBe(true);
+  });
+
+  it('passes source errors through unchanged, after the batches before them', async () => {
+    const boom = new Error('socket hang up');
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield bytes('1\na1\nb');
+      throw boom;
+    }
+    const seen: string[][] = [];
+    await expect(
+      (async () => {
+        for await (const batch of decodeRecordIoBatches(failing())) seen.push(batch.map(text));
+      })(),
+    ).rejects.toBe(boom);
+    expect(seen).toEqual([['a', 'b']]);
+  });
+
+  it('returns views of the chunk (zero-copy) unless told to copy', async () => {
+    const chunk = encodeRecordIoAll([bytes('abc'), bytes('de')]);
+    const collect = async (iterable: AsyncIterable<Uint8Array[]>): Promise<Uint8Array[][]> => {
+      const batches: Uint8Array[][] = [];
+      for await (const batch of iterable) batches.push(batch);
+      return batches;
+    };
+    const [views] = await collect(decodeRecordIoBatches([chunk]));
+    expect(views!.every((record) => record.buffer === chunk.buffer)).toBe(true);
+    const [copies] = await collect(decodeRecordIoBatches([chunk], { copy: true }));
+    expect(copies!.map(text)).toEqual(['abc', 'de']);
+    expect(copies!.some((record) => record.buffer === chunk.buffer)).toBe(false);
   });
 });
 

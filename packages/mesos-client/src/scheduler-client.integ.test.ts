@@ -29,8 +29,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
-async function replay(script: ReplayStep[]): Promise<ReplayServer> {
-  const server = await startReplayServer({ script });
+async function replay(script: ReplayStep[], port?: number): Promise<ReplayServer> {
+  const server = await startReplayServer({ script, ...(port === undefined ? {} : { port }) });
   servers.push(server);
   return server;
 }
@@ -476,6 +476,56 @@ describe('scheduler client master detection and failures', () => {
     expect(receivedCall(calls(server, 'SUBSCRIBE')[1]!).framework_id).toEqual({ value: FLOW_FRAMEWORK_ID });
     expect(logger.lines.some((line) => line.fields?.code === 'SM_ERR_MESOS_NETWORK')).toBe(true);
     expect(server.mismatches).toEqual([]);
+  });
+
+  it('rides out a master restart: refused connections are retried with backoff, then it re-subscribes', async () => {
+    const subscribe = await load('flow', 'flow-subscribe');
+    const ok = await load('flow', 'ok-revive-no-accept-header');
+    const first = await startReplayServer({
+      script: [
+        { match: { callType: 'SUBSCRIBE' }, respond: subscribe, hold: true },
+        { match: { test: (r) => r.callType !== 'SUBSCRIBE' }, respond: ok, times: 50 },
+      ],
+    });
+    const logger = quietLogger();
+    const timers = fastTimers(100);
+    const scheduler = client({
+      master: first.url,
+      frameworkInfo: recordedCall(subscribe).subscribe!.framework_info,
+      encoding: 'json',
+      timers,
+      logger,
+    });
+    await scheduler.start();
+    const refusedBefore = logger.lines.length;
+
+    // The master goes away (its connections with it) and comes back on the same port a little later.
+    await first.close();
+    const retries = (): number =>
+      logger.lines.slice(refusedBefore).filter((line) => line.message.includes('subscribing again in')).length;
+    await until(() => retries() >= 3, 'refused re-subscriptions while the master is down');
+    const restarted = await replay(
+      [
+        { match: { callType: 'SUBSCRIBE' }, respond: subscribe, hold: true },
+        { match: { test: (r) => r.callType !== 'SUBSCRIBE' }, respond: ok, times: 50 },
+      ],
+      first.port,
+    );
+    await until(
+      () => calls(restarted, 'SUBSCRIBE').length === 1 && scheduler.state === 'subscribed',
+      're-subscription to the restarted master',
+    );
+    expect(receivedCall(calls(restarted, 'SUBSCRIBE')[0]!).framework_id).toEqual({ value: FLOW_FRAMEWORK_ID });
+    // Backoff between refused attempts grew and stayed under the 15 s cap.
+    const waits = logger.lines
+      .map((line) => /subscribing again in (\d+) ms/.exec(line.message)?.[1])
+      .filter((delay): delay is string => delay !== undefined)
+      .map(Number);
+    expect(waits.length).toBeGreaterThanOrEqual(3);
+    // Exponential with jitter 0.5 from 500 ms: the first wait is at most 500 ms, the third at
+    // least 1000 ms; a constant backoff would fail this.
+    expect(waits[2]!).toBeGreaterThanOrEqual(2 * waits[0]!);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(15_000);
   });
 
   it('survives garbage on the stream: a clear error in the log, then a re-subscription', async () => {

@@ -423,6 +423,7 @@ class MesosSchedulerClient implements SchedulerClient {
   #frameworkId: string | undefined;
   #streamId: string | undefined;
   #leaderUrl: string | undefined;
+  #detecting = false;
   #state: SchedulerClientState = 'idle';
   #error: SparkMesosError | undefined;
   #tornDown = false;
@@ -739,8 +740,13 @@ class MesosSchedulerClient implements SchedulerClient {
 
   async #masterUrl(signal: AbortSignal): Promise<string> {
     if (this.#fixedUrl !== undefined) return this.#fixedUrl;
-    const address = await this.#detector!.detect({ signal });
-    return schedulerUrlOf(address);
+    this.#detecting = true;
+    try {
+      const address = await this.#detector!.detect({ signal });
+      return schedulerUrlOf(address);
+    } finally {
+      this.#detecting = false;
+    }
   }
 
   async #openSubscription(startUrl: string, signal: AbortSignal): Promise<MesosEventStream> {
@@ -780,11 +786,21 @@ class MesosSchedulerClient implements SchedulerClient {
     const codec = SCHEDULER_EVENT_CODECS[this.#encoding];
     const watchdog = this.#watch(DEFAULT_HEARTBEAT_INTERVAL_SECONDS, attempt);
     try {
-      for await (const record of stream.records) {
+      // One await per read from the socket, not per event: the events a read completed are
+      // decoded and handled in a plain loop, and the loop waits only when handling an event has
+      // something to wait for (a full iterator buffer, an async listener, SUBSCRIBED).
+      for await (const batch of stream.batches) {
+        // The batch arrived now (its records together); after a wait, we read on from then.
         watchdog.beat();
-        const event = codec.decode(record);
-        await this.#handle(event, watchdog);
-        if (this.#state === 'failed' || this.#lifetime.signal.aborted) return undefined;
+        for (let i = 0; i < batch.length; i += 1) {
+          const event = codec.decode(batch[i]!);
+          const handling = this.#handle(event, watchdog);
+          if (handling !== undefined) {
+            await handling;
+            watchdog.beat();
+          }
+          if (this.#state === 'failed' || this.#lifetime.signal.aborted) return undefined;
+        }
       }
     } catch (error) {
       return this.#attemptLoss ?? error;
@@ -828,6 +844,11 @@ class MesosSchedulerClient implements SchedulerClient {
 
   #onLeaderChange(leader: MasterAddress | undefined): void {
     if (this.#lifetime.signal.aborted || this.#state === 'failed') return;
+    // A detector reports its first leader as a change just before detect() returns it: while
+    // detect() is under way it returns the newest leader anyway. A report naming the master in
+    // use is no change either.
+    if (this.#detecting) return;
+    if (leader !== undefined && this.#leaderUrl !== undefined && schedulerUrlOf(leader) === this.#leaderUrl) return;
     this.#logger.info(
       leader ? 'The leading Mesos master changed; subscribing to it.' : 'The leading Mesos master is lost.',
       {
@@ -847,7 +868,11 @@ class MesosSchedulerClient implements SchedulerClient {
 
   // ---- events ----
 
-  async #handle(event: SchedulerEvent, watchdog: HeartbeatWatchdog): Promise<void> {
+  /**
+   * Handles one event: returns a promise only when the stream must wait (see {@link #dispatch}),
+   * `undefined` when the event was handled synchronously.
+   */
+  #handle(event: SchedulerEvent, watchdog: HeartbeatWatchdog): void | Promise<void> {
     switch (event.type) {
       case 'SUBSCRIBED': {
         const subscribed = event.subscribed!;
@@ -865,31 +890,20 @@ class MesosSchedulerClient implements SchedulerClient {
           streamId: this.#streamId,
         });
         this.#startedSettle?.resolve();
-        await this.#dispatch(event, watchdog);
-        this.#reconciler?.start(this.#options.reconcile?.knownTasks?.() ?? []);
-        return;
+        return this.#afterSubscribed(this.#dispatch(event, watchdog));
       }
       case 'ERROR': {
-        const message = event.error?.message ?? '(no message)';
-        await this.#dispatch(event, watchdog);
-        this.#finish(
-          new SparkMesosError(
-            'SM_ERR_FRAMEWORK_ERROR',
-            `Mesos ended the subscription of framework ${this.#frameworkId ?? '(unknown)'}: ${message}. The client stops: another scheduler instance took over the framework ("failed over"), or it was removed; do not subscribe again blindly.`,
-            { cause: event.error ?? {}, details: { message, frameworkId: this.#frameworkId } },
-          ),
-        );
+        const dispatched = this.#dispatch(event, watchdog);
+        if (dispatched !== undefined) return dispatched.then(() => this.#failWith(event));
+        this.#failWith(event);
         return;
       }
       case 'UPDATE': {
         const status = event.update?.status;
         if (status !== undefined) this.#reconciler?.observe(status);
         const key = status === undefined || !this.#autoAcknowledge ? undefined : taskAcknowledgementKey(status);
-        if (status === undefined || key === undefined) {
-          await this.#dispatch(event, watchdog);
-          return;
-        }
-        await this.#dispatch(event, watchdog, () => {
+        if (status === undefined || key === undefined) return this.#dispatch(event, watchdog);
+        return this.#dispatch(event, watchdog, () => {
           if (!this.#acknowledgements.claim(key)) return;
           if (status.agent_id === undefined) {
             this.#logger.warn('A status update with a uuid has no agent_id; it cannot be acknowledged.', {
@@ -901,16 +915,12 @@ class MesosSchedulerClient implements SchedulerClient {
             (error: unknown) => this.#acknowledgementFailed(key, status.task_id.value, error),
           );
         });
-        return;
       }
       case 'UPDATE_OPERATION_STATUS': {
         const status = event.update_operation_status?.status;
         const key = status === undefined || !this.#autoAcknowledge ? undefined : operationAcknowledgementKey(status);
-        if (status === undefined || key === undefined) {
-          await this.#dispatch(event, watchdog);
-          return;
-        }
-        await this.#dispatch(event, watchdog, () => {
+        if (status === undefined || key === undefined) return this.#dispatch(event, watchdog);
+        return this.#dispatch(event, watchdog, () => {
           if (!this.#acknowledgements.claim(key)) return;
           this.acknowledgeOperationStatus({
             uuid: status.uuid!.value,
@@ -919,11 +929,34 @@ class MesosSchedulerClient implements SchedulerClient {
             ...(status.resource_provider_id === undefined ? {} : { resource_provider_id: status.resource_provider_id }),
           }).catch((error: unknown) => this.#acknowledgementFailed(key, status.operation_id!.value, error));
         });
-        return;
       }
       default:
-        await this.#dispatch(event, watchdog);
+        return this.#dispatch(event, watchdog);
     }
+  }
+
+  /**
+   * After SUBSCRIBED was dispatched: reconcile, then let the code awaiting `start()` (which has
+   * just resolved) run before the events after SUBSCRIBED are dispatched, so that an `events()`
+   * iterator opened right after `await client.start()` sees them even when they arrived in the
+   * same read as SUBSCRIBED (a macrotask turn, once per subscription).
+   */
+  async #afterSubscribed(dispatched: void | Promise<void>): Promise<void> {
+    if (dispatched !== undefined) await dispatched;
+    this.#reconciler?.start(this.#options.reconcile?.knownTasks?.() ?? []);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /** After an ERROR event was dispatched: the client ends. */
+  #failWith(event: SchedulerEvent): void {
+    const message = event.error?.message ?? '(no message)';
+    this.#finish(
+      new SparkMesosError(
+        'SM_ERR_FRAMEWORK_ERROR',
+        `Mesos ended the subscription of framework ${this.#frameworkId ?? '(unknown)'}: ${message}. The client stops: another scheduler instance took over the framework ("failed over"), or it was removed; do not subscribe again blindly.`,
+        { cause: event.error ?? {}, details: { message, frameworkId: this.#frameworkId } },
+      ),
+    );
   }
 
   #acknowledgementFailed(key: string, id: string, error: unknown): void {
@@ -937,46 +970,63 @@ class MesosSchedulerClient implements SchedulerClient {
     });
   }
 
-  /** Hands `event` to every iterator and listener; `onHandled` runs once all handled it. */
-  async #dispatch(event: SchedulerEvent, watchdog: HeartbeatWatchdog, onHandled?: () => void): Promise<void> {
-    const full = [...this.#buffers].filter((buffer) => !buffer.hasRoom);
-    if (full.length > 0) {
-      watchdog.pause();
-      try {
-        await untilAborted(Promise.all(full.map((buffer) => buffer.waitForRoom())), [
-          this.#lifetime.signal,
-          this.#attempt?.signal,
-        ]);
-      } finally {
-        watchdog.resume();
-      }
-      if (this.#lifetime.signal.aborted) return;
+  /**
+   * Hands `event` to every iterator and listener; `onHandled` runs once all handled it. Returns a
+   * promise only when the stream must wait: an iterator's buffer is full (back-pressure), or a
+   * listener returned a promise; otherwise the event was delivered synchronously.
+   */
+  #dispatch(event: SchedulerEvent, watchdog: HeartbeatWatchdog, onHandled?: () => void): void | Promise<void> {
+    for (const buffer of this.#buffers) {
+      if (!buffer.hasRoom) return this.#dispatchWhenRoom(event, watchdog, onHandled);
     }
+    return this.#deliver(event, onHandled);
+  }
+
+  /** {@link #dispatch} once every full buffer has room (the watchdog paused meanwhile). */
+  async #dispatchWhenRoom(event: SchedulerEvent, watchdog: HeartbeatWatchdog, onHandled?: () => void): Promise<void> {
+    const full = [...this.#buffers].filter((buffer) => !buffer.hasRoom);
+    watchdog.pause();
+    try {
+      await untilAborted(Promise.all(full.map((buffer) => buffer.waitForRoom())), [
+        this.#lifetime.signal,
+        this.#attempt?.signal,
+      ]);
+    } finally {
+      watchdog.resume();
+    }
+    if (this.#lifetime.signal.aborted) return;
+    await this.#deliver(event, onHandled);
+  }
+
+  #deliver(event: SchedulerEvent, onHandled: (() => void) | undefined): void | Promise<void> {
     const delivery = new EventDelivery(event, onHandled);
     for (const buffer of this.#buffers) buffer.push(delivery);
-    const listeners = [
-      ...(this.#listeners.get(event.type ?? 'UNKNOWN') ?? []),
-      ...(this.#listeners.get('event') ?? []),
-    ];
-    const pending: Promise<void>[] = [];
-    for (const listener of listeners) {
-      delivery.hold();
-      try {
-        const result = (listener as SchedulerEventListener<SchedulerEvent>)(event);
-        if (result instanceof Promise) {
-          pending.push(
-            result.then(
-              () => delivery.settle(true),
-              (error: unknown) => this.#listenerFailed(event, error, delivery),
-            ),
-          );
-        } else delivery.settle(true);
-      } catch (error) {
-        this.#listenerFailed(event, error, delivery);
+    const typed = this.#listeners.get(event.type ?? 'UNKNOWN');
+    const all = this.#listeners.get('event');
+    let pending: Promise<void>[] | undefined;
+    if ((typed !== undefined && typed.size > 0) || (all !== undefined && all.size > 0)) {
+      // A snapshot: a listener added or removed by a listener takes effect from the next event.
+      const listeners = [...(typed ?? []), ...(all ?? [])];
+      for (const listener of listeners) {
+        delivery.hold();
+        try {
+          const result = (listener as SchedulerEventListener<SchedulerEvent>)(event);
+          if (result instanceof Promise) {
+            pending ??= [];
+            pending.push(
+              result.then(
+                () => delivery.settle(true),
+                (error: unknown) => this.#listenerFailed(event, error, delivery),
+              ),
+            );
+          } else delivery.settle(true);
+        } catch (error) {
+          this.#listenerFailed(event, error, delivery);
+        }
       }
     }
     delivery.settle(true);
-    if (pending.length > 0) await Promise.all(pending);
+    if (pending !== undefined) return Promise.all(pending).then(() => undefined);
   }
 
   #listenerFailed(event: SchedulerEvent, error: unknown, delivery: EventDelivery): void {
