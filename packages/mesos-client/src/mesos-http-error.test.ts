@@ -296,3 +296,34 @@ describe('codes, predicates and Retry-After', () => {
     expect(isRetryable(new SparkMesosError('SM_ERR_RECORDIO_TRUNCATED', 'x', { cause: null }))).toBe(false);
   });
 });
+
+describe('createMesosNetworkError and TLS', () => {
+  it('makes an untrusted master certificate SM_ERR_MESOS_TLS, final and naming the fix', () => {
+    const cause = Object.assign(new Error('unable to verify the first certificate'), {
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+    const error = createMesosNetworkError('POST', 'https://m:5050/api/v1/scheduler', cause, { stream: true });
+    expect(error.code).toBe('SM_ERR_MESOS_TLS');
+    expect(error.message).toContain('tls.ca');
+    expect(isRetryable(error)).toBe(false);
+    expect(isSubscriptionLost(error)).toBe(false);
+  });
+
+  it('finds the certificate code one level down, as undici wraps socket errors', () => {
+    const cause = Object.assign(new Error('fetch failed'), {
+      cause: Object.assign(new Error("Hostname/IP does not match certificate's altnames"), {
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+      }),
+    });
+    expect(createMesosNetworkError('POST', 'https://m:5050/x', cause).code).toBe('SM_ERR_MESOS_TLS');
+  });
+
+  it('keeps a closed connection retryable and hints at client certificates for https', () => {
+    const cause = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+    const secure = createMesosNetworkError('POST', 'https://m:5050/api/v1/scheduler', cause);
+    expect(secure.code).toBe('SM_ERR_MESOS_NETWORK');
+    expect(isRetryable(secure)).toBe(true);
+    expect(secure.message).toContain('tls.cert and tls.key');
+    expect(createMesosNetworkError('POST', 'http://m:5050/x', cause).message).not.toContain('tls.cert');
+  });
+});

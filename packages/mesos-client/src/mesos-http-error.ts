@@ -25,7 +25,8 @@ export type MesosHttpErrorCode =
   | 'SM_ERR_MESOS_UNAVAILABLE'
   | 'SM_ERR_MESOS_SERVER'
   | 'SM_ERR_MESOS_HTTP'
-  | 'SM_ERR_MESOS_NETWORK';
+  | 'SM_ERR_MESOS_NETWORK'
+  | 'SM_ERR_MESOS_TLS';
 
 /**
  * Why a 400/403 answer was given, read from Mesos' (stable, since 1.0) error texts, in
@@ -336,10 +337,28 @@ export function createMesosHttpError(input: MesosHttpErrorInput): SparkMesosErro
   });
 }
 
+// Node's (OpenSSL's) codes for a peer certificate that does not verify.
+const CERTIFICATE_FAILURE =
+  /^(UNABLE_TO_|CERT_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
+
+function errorCodeOf(cause: unknown): string | undefined {
+  // undici may wrap the socket's error; look one level down too.
+  for (let current = cause, depth = 0; depth < 3 && current !== null && typeof current === 'object'; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && CERTIFICATE_FAILURE.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /**
  * Wraps a connection failure (refused, reset, timeout, TLS, a stream cut mid-record) of a call
  * to Mesos as `SM_ERR_MESOS_NETWORK`. Pass `{ stream: true }` for the subscription's event
  * stream: losing it means the subscription is lost ({@link isSubscriptionLost}).
+ *
+ * A master certificate that does not verify (unknown CA, self-signed, wrong host name) is
+ * `SM_ERR_MESOS_TLS` instead: not retryable, since trying again cannot make it trusted.
  *
  * @see https://mesos.apache.org/documentation/latest/scheduler-http-api/
  */
@@ -353,11 +372,26 @@ export function createMesosNetworkError(
   const secrets = secretsOf(rawUrl, request);
   const clean = (value: string): string => redactUrlCredentials(redactSecrets(value, secrets));
   const cleanUrl = clean(rawUrl);
-  const causeCode = (cause as { code?: unknown } | null)?.code;
+  const causeCode = errorCodeOf(cause);
   const causeText = clean(
     cause instanceof Error ? `${typeof causeCode === 'string' ? `${causeCode}: ` : ''}${cause.message}` : String(cause),
   );
   const call = request.callType ? ` ${request.callType}` : '';
+  const https = cleanUrl.startsWith('https:');
+  if (causeCode !== undefined && CERTIFICATE_FAILURE.test(causeCode)) {
+    return new SparkMesosError(
+      'SM_ERR_MESOS_TLS',
+      `[${method}] "${cleanUrl}"${call}: the master's TLS certificate is not trusted (${causeText}). Pass the CA that signed it as tls.ca (or give the master a certificate for this host name); retrying cannot help.`,
+      {
+        cause,
+        details: { method, url: cleanUrl, causeCode, ...(request.callType ? { callType: request.callType } : {}) },
+      },
+    );
+  }
+  // With TLS 1.3 a refused client certificate arrives as a plain closed connection.
+  const clientCertificateHint = https
+    ? ' If the master requires client certificates (--ssl_require_cert), pass tls.cert and tls.key.'
+    : '';
   const fix = request.stream
     ? 'The event stream is lost: re-detect the leader and re-subscribe.'
     : 'Check that the master is running and reachable at this address; the call can be retried.';
@@ -365,10 +399,14 @@ export function createMesosNetworkError(
   if (typeof causeCode === 'string') details.causeCode = causeCode;
   if (request.callType) details.callType = request.callType;
   if (request.stream) details.stream = true;
-  return new SparkMesosError('SM_ERR_MESOS_NETWORK', `[${method}] "${cleanUrl}"${call}: ${causeText}. ${fix}`, {
-    cause,
-    details,
-  });
+  return new SparkMesosError(
+    'SM_ERR_MESOS_NETWORK',
+    `[${method}] "${cleanUrl}"${call}: ${causeText}. ${fix}${clientCertificateHint}`,
+    {
+      cause,
+      details,
+    },
+  );
 }
 
 function codeOf(error: unknown): string | undefined {

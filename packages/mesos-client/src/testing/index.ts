@@ -33,6 +33,7 @@ export {
   type ReplayMismatch,
   type ReplayServer,
   type ReplayServerOptions,
+  type ReplayServerTlsOptions,
   type ReplayStep,
   startReplayServer,
 } from './replay-server.js';

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { SparkMesosError } from '@spark-mesos/errors';
 import { decodeChunked, encodeChunk, getHeader, type HttpHeader, isChunked, parseHttpHead } from './http-message.js';
 import type { RecordedExchange, RecordedResponse } from './recorded-exchange.js';
@@ -24,6 +25,12 @@ export interface ReceivedRequest {
   readonly connection: number;
   /** Index of the script step that answered, `undefined` when none matched. */
   readonly step: number | undefined;
+  /**
+   * Over TLS (see {@link ReplayServerOptions.tls}): the negotiated protocol and the common name of
+   * the client certificate the server verified (`undefined` when none was sent or verified).
+   * `undefined` over plain TCP.
+   */
+  readonly tls?: { readonly protocol: string | null; readonly clientCertificateCN: string | undefined };
   /** The value of header `name` (case-insensitive). */
   header(name: string): string | undefined;
 }
@@ -89,17 +96,39 @@ export interface ReplayMismatch {
   readonly message: string;
 }
 
+/** TLS settings of the replay server (test certificates: `src/__fixtures__/tls`). */
+export interface ReplayServerTlsOptions {
+  /** The server's private key (PEM). */
+  readonly key: string | Buffer;
+  /** The server's certificate chain (PEM); name 127.0.0.1 (IP SAN) for `url` to verify. */
+  readonly cert: string | Buffer;
+  /** CAs trusted for client certificates (PEM). @default Node's bundled CAs */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Ask clients for a certificate. @default false */
+  readonly requestCert?: boolean;
+  /**
+   * With `requestCert`: end the handshake of a client without a certificate signed by `ca`.
+   * @default true
+   */
+  readonly rejectUnauthorized?: boolean;
+}
+
 /** Options of {@link startReplayServer}. */
 export interface ReplayServerOptions {
   /** The steps, tried in order: a request is answered by the first unused step that matches it. */
   readonly script: readonly ReplayStep[];
   /** Port to bind on 127.0.0.1. @default 0 (a free port) */
   readonly port?: number;
+  /**
+   * Serve HTTPS (`node:tls`) instead of plain HTTP: same bytes inside the TLS session, `url`
+   * becomes `https://127.0.0.1:PORT`. @default undefined (plain `node:net`)
+   */
+  readonly tls?: ReplayServerTlsOptions;
 }
 
 /** A running replay server. */
 export interface ReplayServer {
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with {@link ReplayServerOptions.tls}. */
   readonly url: string;
   /** The bound port. */
   readonly port: number;
@@ -107,6 +136,8 @@ export interface ReplayServer {
   readonly requests: readonly ReceivedRequest[];
   /** Requests no step matched (each answered 500); assert it is empty. */
   readonly mismatches: readonly ReplayMismatch[];
+  /** With {@link ReplayServerOptions.tls}: the handshakes that failed (`tlsClientError`), in order. */
+  readonly tlsErrors: readonly Error[];
   /** Indexes of the steps that answered fewer requests than their `times`. */
   unusedSteps(): number[];
   /** Destroys open connections, stops listening, and resolves once closed. */
@@ -207,6 +238,12 @@ function matches(match: ReplayMatch | undefined, request: ReceivedRequest): bool
   return match.test ? match.test(request) : true;
 }
 
+function tlsStateOf(socket: TLSSocket): NonNullable<ReceivedRequest['tls']> {
+  const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
+  const cn = peer?.subject?.CN;
+  return { protocol: socket.getProtocol(), clientCertificateCN: Array.isArray(cn) ? cn[0] : cn };
+}
+
 function responseOf(step: ReplayStep): RecordedResponse {
   return 'response' in step.respond ? step.respond.response : step.respond;
 }
@@ -290,7 +327,8 @@ function planResponse(step: ReplayStep): Plan {
 /**
  * Starts a loopback HTTP/1.1 server on 127.0.0.1 that answers with RECORDED Mesos exchanges,
  * byte for byte (status line, headers, chunk framing), following a script. It is a raw
- * `node:net` server: what goes on the wire is exactly the recording's, optionally paced as
+ * `node:net` server (`node:tls` with the `tls` option, the same bytes inside the TLS session):
+ * what goes on the wire is exactly the recording's, optionally paced as
  * recorded, cut, extended with garbage, or repeated. Requests are parsed (Content-Length and
  * chunked bodies, keep-alive, pipelined requests answered in order) and kept in `requests`.
  *
@@ -313,6 +351,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   const requests: ReceivedRequest[] = [];
   const mismatches: ReplayMismatch[] = [];
   const sockets = new Set<Socket>();
+  const tlsErrors: Error[] = [];
   const stopping = new AbortController();
   let connections = 0;
 
@@ -387,7 +426,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     return false;
   };
 
-  const server = createServer((socket) => {
+  const onConnection = (socket: Socket): void => {
     connections += 1;
     const connection = connections;
     sockets.add(socket);
@@ -421,6 +460,8 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
         busy = false;
       }
     };
+
+    const tlsState = options.tls === undefined ? undefined : tlsStateOf(socket as TLSSocket);
 
     const parse = (): void => {
       for (;;) {
@@ -464,6 +505,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
           connection,
           step: undefined as number | undefined,
           header: (name: string) => getHeader(headers, name),
+          ...(tlsState === undefined ? {} : { tls: tlsState }),
         };
         const stepIndex = findStep(partial);
         if (stepIndex >= 0) {
@@ -486,17 +528,43 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       }
       void pump();
     });
-  });
+  };
+
+  let server: Server;
+  if (options.tls === undefined) server = createTcpServer(onConnection);
+  else {
+    const { key, cert, ca, requestCert, rejectUnauthorized } = options.tls;
+    server = createTlsServer(
+      {
+        key,
+        cert,
+        ...(ca === undefined ? {} : { ca: typeof ca === 'string' || Buffer.isBuffer(ca) ? ca : [...ca] }),
+        requestCert: requestCert ?? false,
+        rejectUnauthorized: rejectUnauthorized ?? true,
+      },
+      onConnection,
+    );
+    // Node ends the failed socket itself, after sending the TLS alert that names the problem.
+    server.on('tlsClientError', (error: Error) => {
+      tlsErrors.push(error);
+    });
+    // Connections still in their handshake are not in `sockets` yet: close() must end them too.
+    server.on('connection', (raw: Socket) => {
+      sockets.add(raw);
+      raw.on('close', () => sockets.delete(raw));
+    });
+  }
 
   server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     port,
     requests,
     mismatches,
+    tlsErrors,
     unusedSteps: () => script.flatMap((step, index) => (uses[index]! < (step.times ?? 1) ? [index] : [])),
     close: async () => {
       stopping.abort();
