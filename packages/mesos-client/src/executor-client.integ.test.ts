@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isSparkMesosError } from '@spark-mesos/errors';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXECUTOR_CALL_CODECS } from './codec.js';
+import { EXECUTOR_CALL_CODECS, EXECUTOR_EVENT_CODECS } from './codec.js';
 import { createExecutorClient, type ExecutorClient, type ExecutorDisconnection } from './executor-client.js';
 import { type ExecutorConfig, executorConfigFromEnv } from './executor-config.js';
 import type { ExecutorCall, ExecutorEvent, TaskStatus } from './generated/mesos-types.js';
+import { createRecordIoDecoder } from './recordio.js';
 import {
+  LAST_CHUNK,
   loadRecordedExchange,
   parseRecordedResponse,
   type ReceivedRequest,
@@ -14,6 +16,7 @@ import {
   type RecordedResponse,
   type ReplayServer,
   type ReplayStep,
+  rechunkRecordIo,
   startReplayServer,
 } from './testing/index.js';
 
@@ -344,5 +347,106 @@ describe('createExecutorClient against the recorded agent (protobuf)', () => {
     expect(() => client.events()).toThrow(expect.objectContaining({ code: 'SM_ERR_EXECUTOR_EVENTS_TAKEN' }));
     await client.close();
     expect((await client.done).outcome).toBe('closed');
+  });
+});
+
+/**
+ * The recorded protobuf SUBSCRIBE answer in JSON: there is no JSON executor recording, so each
+ * recorded RecordIO record is decoded with the protobuf codec and re-encoded with the JSON one,
+ * one record per HTTP chunk (as the agent frames them), under the recorded response head with
+ * only its Content-Type changed to application/json; the final chunk is kept if recorded.
+ */
+function jsonSubscribeResponse(recorded: RecordedResponse): { response: RecordedResponse; events: ExecutorEvent[] } {
+  const records = createRecordIoDecoder({ copy: true }).push(recorded.decodedBody);
+  const events = records.map((record) => EXECUTOR_EVENT_CODECS.protobuf.decode(record));
+  const stream = Buffer.concat(
+    events.map((event) => {
+      const json = EXECUTOR_EVENT_CODECS.json.encode(event);
+      return Buffer.concat([Buffer.from(`${json.length}\n`, 'latin1'), json]);
+    }),
+  );
+  const head = Buffer.from(recorded.head)
+    .toString('latin1')
+    .replace(/^Content-Type: .*$/im, 'Content-Type: application/json');
+  const body = Buffer.concat([rechunkRecordIo(stream), recorded.terminated ? LAST_CHUNK : new Uint8Array(0)]);
+  return { response: parseRecordedResponse(Buffer.concat([Buffer.from(head, 'latin1'), body])), events };
+}
+
+function decodeJsonCall(request: ReceivedRequest): ExecutorCall {
+  return EXECUTOR_CALL_CODECS.json.decode(request.body);
+}
+
+describe('createExecutorClient in JSON (the recorded protobuf stream, re-encoded)', () => {
+  it('sends JSON, decodes SUBSCRIBED and LAUNCH, and sends UPDATEs with a base64 uuid', async () => {
+    const subscribe = await subscribeExchange();
+    const { response, events: recordedEvents } = jsonSubscribeResponse(subscribe.response);
+    expect(response.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1]).toBe('application/json');
+    // The replay server reads the call type of JSON bodies itself.
+    const server = await replay([
+      { match: { callType: 'SUBSCRIBE' }, respond: response },
+      { match: { callType: 'UPDATE' }, respond: recordedAccepted(), times: 10 },
+    ]);
+    const injected = RECORDED_ACK_UUIDS.map(bytesFromHex);
+    const client = createExecutorClient({
+      config: configFor(server),
+      encoding: 'json',
+      // The recording's agent acknowledged these uuids: its ACKNOWLEDGED events (now base64 in JSON) match them.
+      randomBytes: () => injected.shift() ?? bytesFromHex('00112233445566778899aabbccddeeff'),
+    });
+    clients.push(client);
+    const sent: Promise<TaskStatus>[] = [];
+    client.on('LAUNCH', (event) => {
+      if (event.launch.task.task_id.value === '0') {
+        sent.push(client.update({ task_id: event.launch.task.task_id, state: 'TASK_RUNNING' }));
+        sent.push(client.update({ task_id: event.launch.task.task_id, state: 'TASK_FINISHED' }));
+      }
+    });
+    const events: ExecutorEvent[] = [];
+    for await (const event of client) events.push(event);
+
+    expect(events.map((event) => event.type)).toEqual(recordedEvents.map((event) => event.type));
+    expect(events[0]!.type).toBe('SUBSCRIBED');
+    expect(client.subscribed?.framework_info.id?.value).toBe(FRAMEWORK_ID);
+    expect(events[0]!.subscribed?.agent_info.id).toEqual({ value: AGENT_ID });
+    const launch = events[1]!;
+    expect(launch.type).toBe('LAUNCH');
+    expect(launch.launch?.task.name).toBe('Task 0');
+    expect(launch.launch?.task.task_id).toEqual({ value: '0' });
+    expect(launch.launch?.task.executor?.command?.value).toBe('/usr/local/libexec/mesos-examples/test-http-executor');
+    // Decoded from JSON, the events are those of the protobuf recording.
+    expect(events).toEqual(recordedEvents);
+
+    await Promise.all(sent);
+    await until(() => server.requests.filter((request) => request.callType === 'UPDATE').length === 2);
+    for (const request of server.requests) {
+      expect(request.header('content-type')).toBe('application/json');
+      expect(request.header('accept')).toBe('application/json');
+    }
+    const subscription = server.requests.find((request) => request.callType === 'SUBSCRIBE')!;
+    expect(decodeJsonCall(subscription)).toMatchObject({
+      type: 'SUBSCRIBE',
+      framework_id: { value: FRAMEWORK_ID },
+      executor_id: { value: 'default' },
+    });
+    const updates = server.requests.filter((request) => request.callType === 'UPDATE');
+    for (const [index, request] of updates.entries()) {
+      const body = JSON.parse(Buffer.from(request.body).toString('utf8')) as {
+        type: string;
+        update: { status: { uuid: string; source: string; state: string; task_id: { value: string } } };
+      };
+      expect(body.type).toBe('UPDATE');
+      const { status } = body.update;
+      expect(status.source).toBe('SOURCE_EXECUTOR');
+      expect(status.task_id).toEqual({ value: '0' });
+      expect(status.state).toBe(index === 0 ? 'TASK_RUNNING' : 'TASK_FINISHED');
+      expect(status.uuid).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
+      const uuid = Buffer.from(status.uuid, 'base64');
+      expect(uuid).toHaveLength(16);
+      expect(uuid.toString('hex')).toBe(RECORDED_ACK_UUIDS[index]);
+    }
+    // The agent's ACKNOWLEDGED events, base64 in JSON, cleared exactly those updates.
+    expect(client.unacknowledgedUpdates).toEqual([]);
+    expect(await client.done).toMatchObject({ outcome: 'shutdown' });
+    expect(server.mismatches).toEqual([]);
   });
 });

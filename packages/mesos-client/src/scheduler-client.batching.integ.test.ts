@@ -1,14 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '@spark-mesos/master-url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SCHEDULER_CALL_CODECS, SCHEDULER_EVENT_CODECS } from './codec.js';
-import type { FrameworkInfo, SchedulerCall, SchedulerEvent } from './generated/mesos-types.js';
+import { SCHEDULER_EVENT_CODECS } from './codec.js';
+import type { SchedulerEvent } from './generated/mesos-types.js';
 import { decodeRecordIo, encodeRecordIo } from './recordio.js';
 import { createSchedulerClient, type SchedulerClient, type SchedulerClientOptions } from './scheduler-client.js';
+import { calls, frameworkInfoOf, load, receivedCall, until } from './scheduler-client.test-support.js';
 import {
   encodeChunk,
-  loadRecordedExchange,
-  type ReceivedRequest,
   type RecordedExchange,
   type RecordedResponse,
   type ReplayServer,
@@ -20,9 +18,6 @@ import {
 // completed) and handles them synchronously; these tests pin what that must not change: events
 // in order, one at a time when a listener returns a promise, acknowledgement only once handled,
 // and the events after SUBSCRIBED reaching an iterator opened right after `await start()`.
-
-const fixtures = (dir: string): string => fileURLToPath(new URL(`./__fixtures__/${dir}`, import.meta.url));
-const load = (dir: string, name: string): Promise<RecordedExchange> => loadRecordedExchange(fixtures(dir), name);
 
 const servers: ReplayServer[] = [];
 const clients: SchedulerClient[] = [];
@@ -46,15 +41,6 @@ function client(options: Partial<SchedulerClientOptions> & Pick<SchedulerClientO
   return created;
 }
 
-function frameworkInfoOf(exchange: RecordedExchange): FrameworkInfo {
-  return SCHEDULER_CALL_CODECS.json.decode(exchange.request!.body).subscribe!.framework_info;
-}
-
-const calls = (server: ReplayServer, type: string): ReceivedRequest[] =>
-  server.requests.filter((request) => request.callType === type);
-
-const receivedCall = (request: ReceivedRequest): SchedulerCall => SCHEDULER_CALL_CODECS.json.decode(request.body);
-
 async function recordsOf(exchange: RecordedExchange): Promise<Uint8Array[]> {
   const records: Uint8Array[] = [];
   for await (const record of decodeRecordIo([exchange.response.decodedBody])) records.push(record);
@@ -76,14 +62,6 @@ async function inOneWrite(exchange: RecordedExchange, count: number): Promise<Re
     decodedBody: new Uint8Array(0),
     terminated: false,
   };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('scheduler client reading its stream in batches', () => {

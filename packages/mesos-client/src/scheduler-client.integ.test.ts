@@ -1,25 +1,26 @@
-import { fileURLToPath } from 'node:url';
 import { isSparkMesosError, type SparkMesosError } from '@spark-mesos/errors';
-import type { LeaderListener, Logger, MasterAddress, MasterDetector } from '@spark-mesos/master-url';
+import type { LeaderListener, MasterAddress, MasterDetector } from '@spark-mesos/master-url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SCHEDULER_CALL_CODECS } from './codec.js';
-import type { FrameworkInfo, SchedulerCall, SchedulerEvent } from './generated/mesos-types.js';
+import type { FrameworkInfo, SchedulerEvent } from './generated/mesos-types.js';
 import { filters } from './scheduler-calls.js';
 import { createSchedulerClient, type SchedulerClient, type SchedulerClientOptions } from './scheduler-client.js';
-import type { SchedulerTimers } from './scheduler-timers.js';
 import {
-  loadRecordedExchange,
+  calls,
+  fastTimers,
+  type LogLine,
+  load,
+  quietLogger,
+  receivedCall,
+  recordedCall,
+  until,
+} from './scheduler-client.test-support.js';
+import {
   parseRecordedResponse,
-  type ReceivedRequest,
-  type RecordedExchange,
   type RecordedResponse,
   type ReplayServer,
   type ReplayStep,
   startReplayServer,
 } from './testing/index.js';
-
-const fixtures = (dir: string): string => fileURLToPath(new URL(`./__fixtures__/${dir}`, import.meta.url));
-const load = (dir: string, name: string): Promise<RecordedExchange> => loadRecordedExchange(fixtures(dir), name);
 
 const servers: ReplayServer[] = [];
 const clients: SchedulerClient[] = [];
@@ -35,63 +36,10 @@ async function replay(script: ReplayStep[], port?: number): Promise<ReplayServer
   return server;
 }
 
-interface LogLine {
-  readonly level: string;
-  readonly message: string;
-  readonly fields?: Record<string, unknown>;
-}
-
-function quietLogger(lines: LogLine[] = []): Logger & { lines: LogLine[] } {
-  return {
-    lines,
-    warn: (message, fields) => lines.push({ level: 'warn', message, ...(fields ? { fields } : {}) }),
-    info: (message, fields) => lines.push({ level: 'info', message, ...(fields ? { fields } : {}) }),
-    debug: (message, fields) => lines.push({ level: 'debug', message, ...(fields ? { fields } : {}) }),
-  };
-}
-
-/** Real timers running `factor` times faster (the clock too), recording every requested delay. */
-function fastTimers(factor: number): SchedulerTimers & { delays: number[] } {
-  const delays: number[] = [];
-  return {
-    delays,
-    setTimeout: (callback, ms) => {
-      delays.push(ms);
-      return setTimeout(callback, ms / factor);
-    },
-    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-    now: () => performance.now() * factor,
-  };
-}
-
 function client(options: Partial<SchedulerClientOptions> & Pick<SchedulerClientOptions, 'master' | 'frameworkInfo'>) {
   const created = createSchedulerClient({ logger: quietLogger(), ...options });
   clients.push(created);
   return created;
-}
-
-/** The call a recorded request carried (JSON or protobuf, by its Content-Type). */
-function recordedCall(exchange: RecordedExchange): SchedulerCall {
-  const request = exchange.request!;
-  const type = request.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
-  return SCHEDULER_CALL_CODECS[type.includes('protobuf') ? 'protobuf' : 'json'].decode(request.body);
-}
-
-/** The call the replay server received. */
-function receivedCall(request: ReceivedRequest): SchedulerCall {
-  const type = request.header('content-type') ?? '';
-  return SCHEDULER_CALL_CODECS[type.includes('protobuf') ? 'protobuf' : 'json'].decode(request.body);
-}
-
-const calls = (server: ReplayServer, type: string): ReceivedRequest[] =>
-  server.requests.filter((request) => request.callType === type);
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Collects events until `stop` says so (then leaves the iterator, which acknowledges the last one). */
@@ -661,5 +609,169 @@ describe('scheduler client back-pressure', () => {
     }
     await iterator.return?.();
     await scheduler.close();
+  });
+});
+
+describe('scheduler client call retries', () => {
+  // No recording of a 503 or a 429 answer to a call exists; both are synthesized. Mesos' docs
+  // (docs/scheduler-http-api.md, "Overview") say the master answers calls "with status 202
+  // Accepted (or, for unsuccessful requests, with 4xx or 5xx status codes)", and that 202 "means
+  // that a request has been accepted for processing": a 503 or 429 is the master declining to
+  // process the call. The 503 is the one of /api/v1/scheduler "if the leading master cannot be
+  // found" (docs/endpoints/master/api/v1/scheduler.md), with the body text of MESOS-3902.
+  const unavailable = (): RecordedResponse =>
+    parseRecordedResponse(
+      Buffer.from('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 22\r\n\r\nNot the leading master', 'latin1'),
+    );
+  // A 429 in the standard form (RFC 6585, Retry-After in delta-seconds), no Mesos recording exists.
+  const tooManyRequests = (): RecordedResponse =>
+    parseRecordedResponse(
+      Buffer.from('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n', 'latin1'),
+    );
+
+  /** The delays the client logged before sending a call again. */
+  const retryDelays = (logger: { lines: LogLine[] }): number[] =>
+    logger.lines
+      .filter((line) => line.message.includes('sending it again in'))
+      .map((line) => Number(line.fields?.delayMs));
+
+  async function subscribed(
+    steps: ReplayStep[],
+    options: Partial<SchedulerClientOptions> = {},
+  ): Promise<{ server: ReplayServer; scheduler: SchedulerClient; logger: ReturnType<typeof quietLogger> }> {
+    const subscribe = await load('flow', 'flow-subscribe');
+    const server = await replay([{ match: { callType: 'SUBSCRIBE' }, respond: subscribe, hold: true }, ...steps]);
+    const logger = quietLogger();
+    const scheduler = client({
+      master: server.url,
+      frameworkInfo: recordedCall(subscribe).subscribe!.framework_info,
+      encoding: 'json',
+      // Only the calls under test: no acknowledgements of the recorded updates, no reconciliation.
+      autoAcknowledge: false,
+      reconcile: { enabled: false },
+      logger,
+      ...options,
+    });
+    await scheduler.start();
+    return { server, scheduler, logger };
+  }
+
+  it('sends a call answered 503 again with the backoff, then resolves on the recorded 202', async () => {
+    const ok = await load('flow', 'ok-revive-no-accept-header');
+    const timers = fastTimers(100);
+    const { server, scheduler, logger } = await subscribed(
+      [
+        { match: { callType: 'REVIVE' }, respond: unavailable(), times: 2 },
+        { match: { callType: 'REVIVE' }, respond: ok },
+      ],
+      // The client's jittered backoff, its randomness pinned: each delay is 0.75 of 500, 1000…
+      { timers, backoff: { initialMs: 500, maxMs: 15_000, jitter: 0.5, random: () => 0.5 } },
+    );
+    await expect(scheduler.revive()).resolves.toBeUndefined();
+    const revives = calls(server, 'REVIVE');
+    expect(revives).toHaveLength(3);
+    expect(new Set(revives.map((request) => request.header('mesos-stream-id')))).toEqual(new Set([scheduler.streamId]));
+    const waits = retryDelays(logger);
+    expect(waits).toEqual([375, 750]);
+    expect(waits[1]!).toBeGreaterThan(waits[0]!);
+    // Requested from the injected clock (scaled 100×), not slept in wall time.
+    expect(timers.delays).toEqual(expect.arrayContaining([375, 750]));
+    expect(server.mismatches).toEqual([]);
+  });
+
+  it("honours a 429's Retry-After", async () => {
+    const ok = await load('flow', 'ok-revive-no-accept-header');
+    const timers = fastTimers(100);
+    const { server, scheduler, logger } = await subscribed(
+      [
+        { match: { callType: 'REVIVE' }, respond: tooManyRequests() },
+        { match: { callType: 'REVIVE' }, respond: ok },
+      ],
+      { timers, backoff: { initialMs: 500, maxMs: 15_000, jitter: 0 } },
+    );
+    await expect(scheduler.revive()).resolves.toBeUndefined();
+    expect(calls(server, 'REVIVE')).toHaveLength(2);
+    // Retry-After: 1 → a requested wait of 1000 ms (10 ms of wall time here), not the backoff's 500.
+    expect(retryDelays(logger)).toEqual([1000]);
+    expect(timers.delays).toContain(1000);
+    expect(timers.delays).not.toContain(500);
+    expect(server.mismatches).toEqual([]);
+  });
+
+  it('rejects with SM_ERR_MESOS_UNAVAILABLE once callRetries are used up', async () => {
+    const { server, scheduler } = await subscribed(
+      [{ match: { callType: 'REVIVE' }, respond: unavailable(), times: 3 }],
+      {
+        timers: fastTimers(100),
+        callRetries: 2,
+      },
+    );
+    await expect(scheduler.revive()).rejects.toSatisfy((error) => isSparkMesosError(error, 'SM_ERR_MESOS_UNAVAILABLE'));
+    expect(calls(server, 'REVIVE')).toHaveLength(3);
+    expect(scheduler.state).toBe('subscribed');
+    expect(server.mismatches).toEqual([]);
+  });
+
+  it('never waits past the call timeout', async () => {
+    const { server, scheduler, logger } = await subscribed(
+      [{ match: { callType: 'REVIVE' }, respond: unavailable(), times: 2 }],
+      // 500 ms, then 1000 ms: the second wait would end past 1200 ms from the first attempt.
+      { timers: fastTimers(10), timeouts: { callMs: 1200 }, backoff: { initialMs: 500, maxMs: 15_000, jitter: 0 } },
+    );
+    await expect(scheduler.revive()).rejects.toSatisfy((error) => isSparkMesosError(error, 'SM_ERR_MESOS_UNAVAILABLE'));
+    expect(calls(server, 'REVIVE')).toHaveLength(2);
+    expect(retryDelays(logger)).toEqual([500]);
+    expect(server.mismatches).toEqual([]);
+  });
+
+  it('stops waiting to retry when the client is closed', async () => {
+    const { server, scheduler } = await subscribed([{ match: { callType: 'REVIVE' }, respond: unavailable() }], {
+      backoff: { initialMs: 20_000, maxMs: 20_000, jitter: 0 },
+      timeouts: { callMs: 60_000 },
+    });
+    const revive = scheduler.revive().catch((error: unknown) => error);
+    await until(() => calls(server, 'REVIVE').length === 1, 'the first REVIVE');
+    await scheduler.close();
+    expect(isSparkMesosError(await revive, 'SM_ERR_CLOSED')).toBe(true);
+    expect(calls(server, 'REVIVE')).toHaveLength(1);
+  });
+
+  it('follows a 307 on a call to the leader named by a protocol-relative Location', async () => {
+    const nonLeader = await load('zookeeper_ha', 'subscribe-nonleader');
+    const ok = await load('flow', 'ok-revive-no-accept-header');
+    const leader = await replay([{ match: { callType: 'REVIVE', path: '/master/api/v1/scheduler' }, respond: ok }]);
+    // The recorded 307 (a non-leading master's answer, naming the leader at 127.0.0.1:5060) with
+    // only its Location header rewritten to point at the second replay server, same
+    // protocol-relative form and path.
+    const { server, scheduler } = await subscribed([
+      {
+        match: { callType: 'REVIVE' },
+        respond: withLocation(nonLeader.response, `//127.0.0.1:${leader.port}/master/api/v1/scheduler`),
+      },
+    ]);
+    await expect(scheduler.revive()).resolves.toBeUndefined();
+    expect(calls(server, 'REVIVE')).toHaveLength(1);
+    const redirected = calls(leader, 'REVIVE');
+    expect(redirected).toHaveLength(1);
+    expect(redirected[0]!.header('mesos-stream-id')).toBe(scheduler.streamId);
+    expect(receivedCall(redirected[0]!)).toEqual(receivedCall(calls(server, 'REVIVE')[0]!));
+    expect(server.mismatches).toEqual([]);
+    expect(leader.mismatches).toEqual([]);
+  });
+
+  it('does not send an ACCEPT again after a network error (it may have been processed)', async () => {
+    const accept = await load('flow', 'accept-launch');
+    const { server, scheduler } = await subscribed(
+      [
+        // The master reads ACCEPT and drops the connection before answering.
+        { match: { callType: 'ACCEPT' }, respond: accept, dropWithoutAnswer: true },
+      ],
+      { timers: fastTimers(100) },
+    );
+    const failure = await scheduler.accept(recordedCall(accept).accept!).catch((error: unknown) => error);
+    expect(isSparkMesosError(failure, 'SM_ERR_MESOS_NETWORK')).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls(server, 'ACCEPT')).toHaveLength(1);
+    expect(server.mismatches).toEqual([]);
   });
 });

@@ -1,20 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isSparkMesosError } from '@spark-mesos/errors';
-import type { Logger } from '@spark-mesos/master-url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SCHEDULER_CALL_CODECS } from './codec.js';
 import { createSchedulerClient, type SchedulerClient, type SchedulerClientOptions } from './scheduler-client.js';
-import type { SchedulerTimers } from './scheduler-timers.js';
+import { calls, fastTimers, frameworkInfoOf, load, quietLogger, until } from './scheduler-client.test-support.js';
 import type { ReplayServerTlsOptions } from './testing/index.js';
-import {
-  loadRecordedExchange,
-  type ReceivedRequest,
-  type RecordedExchange,
-  type ReplayServer,
-  type ReplayStep,
-  startReplayServer,
-} from './testing/index.js';
+import { type RecordedExchange, type ReplayServer, type ReplayStep, startReplayServer } from './testing/index.js';
 
 // Test-only certificates (see __fixtures__/tls/README.txt): a CA, a server certificate for
 // 127.0.0.1 (IP SAN) and localhost, a client certificate; all signed by the CA.
@@ -24,9 +15,6 @@ const CA = pem('ca.pem');
 const SERVER = { key: pem('server.key'), cert: pem('server.pem') };
 const CLIENT = { key: pem('client.key'), cert: pem('client.pem') };
 
-const fixtures = (dir: string): string => fileURLToPath(new URL(`./__fixtures__/${dir}`, import.meta.url));
-const load = (dir: string, name: string): Promise<RecordedExchange> => loadRecordedExchange(fixtures(dir), name);
-
 const servers: ReplayServer[] = [];
 const clients: SchedulerClient[] = [];
 
@@ -34,44 +22,6 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
-
-interface LogLine {
-  readonly level: string;
-  readonly message: string;
-  readonly fields?: Record<string, unknown>;
-}
-
-function quietLogger(): Logger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  return {
-    lines,
-    warn: (message, fields) => lines.push({ level: 'warn', message, ...(fields ? { fields } : {}) }),
-    info: (message, fields) => lines.push({ level: 'info', message, ...(fields ? { fields } : {}) }),
-    debug: (message, fields) => lines.push({ level: 'debug', message, ...(fields ? { fields } : {}) }),
-  };
-}
-
-/** Real timers running `factor` times faster (the clock too), recording every requested delay. */
-function fastTimers(factor: number): SchedulerTimers & { delays: number[] } {
-  const delays: number[] = [];
-  return {
-    delays,
-    setTimeout: (callback, ms) => {
-      delays.push(ms);
-      return setTimeout(callback, ms / factor);
-    },
-    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-    now: () => performance.now() * factor,
-  };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** The recorded JSON flow over TLS: SUBSCRIBE held open, every other call answered 202. */
 async function replayFlow(tls: ReplayServerTlsOptions): Promise<{ server: ReplayServer; subscribe: RecordedExchange }> {
@@ -91,12 +41,6 @@ function client(options: Partial<SchedulerClientOptions> & Pick<SchedulerClientO
   clients.push(created);
   return created;
 }
-
-const frameworkInfoOf = (exchange: RecordedExchange) =>
-  SCHEDULER_CALL_CODECS.json.decode(exchange.request!.body).subscribe!.framework_info;
-
-const calls = (server: ReplayServer, type: string): ReceivedRequest[] =>
-  server.requests.filter((request) => request.callType === type);
 
 describe('scheduler client over TLS (replay server on node:tls)', () => {
   it('with tls.ca: subscribes to mesos+https://127.0.0.1:PORT and sends its calls over TLS', async () => {

@@ -160,6 +160,23 @@ export interface SchedulerClientOptions {
   readonly eventBufferSize?: number;
   /** Redirects (307 from a non-leading master) followed per request. @default 3 */
   readonly maxRedirects?: number;
+  /**
+   * How many times a call (any call but SUBSCRIBE, which re-subscribes by itself) is sent again
+   * after an answer that says Mesos did NOT process it: 503 (no leader elected yet, master
+   * recovering) and 429 (rate-limited; its `Retry-After` is honoured when given). Each wait
+   * follows the client's jittered {@link SchedulerClientOptions.backoff}, restarted per call;
+   * retries stop when the next one would end past `timeouts.callMs` from the first attempt, or at
+   * {@link SchedulerClient.close}, and the call then rejects with the last error
+   * (`SM_ERR_MESOS_UNAVAILABLE`, `SM_ERR_MESOS_TOO_MANY_REQUESTS`). `0` disables retries.
+   *
+   * Never retried: network errors (`SM_ERR_MESOS_NETWORK`: refused, reset, timed out) and 5xx
+   * answers other than 503 (`SM_ERR_MESOS_SERVER`). The call may have reached the master and been
+   * processed, and most calls are not idempotent (an ACCEPT with LAUNCH operations sent twice may
+   * launch twice or be refused for a used offer): the caller decides, e.g. by reconciling. A 307
+   * is not a retry: it is followed to the leader (see `maxRedirects`).
+   * @default 3
+   */
+  readonly callRetries?: number;
   /** Where the client reports what it does. @default warnings to console.warn, the rest dropped */
   readonly logger?: Logger;
   /** The clock (tests inject scaled-down timers). @default Node's timers */
@@ -283,6 +300,7 @@ const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 const DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 15;
 const DEFAULT_EVENT_BUFFER_SIZE = 256;
 const DEFAULT_MAX_REDIRECTS = 3;
+const DEFAULT_CALL_RETRIES = 3;
 const SCHEDULER_PATH = '/api/v1/scheduler';
 
 // Errors after which subscribing again may work. Anything else (400, 401, 403, 404, 405, 406,
@@ -391,7 +409,17 @@ function validateOptions(options: SchedulerClientOptions): void {
       options.maxRedirects,
     );
   }
+  if (options.callRetries !== undefined && !(Number.isInteger(options.callRetries) && options.callRetries >= 0)) {
+    throw badConfig(
+      `callRetries must be a non-negative integer, got ${String(options.callRetries)}.`,
+      'callRetries',
+      options.callRetries,
+    );
+  }
 }
+
+// Answers saying Mesos did not process the call: sending it again cannot do anything twice.
+const CALL_RETRY_CODES: ReadonlySet<string> = new Set(['SM_ERR_MESOS_UNAVAILABLE', 'SM_ERR_MESOS_TOO_MANY_REQUESTS']);
 
 type AnyListener = (value: never) => void | Promise<void>;
 
@@ -403,6 +431,7 @@ class MesosSchedulerClient implements SchedulerClient {
   readonly #authorization: MesosAuthorization | undefined;
   readonly #callTimeoutMs: number;
   readonly #maxRedirects: number;
+  readonly #callRetries: number;
   readonly #bufferSize: number;
   readonly #missLimit: number;
   readonly #autoAcknowledge: boolean;
@@ -445,6 +474,7 @@ class MesosSchedulerClient implements SchedulerClient {
     this.#encoding = options.encoding ?? 'protobuf';
     this.#callTimeoutMs = options.timeouts?.callMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.#maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    this.#callRetries = options.callRetries ?? DEFAULT_CALL_RETRIES;
     this.#bufferSize = options.eventBufferSize ?? DEFAULT_EVENT_BUFFER_SIZE;
     this.#missLimit = options.heartbeatMissLimit ?? 5;
     this.#autoAcknowledge = options.autoAcknowledge ?? true;
@@ -655,7 +685,10 @@ class MesosSchedulerClient implements SchedulerClient {
     }
     const codec = SCHEDULER_CALL_CODECS[this.#encoding];
     const body = codec.encode(build(frameworkId));
-    for (let redirects = 0; ; redirects += 1) {
+    const deadline = this.#timers.now() + this.#callTimeoutMs;
+    let backoff: ReturnType<typeof createBackoff> | undefined;
+    let redirects = 0;
+    for (let retries = 0; ; ) {
       try {
         await sendMesosCall({
           url,
@@ -676,7 +709,28 @@ class MesosSchedulerClient implements SchedulerClient {
         if (typeof leaderUrl === 'string' && redirects < this.#maxRedirects) {
           this.#logger.info(`${type} was redirected to the leading master.`, { leaderUrl });
           url = leaderUrl;
+          redirects += 1;
           continue;
+        }
+        if (isSparkMesosError(error) && CALL_RETRY_CODES.has(error.code) && retries < this.#callRetries) {
+          const retryAfterSeconds = error.details.retryAfterSeconds;
+          backoff ??= createBackoff(this.#options.backoff);
+          const delayMs =
+            typeof retryAfterSeconds === 'number' && Number.isFinite(retryAfterSeconds)
+              ? retryAfterSeconds * 1000
+              : backoff.next();
+          // Never past the call timeout: give up now rather than wait for an answer we cannot await.
+          if (this.#timers.now() + delayMs < deadline) {
+            retries += 1;
+            this.#logger.warn(
+              `${type} was not processed (${error.code}); sending it again in ${Math.round(delayMs)} ms (retry ${retries} of ${this.#callRetries}).`,
+              { code: error.code, delayMs, retry: retries, callType: type },
+            );
+            await sleep(this.#timers, delayMs, this.#lifetime.signal);
+            if (this.#lifetime.signal.aborted) throw this.#closedError(type, error);
+            // The subscription this call belonged to is gone: its stream id would be refused.
+            if (streamId === this.#streamId) continue;
+          }
         }
         // A call that finds the subscription gone (stream id replaced, framework disconnected)
         // means our stream is stale even if it has not noticed yet: subscribe again.
@@ -1107,6 +1161,9 @@ class MesosSchedulerClient implements SchedulerClient {
  *   another connection. A 307 from a non-leading master is followed (keeping our scheme, at most
  *   `maxRedirects` times); 503, network errors and lost streams lead to re-subscription with
  *   jittered exponential backoff; 400/401/403/404/405/406/415 end the client with their typed error.
+ * - Other calls answered 503 or 429 (not processed by Mesos) are sent again with the same
+ *   backoff, at most `callRetries` times and within `timeouts.callMs`; network errors and other
+ *   5xx are not (the call may have been processed): see {@link SchedulerClientOptions.callRetries}.
  * - Status updates with a `uuid` are acknowledged once handled, each (task, uuid) once per
  *   subscription (again if the first acknowledgement failed); master-generated updates (no uuid)
  *   never are.

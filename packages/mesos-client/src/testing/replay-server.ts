@@ -74,6 +74,12 @@ export interface ReplayStep {
    */
   readonly cut?: { readonly afterBytes: number };
   /**
+   * Close the connection without answering at all, as a master that read the request and then
+   * died: the request is recorded, no byte is sent. `respond` is still required (it documents
+   * what the master would have said). @default false
+   */
+  readonly dropWithoutAnswer?: boolean;
+  /**
    * Junk appended to the body: as one extra HTTP chunk (before the final chunk) for a chunked
    * response, so that it reaches the client's RecordIO decoder; raw after the body otherwise.
    * @default undefined
@@ -401,6 +407,10 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       return true;
     }
     const step = script[stepIndex]!;
+    if (step.dropWithoutAnswer === true) {
+      socket.destroy();
+      return false;
+    }
     const plan = planResponse(step);
     const cutAt =
       step.cut === undefined ? Number.POSITIVE_INFINITY : step.cut.afterBytes + responseOf(step).head.length;
