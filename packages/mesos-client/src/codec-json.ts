@@ -1,4 +1,5 @@
 import { SparkMesosError } from '@spark-mesos/errors';
+import { getFastJsonDecoder } from './codec-json-decoder.js';
 import { type FieldPlan, formatPath, type TypePlan } from './codec-plan.js';
 import { setMapEntry, toWireMessage } from './codec-wire.js';
 
@@ -177,11 +178,34 @@ function readMessage(root: TypePlan, plan: TypePlan, value: unknown, path: Path)
 }
 
 /**
- * Converts a parsed JSON value (Mesos' JSON mapping) into the in-memory representation.
+ * Converts a parsed JSON value (Mesos' JSON mapping) into the in-memory representation: the
+ * reference walk over every declared field, keeping the field path for errors. The fast path of
+ * {@link fromJsonValue} falls back to it on any problem, so errors name the failing field.
+ *
+ * @throws SparkMesosError `SM_ERR_MESOS_DECODE` naming the field path
+ */
+export function fromJsonValueSlowPath(plan: TypePlan, value: unknown): Obj {
+  return readMessage(plan, plan, value, []);
+}
+
+/**
+ * Converts a parsed JSON value (what `JSON.parse` returns; Mesos' JSON mapping) into the
+ * in-memory representation. Runs the decoder generated for the type (`codec-json-decoder.ts`),
+ * which visits only the keys present; on any problem it reruns {@link fromJsonValueSlowPath} to
+ * throw the error naming the field. Results equal the slow path's (key order aside: the fast
+ * path follows the JSON's key order).
  *
  * @throws SparkMesosError `SM_ERR_MESOS_DECODE` naming the field path
  */
 export function fromJsonValue(plan: TypePlan, value: unknown): Obj {
+  const fast = getFastJsonDecoder(plan);
+  if (fast !== null && isJsonObject(value)) {
+    try {
+      return fast(value);
+    } catch {
+      // Any problem (a wrong type, a missing required field, …): the slow path names it.
+    }
+  }
   return readMessage(plan, plan, value, []);
 }
 

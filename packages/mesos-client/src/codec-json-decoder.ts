@@ -1,0 +1,178 @@
+import type { FieldPlan, TypePlan } from './codec-plan.js';
+import { setMapEntry } from './codec-wire.js';
+
+/**
+ * The fast path of the JSON decoder: a function generated per message type (like the protobuf
+ * side's `codec-decoder.ts`) that walks only the keys a parsed JSON object HAS (usually a few of
+ * the many declared fields), dispatches on the key name, converts values with the exact rules of
+ * `codec-json.ts`' `readValue`, and checks required fields from a precomputed list. It keeps no
+ * field path: on any problem it gives up ({@link FAST_JSON_FAILED}) and the caller reruns the
+ * slow path, which names the failing field in its error.
+ *
+ * Only for values `JSON.parse` returned (plain objects and arrays): it enumerates keys with
+ * `for…in`, which matches the slow path's `value[name]` lookups on such objects. Key order of the
+ * result follows the JSON, not the declaration (the protobuf decoder follows the wire likewise).
+ *
+ * @module
+ */
+
+/** Thrown (never escapes `codec-json.ts`) when the fast path gives up; not an `Error`: no stack. */
+export const FAST_JSON_FAILED: { readonly fastJsonFailed: true } = Object.freeze({ fastJsonFailed: true });
+
+/** A generated decoder: converts one JSON object (already checked to be a plain object). */
+export type FastJsonDecoder = (value: Record<string, unknown>) => Record<string, unknown>;
+
+const INTEGER_TEXT = /^-?\d+$/;
+const NUMBER_TEXT = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const BASE64_TEXT = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+function fail(): never {
+  throw FAST_JSON_FAILED;
+}
+
+/** The slow cases of the numeric kinds (strings holding numbers, out-of-range values). */
+function int32(value: unknown): number {
+  const n = typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= -0x80000000 && n <= 0x7fffffff) return n;
+  return fail();
+}
+
+function uint32(value: unknown): number {
+  const n = typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff) return n;
+  return fail();
+}
+
+function double(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && NUMBER_TEXT.test(value)) return Number(value);
+  return fail();
+}
+
+function int64(value: unknown): number {
+  const n = typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isSafeInteger(n)) return n;
+  return fail();
+}
+
+function uint64(value: unknown): number {
+  const n = typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return n;
+  return fail();
+}
+
+function bytes(value: unknown): Uint8Array {
+  // A copy: small Buffers are views of a shared pool.
+  if (typeof value === 'string' && BASE64_TEXT.test(value)) return new Uint8Array(Buffer.from(value, 'base64'));
+  return fail();
+}
+
+/** Helpers the generated code reaches through its `H` argument. */
+const HELPERS = { fail, int32, uint32, double, int64, uint64, bytes, setMapEntry };
+
+/**
+ * Statements converting `x` (never null/undefined for a single field; anything for items) in
+ * place, for field number `index`. After them, `x` may be `undefined` only for enums.
+ */
+function convert(field: FieldPlan, index: number): string {
+  switch (field.kind) {
+    case 'string':
+      return 'if(typeof x!=="string")F();';
+    case 'bool':
+      return 'if(typeof x!=="boolean")F();';
+    case 'int32':
+      return 'if(typeof x!=="number"||(x|0)!==x)x=H.int32(x);';
+    case 'uint32':
+      return 'if(typeof x!=="number"||(x>>>0)!==x)x=H.uint32(x);';
+    case 'double':
+      return 'if(typeof x!=="number")x=H.double(x);';
+    case 'int64':
+      return 'if(typeof x!=="number"||!Number.isSafeInteger(x))x=H.int64(x);';
+    case 'uint64':
+      return 'if(typeof x!=="number"||!(x>=0)||!Number.isSafeInteger(x))x=H.uint64(x);';
+    case 'bytes':
+      return 'x=H.bytes(x);';
+    case 'enum':
+      return `if(typeof x!=="string")F();if(!E[${index}].has(x))x=undefined;`;
+    case 'message':
+      return `if(typeof x!=="object"||x===null||Array.isArray(x))F();x=D[${index}](x);`;
+  }
+}
+
+const decoders = new Map<TypePlan, FastJsonDecoder | null>();
+
+/** Field names that `value[name]` would also find on `Object.prototype` (none in Mesos' protos). */
+function shadowsPrototype(name: string): boolean {
+  return name in Object.prototype;
+}
+
+function generate(plan: TypePlan): FastJsonDecoder | null {
+  const existing = decoders.get(plan);
+  if (existing !== undefined) return existing;
+  if (plan.fields.some((field) => shadowsPrototype(field.name))) {
+    decoders.set(plan, null);
+    return null;
+  }
+  const subDecoders: (FastJsonDecoder | undefined)[] = [];
+  const enumValues: (ReadonlyMap<string, number> | undefined)[] = [];
+  // Placeholder first: recursive types find themselves.
+  const self: FastJsonDecoder = (value) => impl(value);
+  decoders.set(plan, self);
+  let usable = true;
+  const lines: string[] = ['var m={},k,x,a,j,y,n,s;', 'for(k in v){switch(k){'];
+  plan.fields.forEach((field, index) => {
+    const key = JSON.stringify(field.name);
+    if (field.message !== undefined) {
+      const sub = generate(field.message);
+      if (sub === null) usable = false;
+      else subDecoders[index] = sub;
+    }
+    if (field.kind === 'enum') enumValues[index] = field.enumValues;
+    const conversion = convert(field, index);
+    lines.push(`case ${key}:x=v[k];if(x===undefined||x===null)break;`);
+    if (field.repeated) {
+      const item = conversion.replace(/\bx\b/g, 'y');
+      const push = field.kind === 'enum' ? 'if(y!==undefined)a.push(y);' : 'a.push(y);';
+      lines.push(
+        `if(!Array.isArray(x))F();a=[];for(j=0;j<x.length;j++){y=x[j];${item}${push}}if(a.length>0)m[${key}]=a;break;`,
+      );
+    } else if (field.map) {
+      const item = conversion.replace(/\bx\b/g, 'y');
+      lines.push(
+        `if(typeof x!=="object"||Array.isArray(x))F();a={};s=0;n=Object.keys(x);for(j=0;j<n.length;j++){y=x[n[j]];${item}if(y!==undefined){H.setMapEntry(a,n[j],y);s++}}if(s>0)m[${key}]=a;break;`,
+      );
+    } else if (field.kind === 'enum') {
+      lines.push(`${conversion}if(x!==undefined)m[${key}]=x;break;`);
+    } else {
+      lines.push(`${conversion}m[${key}]=x;break;`);
+    }
+  });
+  lines.push('}}');
+  // Absent, null, or an unknown enum name: the slow path names the field.
+  for (const field of plan.fields)
+    if (field.required) lines.push(`if(m[${JSON.stringify(field.name)}]===undefined)F();`);
+  lines.push('return m;');
+  if (!usable) {
+    decoders.set(plan, null);
+    return null;
+  }
+  // biome-ignore lint/complexity/noBannedTypes: a generated function, as protobufjs generates its own.
+  const factory: Function = new Function(
+    'D',
+    'E',
+    'H',
+    'F',
+    `return function fromJson_${plan.name.replace(/\./g, '_')}(v){${lines.join('\n')}}`,
+  );
+  const impl = factory(subDecoders, enumValues, HELPERS, fail) as FastJsonDecoder;
+  decoders.set(plan, impl);
+  return impl;
+}
+
+/**
+ * The generated fast-path decoder of a message type, or `null` when the type (or one it reaches)
+ * cannot have one (a field name that `Object.prototype` also has); then use the slow path.
+ */
+export function getFastJsonDecoder(plan: TypePlan): FastJsonDecoder | null {
+  return generate(plan);
+}
