@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// The `mesos-local` command: a local cluster until SIGINT/SIGTERM.
+import { parseArgs } from 'node:util';
+import { startLocalCluster } from './local-cluster.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '5050' },
+    agents: { type: 'string', default: '1' },
+    resources: { type: 'string' },
+    attributes: { type: 'string' },
+    'work-dir': { type: 'string' },
+  },
+});
+
+const cluster = await startLocalCluster({
+  port: Number(values.port),
+  agents: Number(values.agents),
+  ...(values.resources === undefined ? {} : { resources: values.resources }),
+  ...(values.attributes === undefined ? {} : { attributes: values.attributes }),
+  ...(values['work-dir'] === undefined ? {} : { workDir: values['work-dir'] }),
+});
+process.stdout.write(`${cluster.masterUrl}\n`);
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  void cluster.stop().then(() => process.exit(0));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,128 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { SparkMesosError } from '@spark-mesos/errors';
+import type { CommandInfo } from '@spark-mesos/mesos-client';
+
+/**
+ * One command task as Mesos' command executor runs it: `/bin/sh -c <value>` (or the argv), in its
+ * sandbox, with `stdout`/`stderr` files there, in a process group of its own so that killing
+ * it kills everything it started.
+ *
+ * @see https://mesos.apache.org/documentation/latest/app-framework-development-guide/
+ * @module
+ */
+
+/** How a command task ended. */
+export interface CommandExit {
+  /** Exit status, when it exited. */
+  readonly code: number | null;
+  /** Signal that ended it, when it was signalled. */
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A running command task. */
+export interface CommandTask {
+  /** Process id (also its process group id). */
+  readonly pid: number;
+  /** Settles once the process has exited. */
+  readonly exited: Promise<CommandExit>;
+  /** SIGTERM to the group, SIGKILL after `gracePeriodMs` if still alive. */
+  kill(gracePeriodMs: number): void;
+}
+
+/** What to run and where. */
+export interface CommandTaskOptions {
+  /** The task's command. */
+  readonly command: CommandInfo;
+  /** The sandbox: cwd, and where `stdout`/`stderr` go. */
+  readonly sandbox: string;
+  /** Environment added to the agent's (task variables win). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+// Signal names as Mesos' WSTRINGIFY prints them (strsignal), for "Command terminated with signal X".
+const SIGNAL_TEXT: Partial<Record<NodeJS.Signals, string>> = {
+  SIGTERM: 'Terminated',
+  SIGKILL: 'Killed',
+  SIGINT: 'Interrupt',
+  SIGHUP: 'Hangup',
+  SIGSEGV: 'Segmentation fault',
+  SIGABRT: 'Aborted',
+};
+
+/** The message of a command task's terminal update, as Mesos' command executor words it. */
+export function describeExit(exit: CommandExit): string {
+  if (exit.signal !== null) return `Command terminated with signal ${SIGNAL_TEXT[exit.signal] ?? exit.signal}`;
+  return `Command exited with status ${exit.code ?? 0}`;
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone (ESRCH): nothing to kill.
+  }
+}
+
+/**
+ * Starts a command task.
+ *
+ * @throws SparkMesosError `SM_ERR_TASK_LAUNCH` when the command has no value or cannot be spawned
+ */
+export function startCommandTask(options: CommandTaskOptions): CommandTask {
+  const { command } = options;
+  const shell = command.shell ?? true;
+  if (command.value === undefined || command.value === '') {
+    throw new SparkMesosError('SM_ERR_TASK_LAUNCH', 'The task has a CommandInfo without a value: give one.', {
+      cause: { command },
+    });
+  }
+  const variables: Record<string, string> = {};
+  for (const variable of command.environment?.variables ?? []) variables[variable.name] = variable.value ?? '';
+  const env = { ...process.env, ...options.env, ...variables };
+  const stdout = openSync(`${options.sandbox}/stdout`, 'a');
+  const stderr = openSync(`${options.sandbox}/stderr`, 'a');
+  let child: ChildProcess;
+  try {
+    const argv = command.arguments ?? [];
+    child = shell
+      ? spawn('/bin/sh', ['-c', command.value], {
+          cwd: options.sandbox,
+          env,
+          stdio: ['ignore', stdout, stderr],
+          detached: true,
+        })
+      : spawn(command.value, argv.slice(1), {
+          cwd: options.sandbox,
+          env,
+          stdio: ['ignore', stdout, stderr],
+          detached: true,
+          ...(argv[0] === undefined ? {} : { argv0: argv[0] }),
+        });
+  } finally {
+    // The child has its own copies of the descriptors.
+    closeSync(stdout);
+    closeSync(stderr);
+  }
+  const exited = new Promise<CommandExit>((resolve) => {
+    child.once('error', () => resolve({ code: 127, signal: null }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  let killTimer: NodeJS.Timeout | undefined;
+  void exited.then(() => {
+    if (killTimer) clearTimeout(killTimer);
+    // Whatever the task left running in its group goes with it, as with Mesos' containerizer.
+    killGroup(child, 'SIGKILL');
+  });
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    kill(gracePeriodMs) {
+      killGroup(child, 'SIGTERM');
+      if (killTimer) return;
+      killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), gracePeriodMs);
+      killTimer.unref();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+// @spark-mesos/mesos-local: a Mesos master and agents in this process, speaking Mesos' v1 HTTP API.
+
+export {
+  type LocalCluster,
+  type LocalClusterAgent,
+  type LocalClusterOptions,
+  startLocalCluster,
+} from './local-cluster.js';
+export {
+  addResources,
+  DEFAULT_AGENT_RESOURCES,
+  parseAttributes,
+  parseResources,
+  resourceQuantities,
+  subtractResources,
+} from './resources.js';

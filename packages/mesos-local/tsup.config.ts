@@ -1,0 +1,5 @@
+import { defineConfig } from 'tsup';
+import { tsupPreset } from '../../tooling/tsup-preset.ts';
+
+// `cli` is the `mesos-local` command.
+export default defineConfig(tsupPreset({ entry: { index: 'src/index.ts', cli: 'src/cli.ts' } }));
