@@ -456,6 +456,8 @@ class MesosSchedulerClient implements SchedulerClient {
   #state: SchedulerClientState = 'idle';
   #error: SparkMesosError | undefined;
   #tornDown = false;
+  // The master ended the stream after our TEARDOWN: the teardown took effect.
+  #endedByTeardown = false;
   #attempt: AbortController | undefined;
   #attemptStream: MesosEventStream | undefined;
   #attemptLoss: SparkMesosError | undefined;
@@ -646,6 +648,9 @@ class MesosSchedulerClient implements SchedulerClient {
     try {
       await this.#send('TEARDOWN', (frameworkId) => buildSchedulerCall(frameworkId, 'TEARDOWN'));
     } catch (error) {
+      // The master may end the stream (and with it the client, cancelling this call) before its
+      // 202 reaches us: the framework is gone all the same.
+      if (this.#endedByTeardown) return;
       this.#tornDown = false;
       throw error;
     }
@@ -771,6 +776,7 @@ class MesosSchedulerClient implements SchedulerClient {
         this.#logger.info('The framework was torn down; the scheduler client ends.', {
           frameworkId: this.#frameworkId,
         });
+        this.#endedByTeardown = true;
         this.#finish(undefined);
         break;
       }
