@@ -403,11 +403,15 @@ describe('scheduler client master detection and failures', () => {
     expect(server.mismatches).toEqual([]);
   });
 
-  it('re-subscribes when the stream is cut mid-record', async () => {
+  /**
+   * A client subscribed to the recorded JSON flow whose first stream carries `fault`; the next
+   * SUBSCRIBE is held open and every other call answered 202, so the client can re-subscribe.
+   */
+  async function subscribeWithFaultyFirstStream(fault: Pick<ReplayStep, 'cut' | 'garbage'>) {
     const subscribe = await load('flow', 'flow-subscribe');
     const ok = await load('flow', 'ok-revive-no-accept-header');
     const server = await replay([
-      { match: { callType: 'SUBSCRIBE' }, respond: subscribe, cut: { afterBytes: 600 } },
+      { match: { callType: 'SUBSCRIBE' }, respond: subscribe, ...fault },
       { match: { callType: 'SUBSCRIBE' }, respond: subscribe, hold: true },
       { match: { test: (r) => r.callType !== 'SUBSCRIBE' }, respond: ok, times: 50 },
     ]);
@@ -420,6 +424,11 @@ describe('scheduler client master detection and failures', () => {
       logger,
     });
     await scheduler.start();
+    return { server, scheduler, logger };
+  }
+
+  it('re-subscribes when the stream is cut mid-record', async () => {
+    const { server, scheduler, logger } = await subscribeWithFaultyFirstStream({ cut: { afterBytes: 600 } });
     await until(() => calls(server, 'SUBSCRIBE').length === 2 && scheduler.state === 'subscribed', 'a re-subscription');
     expect(receivedCall(calls(server, 'SUBSCRIBE')[1]!).framework_id).toEqual({ value: FLOW_FRAMEWORK_ID });
     expect(logger.lines.some((line) => line.fields?.code === 'SM_ERR_MESOS_NETWORK')).toBe(true);
@@ -477,22 +486,9 @@ describe('scheduler client master detection and failures', () => {
   });
 
   it('survives garbage on the stream: a clear error in the log, then a re-subscription', async () => {
-    const subscribe = await load('flow', 'flow-subscribe');
-    const ok = await load('flow', 'ok-revive-no-accept-header');
-    const server = await replay([
-      { match: { callType: 'SUBSCRIBE' }, respond: subscribe, garbage: Buffer.from('not-recordio\n') },
-      { match: { callType: 'SUBSCRIBE' }, respond: subscribe, hold: true },
-      { match: { test: (r) => r.callType !== 'SUBSCRIBE' }, respond: ok, times: 50 },
-    ]);
-    const logger = quietLogger();
-    const scheduler = client({
-      master: server.url,
-      frameworkInfo: recordedCall(subscribe).subscribe!.framework_info,
-      encoding: 'json',
-      timers: fastTimers(100),
-      logger,
+    const { server, scheduler, logger } = await subscribeWithFaultyFirstStream({
+      garbage: Buffer.from('not-recordio\n'),
     });
-    await scheduler.start();
     await until(() => calls(server, 'SUBSCRIBE').length === 2 && scheduler.state === 'subscribed', 'a re-subscription');
     const lost = logger.lines.find((line) => line.message.startsWith('The Mesos subscription is lost'));
     expect(String(lost?.fields?.code)).toMatch(/^SM_ERR_RECORDIO_/);
