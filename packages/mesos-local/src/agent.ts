@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Attribute, FrameworkInfo, Resource, TaskInfo, TaskState, TaskStatus } from '@spark-mesos/mesos-client';
 import { createAgentHttpHandler } from './agent-http.js';
 import { type CommandTask, describeExit, startCommandTask } from './command-task.js';
+import { AgentFetcher, type AgentFetcherOptions } from './fetcher.js';
 import { attributeValues, resourceQuantities } from './resources.js';
 
 /**
@@ -37,6 +38,8 @@ export interface LocalAgentOptions {
   readonly uplink: AgentUplink;
   /** Re-send period of an unacknowledged status update, in milliseconds. @default 10000 */
   readonly statusUpdateRetryMs?: number;
+  /** The fetcher's cache directory, s3/hdfs fetchers, … @default cache in `<workDir>/fetch`, file/http/https only */
+  readonly fetcher?: AgentFetcherOptions;
 }
 
 /** Grace period between SIGTERM and SIGKILL when the task has no kill policy (Mesos' default). */
@@ -98,6 +101,7 @@ export class LocalAgent {
   readonly #frameworks = new Map<string, AgentFramework>();
   readonly #completedFrameworks: AgentFramework[] = [];
   readonly #server: Server;
+  readonly #fetcher: AgentFetcher;
   #port = 0;
   readonly startTime = Date.now() / 1000;
 
@@ -109,6 +113,7 @@ export class LocalAgent {
     this.#uplink = options.uplink;
     this.#retryMs = options.statusUpdateRetryMs ?? 10_000;
     this.#server = createServer(createAgentHttpHandler(this));
+    this.#fetcher = new AgentFetcher(options.workDir, options.fetcher);
   }
 
   /** Listens on 127.0.0.1 (a free port). */
@@ -166,6 +171,25 @@ export class LocalAgent {
       killing: false,
     };
     agentFramework.executors.set(taskId, executor);
+    // Like Mesos' containerizer, the URIs are fetched before the command starts: the task stays
+    // STAGING meanwhile, and a failed fetch fails the launch.
+    const user = task.command?.user ?? framework.user;
+    void this.#fetcher.fetch(task.command?.uris, directory, runId, user).then((failure) => {
+      if (this.#fetcher.stopped || agentFramework.executors.get(taskId) !== executor) return;
+      if (executor.killing) {
+        this.#update(executor, 'TASK_KILLED', { reason: 'REASON_TASK_KILLED_DURING_LAUNCH', source: 'SOURCE_AGENT' });
+      } else if (failure !== undefined) {
+        this.#update(executor, 'TASK_FAILED', {
+          message: failure,
+          reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+          source: 'SOURCE_AGENT',
+        });
+      } else this.#startCommand(executor);
+    });
+  }
+
+  #startCommand(executor: AgentExecutor): void {
+    const { task, directory, frameworkId, id: taskId } = executor;
     try {
       executor.process = startCommandTask({
         command: task.command ?? { value: '' },
@@ -245,6 +269,7 @@ export class LocalAgent {
 
   /** Kills every task (SIGKILL, whole process groups), waits for them, closes the server. */
   async stop(): Promise<void> {
+    await this.#fetcher.stop();
     const exits: Promise<unknown>[] = [];
     for (const framework of this.#frameworks.values()) {
       for (const executor of framework.executors.values()) {
@@ -349,7 +374,7 @@ export class LocalAgent {
       task_id: { value: executor.id },
       state,
       ...(extra.message === undefined ? {} : { message: extra.message }),
-      source: 'SOURCE_EXECUTOR',
+      source: extra.source ?? 'SOURCE_EXECUTOR',
       ...(extra.reason === undefined ? {} : { reason: extra.reason }),
       agent_id: { value: this.id },
       executor_id: { value: executor.id },

@@ -1,6 +1,16 @@
 // @spark-mesos/mesos-local: a Mesos master and agents in this process, speaking Mesos' v1 HTTP API.
 
 export {
+  type AgentFetcherOptions,
+  createFetcherCache,
+  DEFAULT_FETCHER_STALL_TIMEOUT_MS,
+  type FetchedUri,
+  type FetcherCache,
+  type FetchUrisOptions,
+  fetchUris,
+  type UriFetcher,
+} from './fetcher.js';
+export {
   type LocalCluster,
   type LocalClusterAgent,
   type LocalClusterOptions,

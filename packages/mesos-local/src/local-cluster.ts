@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SparkMesosError } from '@spark-mesos/errors';
 import { LocalAgent } from './agent.js';
+import { type AgentFetcherOptions, agentFetcherOptions } from './fetcher.js';
 import { LocalMaster } from './master.js';
 import { createMasterHttpHandler } from './master-http.js';
 import { DEFAULT_AGENT_RESOURCES, parseAttributes, parseResources } from './resources.js';
@@ -28,6 +29,11 @@ export interface LocalClusterOptions {
   readonly workDir?: string;
   /** Re-send period of an unacknowledged status update, in milliseconds. @default 10000 */
   readonly statusUpdateRetryMs?: number;
+  /**
+   * The agents' fetcher: `fetchers` for URI schemes beyond file/http/https (s3, hdfs, …), the cache
+   * directory (each agent gets its own below it). @default file/http/https, cache in each agent's work dir
+   */
+  readonly fetcher?: AgentFetcherOptions;
 }
 
 /** An agent of a {@link LocalCluster}. */
@@ -105,6 +111,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         workDir: join(workDir, 'agents', id),
         uplink: master,
         ...(options.statusUpdateRetryMs === undefined ? {} : { statusUpdateRetryMs: options.statusUpdateRetryMs }),
+        ...(options.fetcher === undefined ? {} : { fetcher: agentFetcherOptions(options.fetcher, id) }),
       });
       agents.push(agent);
       await agent.start();
