@@ -229,6 +229,8 @@ export class AgentFetcher {
     user?: string,
   ): Promise<string | undefined> {
     if (uris === undefined || uris.length === 0) return undefined;
+    // Mesos' fetcher creates both log files of the sandbox, so a failed launch still has a stdout.
+    await Promise.all(['stdout', 'stderr'].map((name) => appendFile(join(sandbox, name), '')));
     const fetching = fetchUris(uris, {
       sandbox,
       cache: this.#cache,
