@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { isSparkMesosError } from '@spark-mesos/errors';
 import type { TaskStatus } from '@spark-mesos/mesos-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalAgent } from './agent.js';
-import { createFetcherCache, fetchUris } from './fetcher.js';
+import { type AgentFetcherOptions, createFetcherCache, fetchUris } from './fetcher.js';
 import { parseResources } from './resources.js';
 
 type Route = (request: IncomingMessage, response: ServerResponse) => void;
@@ -125,6 +126,51 @@ describe('fetchUris over HTTP', () => {
     await fetchUris([{ value: `${server.url}/start/data.txt` }], { sandbox });
     expect(readFileSync(join(sandbox, 'data.txt'), 'utf8')).toBe('landed');
     expect(target.hits.get('/final/data.txt')).toBe(1);
+  });
+
+  it('gives up after 20 redirects', async () => {
+    const server = await serve({
+      '/loop/file': (_request, response) => response.writeHead(307, { location: '/loop/file' }).end(),
+    });
+    const error = await rejection(fetchUris([{ value: `${server.url}/loop/file` }], { sandbox }));
+    expect(error.message).toContain('more than 20 redirects');
+    expect(server.hits.get('/loop/file')).toBe(21);
+  });
+
+  it('fetches https and refuses a certificate nobody vouches for, as curl does', async () => {
+    const key = join(root, 'key.pem');
+    const cert = join(root, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_request, response) =>
+      response.writeHead(200).end('secret'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const uri = `https://127.0.0.1:${(server.address() as AddressInfo).port}/file.txt`;
+    const error = await rejection(fetchUris([{ value: uri }], { sandbox }));
+    expect(isSparkMesosError(error, 'SM_ERR_FETCH_FAILED')).toBe(true);
+    expect(error.message).toMatch(/^Failed to fetch 'https:.*': Error downloading resource: .*self.signed/i);
   });
 
   it('fails on a 404 naming the status, in the error and in the sandbox stderr', async () => {
@@ -266,9 +312,10 @@ describe('fetcher cache over HTTP', () => {
 describe('LocalAgent fetching a task’s URIs', () => {
   const framework = { id: { value: 'M-0000' }, user: 'u', name: 'f' };
 
-  async function agentWith(updates: TaskStatus[]): Promise<LocalAgent> {
+  async function agentWith(updates: TaskStatus[], fetcher?: AgentFetcherOptions): Promise<LocalAgent> {
     const agent = new LocalAgent({
       id: 'M-S0',
+      ...(fetcher === undefined ? {} : { fetcher }),
       resources: parseResources('cpus:1;mem:128'),
       workDir: join(root, 'agent'),
       statusUpdateRetryMs: 60_000,
@@ -343,6 +390,37 @@ describe('LocalAgent fetching a task’s URIs', () => {
       `Failed to fetch '${uri}': Error downloading resource, received HTTP return code 404`,
     );
     expect(() => statSync(join(directory, 'started'))).toThrow();
+  });
+
+  it('fetches other schemes through the agent’s injected fetchers, and fails them without one', async () => {
+    const updates: TaskStatus[] = [];
+    const agent = await agentWith(updates, {
+      fetchers: { s3: async (_uri, destination) => writeFileSync(destination, 'from s3') },
+    });
+    const launch = (taskId: string, uri: string): void =>
+      agent.launchTask(framework, {
+        name: 't',
+        task_id: { value: taskId },
+        agent_id: { value: 'M-S0' },
+        command: { value: 'cat *.txt', uris: [{ value: uri }] },
+      });
+    launch('s3-task', 's3://bucket/object.txt');
+    launch('hdfs-task', 'hdfs://namenode/object.txt');
+    await until(
+      () =>
+        updates.filter((update) => update.state !== 'TASK_STARTING' && update.state !== 'TASK_RUNNING').length === 2,
+    );
+    const terminal = (taskId: string) =>
+      updates.find(
+        (update) =>
+          update.task_id.value === taskId && update.state !== 'TASK_STARTING' && update.state !== 'TASK_RUNNING',
+      );
+    expect(terminal('s3-task')?.state).toBe('TASK_FINISHED');
+    expect(readFileSync(join(agent.sandboxOf('M-0000', 's3-task') as string, 'stdout'), 'utf8')).toBe('from s3');
+    expect(terminal('hdfs-task')).toMatchObject({ state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
+    expect(readFileSync(join(agent.sandboxOf('M-0000', 'hdfs-task') as string, 'stderr'), 'utf8')).toContain(
+      "Failed to fetch 'hdfs://namenode/object.txt': the URI scheme 'hdfs' is not supported by mesos-local",
+    );
   });
 
   it('kills a task killed while fetching without starting its command', async () => {

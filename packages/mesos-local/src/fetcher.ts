@@ -419,7 +419,8 @@ async function download(rawUri: string, destination: string, options: FetchUrisO
 }
 
 function localPath(uri: string, scheme: string | undefined, frameworksHome: string | undefined): string {
-  let path = scheme === 'file' ? decodeURIComponent(uri.slice('file://'.length)) : uri;
+  // As Mesos' path::from_uri: the prefix is dropped, nothing is percent-decoded.
+  let path = scheme === 'file' ? uri.slice('file://'.length) : uri;
   // file://localhost/x names /x, as in Mesos.
   if (path.startsWith('localhost')) path = path.slice('localhost'.length);
   if (isAbsolute(path)) return path;
