@@ -11,7 +11,7 @@ import { isSparkMesosError } from '@spark-mesos/errors';
 import type { TaskStatus } from '@spark-mesos/mesos-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalAgent } from './agent.js';
-import { type AgentFetcherOptions, createFetcherCache, fetchUris } from './fetcher.js';
+import { AgentFetcher, type AgentFetcherOptions, createFetcherCache, fetchUris } from './fetcher.js';
 import { parseResources } from './resources.js';
 
 type Route = (request: IncomingMessage, response: ServerResponse) => void;
@@ -421,6 +421,35 @@ describe('LocalAgent fetching a task’s URIs', () => {
     expect(readFileSync(join(agent.sandboxOf('M-0000', 'hdfs-task') as string, 'stderr'), 'utf8')).toContain(
       "Failed to fetch 'hdfs://namenode/object.txt': the URI scheme 'hdfs' is not supported by mesos-local",
     );
+  });
+
+  it('aborts a fetch in flight when the agent stops, starting nothing afterwards', async () => {
+    const server = await serve({ '/never.txt': () => {} });
+    const updates: TaskStatus[] = [];
+    const agent = await agentWith(updates);
+    agent.launchTask(framework, {
+      name: 't',
+      task_id: { value: 't4' },
+      agent_id: { value: 'M-S0' },
+      command: { value: 'touch started', uris: [{ value: `${server.url}/never.txt` }] },
+    });
+    await until(() => server.hits.get('/never.txt') === 1);
+    const directory = agent.sandboxOf('M-0000', 't4') as string;
+    await agent.stop();
+    // Aborted, not merely abandoned: the fetch had failed by the time stop() returned.
+    expect(readFileSync(join(directory, 'stderr'), 'utf8')).toContain(`Failed to fetch '${server.url}/never.txt'`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(updates).toEqual([]);
+    expect(() => statSync(join(directory, 'started'))).toThrow();
+  });
+
+  it('stops within its bound even when an injected fetcher ignores the abort', async () => {
+    const fetcher = new AgentFetcher(join(root, 'agent'), { fetchers: { s3: () => new Promise<void>(() => {}) } });
+    const fetching = fetcher.fetch([{ value: 's3://bucket/hang.jar' }], sandbox, 'c1');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await fetcher.stop(100);
+    expect(fetcher.stopped).toBe(true);
+    void fetching;
   });
 
   it('kills a task killed while fetching without starting its command', async () => {

@@ -146,8 +146,8 @@ export async function fetchUris(
   }
   const results: FetchedUri[] = [];
   for (const uri of uris) {
-    await log(`Fetching URI '${uri.value}'`);
     try {
+      await log(`Fetching URI '${uri.value}'`);
       const result = await fetchOne(uri, options, log);
       results.push(result);
       await log(`Fetched '${uri.value}' to '${result.path}'`);
@@ -229,17 +229,19 @@ export class AgentFetcher {
     user?: string,
   ): Promise<string | undefined> {
     if (uris === undefined || uris.length === 0) return undefined;
-    // Mesos' fetcher creates both log files of the sandbox, so a failed launch still has a stdout.
-    await Promise.all(['stdout', 'stderr'].map((name) => appendFile(join(sandbox, name), '')));
-    const fetching = fetchUris(uris, {
-      sandbox,
-      cache: this.#cache,
-      signal: this.#abort.signal,
-      ...(user === undefined ? {} : { user }),
-      ...(this.#options.fetchers === undefined ? {} : { fetchers: this.#options.fetchers }),
-      ...(this.#options.frameworksHome === undefined ? {} : { frameworksHome: this.#options.frameworksHome }),
-      ...(this.#options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: this.#options.stallTimeoutMs }),
-    }).then(
+    const fetching = (async () => {
+      // Mesos' fetcher creates both log files of the sandbox, so a failed launch still has a stdout.
+      await Promise.all(['stdout', 'stderr'].map((name) => appendFile(join(sandbox, name), '')));
+      return fetchUris(uris, {
+        sandbox,
+        cache: this.#cache,
+        signal: this.#abort.signal,
+        ...(user === undefined ? {} : { user }),
+        ...(this.#options.fetchers === undefined ? {} : { fetchers: this.#options.fetchers }),
+        ...(this.#options.frameworksHome === undefined ? {} : { frameworksHome: this.#options.frameworksHome }),
+        ...(this.#options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: this.#options.stallTimeoutMs }),
+      });
+    })().then(
       () => undefined,
       (error: unknown) => fetchFailureMessage(error, containerId),
     );
@@ -251,10 +253,18 @@ export class AgentFetcher {
     }
   }
 
-  /** Aborts the fetches in flight and waits for them to settle. */
-  async stop(): Promise<void> {
+  /**
+   * Aborts the fetches in flight and waits for them to settle, at most `waitMs` (an injected
+   * fetcher may ignore the abort signal; the agent must still stop). @default waitMs 5000
+   */
+  async stop(waitMs = 5000): Promise<void> {
     this.#abort.abort();
-    await Promise.allSettled([...this.#inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    });
+    await Promise.race([Promise.allSettled([...this.#inFlight]), bound]);
+    clearTimeout(timer);
   }
 }
 
