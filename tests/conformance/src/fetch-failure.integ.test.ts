@@ -23,6 +23,7 @@ import {
   OFFER_WAIT_MS,
   TASK_WAIT_MS,
   targetName,
+  updateOf,
   useConformanceMaster,
   waitForSuitableOffer,
   waitForTerminal,
@@ -69,11 +70,20 @@ async function launchAndWait(client: SchedulerClient, command: string, uris: Com
   const offer = await suitable;
   const taskId = `task-${randomUUID()}`;
   const terminal = waitForTerminal(client, taskId);
+  const states: string[] = [];
+  const off = client.on('event', (event) => {
+    const state = updateOf(event, taskId)?.state;
+    if (state !== undefined) states.push(state);
+  });
   await client.accept({
     offer_ids: [offer.id],
     operations: [launchOperation([taskWithUris(offer, taskId, command, uris)])],
   });
-  return { taskId, status: await terminal };
+  try {
+    return { taskId, status: await terminal, states };
+  } finally {
+    off();
+  }
 }
 
 /** Reads a file of the task's sandbox through the master and the agent, as a user debugging would. */
@@ -104,13 +114,15 @@ describe(`fetcher against ${targetName}`, () => {
       const uri = failure === 'a 404' ? `${serverUrl}/files/missing-${randomUUID()}.jar` : refusedUrl;
       const client = master.schedulerClient(encoding, { name: 'fetch failure' });
       const marker = `spark-mesos-must-not-run-${randomUUID()}`;
-      const { taskId, status } = await launchAndWait(client, `echo ${marker}`, [{ value: uri }]);
+      const { taskId, status, states } = await launchAndWait(client, `echo ${marker}`, [{ value: uri }]);
 
       expect(status, describeStatus(status)).toMatchObject({
         state: 'TASK_FAILED',
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
       });
       expect(status.message ?? '').toMatch(/^Failed to launch container: Failed to fetch all URIs for container '/);
+      // The executor never started: no TASK_STARTING or TASK_RUNNING before the failure.
+      expect(states.filter((state) => state !== 'TASK_FAILED')).toEqual([]);
 
       const stderr = await readSandbox(client, taskId, 'stderr');
       expect(stderr).toContain(`Failed to fetch '${uri}'`);
