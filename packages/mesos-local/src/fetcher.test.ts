@@ -1,6 +1,6 @@
 // The fetcher without servers or child processes: validation, local files, output files, the
 // executable bit, pluggable schemes and what lands in the sandbox's stderr.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSparkMesosError } from '@spark-mesos/errors';
@@ -168,6 +168,17 @@ describe('fetcher cache with local files', () => {
     mkdirSync(third);
     await fetchUris([{ value: file, cache: true }], { sandbox: third, cache, user: 'bob' });
     expect(readFileSync(join(third, 'lib.jar'), 'utf8')).toBe('v2');
+  });
+
+  it('copies an executable from the cache with mode 0755, leaving the cache file as it was', async () => {
+    const cache = createFetcherCache(join(root, 'cache'));
+    const file = join(source, 'tool');
+    writeFileSync(file, '#!/bin/sh\n', { mode: 0o600 });
+    await fetchUris([{ value: file, cache: true, executable: true }], { sandbox, cache });
+    expect(statSync(join(sandbox, 'tool')).mode & 0o777).toBe(0o755);
+    const [cacheFile] = readdirSync(join(root, 'cache'));
+    expect(cacheFile).toMatch(/^c1-tool$/);
+    expect(statSync(join(root, 'cache', cacheFile as string)).mode & 0o111).toBe(0);
   });
 
   it('empties the cache directory when a cache is created, as an agent does at start', () => {
