@@ -50,7 +50,9 @@ const CONFIG = {
   maxRunning: Number(args['max-running'] ?? 16),
   // refuse_seconds of the launching framework's DECLINEs (offers it has no room for) and ACCEPTs.
   // 0: every unused agent comes back next cycle, the worst case for the master; a real framework
-  // (Spark: spark.mesos.rejectOfferDuration, 120 s) filters them for longer.
+  // (Spark: spark.mesos.rejectOfferDuration, 120 s) filters them for longer. mesos-local filters
+  // the whole agent, the ACCEPTed ones too, so with a longer refusal the framework soon has no
+  // agent left to launch on until the filters expire.
   launchRefuseSeconds: Number(args['launch-refuse-seconds'] ?? 0),
   // The tasks' shell command (the issue's benchmark: `true`).
   command: args.command ?? 'true',
@@ -58,6 +60,11 @@ const CONFIG = {
   idleSeconds: quick ? 0.5 : 1,
   taskMemMb: 32,
 };
+if (!(CONFIG.allocationIntervalMs > 0) || CONFIG.allocationIntervalMs % 1000 === 0) {
+  throw new Error(
+    `--interval: milliseconds > 0 and not whole seconds (those are heartbeat and retry timers); got ${args.interval}`,
+  );
+}
 for (const n of CONFIG.agentCounts) {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--agents: whole numbers > 0, comma-separated; got ${n}`);
 }
