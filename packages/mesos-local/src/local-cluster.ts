@@ -28,6 +28,21 @@ export interface LocalClusterOptions {
   readonly workDir?: string;
   /** Re-send period of an unacknowledged status update, in milliseconds. @default 10000 */
   readonly statusUpdateRetryMs?: number;
+  /**
+   * How long a custom executor has to SUBSCRIBE before it is killed and its tasks fail with
+   * REASON_EXECUTOR_REGISTRATION_TIMEOUT, in milliseconds. @default 60000 (Mesos' 1mins)
+   */
+  readonly executorRegistrationTimeoutMs?: number;
+  /**
+   * Time between SHUTDOWN and the kill of a custom executor's process group when its
+   * ExecutorInfo has no `shutdown_grace_period`, in milliseconds. @default 5000 (Mesos' 5secs)
+   */
+  readonly executorShutdownGracePeriodMs?: number;
+  /**
+   * Period of the memory check of each container (its process group's resident memory against
+   * its `mem`), in milliseconds; 0 disables it. @default 1000
+   */
+  readonly memoryCheckIntervalMs?: number;
 }
 
 /** An agent of a {@link LocalCluster}. */
@@ -105,6 +120,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         workDir: join(workDir, 'agents', id),
         uplink: master,
         ...(options.statusUpdateRetryMs === undefined ? {} : { statusUpdateRetryMs: options.statusUpdateRetryMs }),
+        ...(options.executorRegistrationTimeoutMs === undefined
+          ? {}
+          : { executorRegistrationTimeoutMs: options.executorRegistrationTimeoutMs }),
+        ...(options.executorShutdownGracePeriodMs === undefined
+          ? {}
+          : { executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs }),
+        ...(options.memoryCheckIntervalMs === undefined
+          ? {}
+          : { memoryCheckIntervalMs: options.memoryCheckIntervalMs }),
       });
       agents.push(agent);
       await agent.start();
