@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import {
+  createExecutorClient,
   createRecordIoDecoder,
   createSchedulerClient,
   EXECUTOR_EVENT_CODECS,
@@ -366,5 +367,80 @@ describe('containers', () => {
       .slaves[0];
     expect(slave?.used_resources.cpus).toBeCloseTo(1.2);
     expect(slave?.used_resources.mem).toBe(64 + 64 + 32 + 32);
+  });
+});
+
+describe('framework messages', () => {
+  it('carries MESSAGE from an executor to its scheduler and back', async () => {
+    const cluster = await startLocalCluster({ allocationIntervalMs: 50, heartbeatIntervalSeconds: 1 });
+    cleanups.push(() => cluster.stop());
+    const scheduler = createSchedulerClient({
+      master: cluster.masterUrl,
+      encoding: 'protobuf',
+      frameworkInfo: { user: userInfo().username, name: 'messages', failover_timeout: 0 },
+    });
+    cleanups.push(async () => {
+      await scheduler.teardown().catch(() => {});
+      await scheduler.close();
+    });
+    const offers: Offer[] = [];
+    const messages: string[] = [];
+    scheduler.on('OFFERS', (event) => {
+      offers.push(...(event.offers.offers ?? []));
+    });
+    scheduler.on('MESSAGE', (event) => {
+      messages.push(`${event.message.executor_id.value}: ${Buffer.from(event.message.data).toString()}`);
+    });
+    await scheduler.start();
+    await until(() => offers.length > 0, 'an offer');
+    const offer = offers[0] as Offer;
+    await scheduler.accept({
+      offer_ids: [offer.id],
+      operations: [
+        launchOperation([
+          {
+            name: 't',
+            task_id: { value: 't' },
+            agent_id: offer.agent_id,
+            resources: parseResources('cpus:0.1;mem:32'),
+            executor: {
+              executor_id: { value: 'talker' },
+              command: { value: 'env > env.txt; exec sleep 60' },
+              resources: parseResources('cpus:0.1;mem:32'),
+            },
+          },
+        ]),
+      ],
+    });
+    const agentUrl = cluster.agents[0]?.url as string;
+    let env: Record<string, string> = {};
+    await until(() => {
+      void fetch(`${agentUrl}/state`)
+        .then(
+          (response) => response.json() as Promise<{ frameworks: Array<{ executors: Array<{ directory: string }> }> }>,
+        )
+        .then((state) => {
+          const directory = state.frameworks[0]?.executors[0]?.directory;
+          const text = directory === undefined ? '' : readFileSync(join(directory, 'env.txt'), 'utf8');
+          env = Object.fromEntries(
+            text.split('\n').map((line) => [line.split('=')[0], line.split('=').slice(1).join('=')]),
+          );
+        })
+        .catch(() => {});
+      return env.MESOS_EXECUTOR_ID === 'talker';
+    }, 'the executor environment');
+    const executor = createExecutorClient({ getEnv: (name) => env[name], randomBytes: () => randomUuidBytes() });
+    cleanups.push(() => executor.close());
+    const received: string[] = [];
+    executor.on('MESSAGE', (event) => {
+      received.push(Buffer.from(event.message.data).toString());
+    });
+    await until(() => executor.state === 'subscribed', 'the executor subscribed');
+    await executor.message(Buffer.from('hello scheduler'));
+    await until(() => messages.length === 1, 'the MESSAGE event of the scheduler');
+    expect(messages).toEqual(['talker: hello scheduler']);
+    await scheduler.message({ agent_id: offer.agent_id, executor_id: { value: 'talker' }, data: Buffer.from('hi') });
+    await until(() => received.length === 1, 'the MESSAGE event of the executor');
+    expect(received).toEqual(['hi']);
   });
 });

@@ -496,6 +496,14 @@ export class LocalAgent {
     this.#uplink.frameworkMessage?.(this.id, frameworkId, executorId, data);
   }
 
+  /** A MESSAGE call of a scheduler for one of its executors: a MESSAGE event, if subscribed. */
+  messageExecutor(frameworkId: string, executorId: string, data: Uint8Array): void {
+    this.#frameworks
+      .get(frameworkId)
+      ?.executors.get(executorId)
+      ?.connection?.send({ type: 'MESSAGE', message: { data } });
+  }
+
   /** The sandbox of the latest run of executor `executorId` of `frameworkId`, if known. */
   sandboxOf(frameworkId: string, executorId: string): string | undefined {
     const framework = this.#frameworks.get(frameworkId) ?? this.#completedFrameworks.find((f) => f.id === frameworkId);

@@ -275,8 +275,14 @@ export class LocalMaster implements AgentUplink {
       case 'TEARDOWN':
         this.#removeFramework(framework);
         break;
+      case 'MESSAGE':
+        if (call.message) {
+          const { agent_id, executor_id, data } = call.message;
+          this.#agents.get(agent_id.value)?.messageExecutor(framework.id, executor_id.value, data);
+        }
+        break;
       default:
-        // MESSAGE, REQUEST, SHUTDOWN, operations…: accepted (202) and ignored in this slice.
+        // REQUEST, SHUTDOWN, operations…: accepted (202) and ignored in this slice.
         break;
     }
   }
@@ -294,6 +300,14 @@ export class LocalMaster implements AgentUplink {
     }
     void agentId;
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
+  }
+
+  /** AgentUplink: a MESSAGE of an executor, passed to its scheduler as a MESSAGE event. */
+  frameworkMessage(agentId: string, frameworkId: string, executorId: string, data: Uint8Array): void {
+    this.#frameworks.get(frameworkId)?.subscription?.send({
+      type: 'MESSAGE',
+      message: { agent_id: { value: agentId }, executor_id: { value: executorId }, data },
+    });
   }
 
   /** AgentUplink: a custom executor terminated; its resources are free again. */
