@@ -304,6 +304,8 @@ describe('containers', () => {
     const environment = {
       variables: [
         { name: 'PLAIN', value: 'visible' },
+        // The ExecutorInfo's own environment wins over what the agent sets.
+        { name: 'MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD', value: 'mine' },
         {
           name: 'SECRET_ENV',
           type: 'SECRET' as const,
@@ -313,7 +315,10 @@ describe('containers', () => {
     };
     const executor = {
       executor_id: { value: 'secret-executor' },
-      command: { value: 'echo "$SECRET_ENV $PLAIN" > seen.txt; exec sleep 60', environment },
+      command: {
+        value: 'echo "$SECRET_ENV $PLAIN $MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD" > seen.txt; exec sleep 60',
+        environment,
+      },
       resources: parseResources('cpus:0.1;mem:32'),
     };
     const task = (taskId: string): TaskInfo => ({
@@ -355,7 +360,7 @@ describe('containers', () => {
       }
     };
     await until(() => seen('secret-executor') !== '' && seen('c') !== '', 'the processes wrote what they saw');
-    expect(seen('secret-executor')).toBe(`${secret} visible\n`);
+    expect(seen('secret-executor')).toBe(`${secret} visible mine\n`);
     expect(seen('c')).toBe(`${secret}\n`);
 
     const masterState = await (await fetch(`${cluster.httpUrl}/master/state`)).text();

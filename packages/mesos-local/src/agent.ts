@@ -473,9 +473,9 @@ export class LocalAgent {
     // Without checkpointing Mesos' executor library shuts the executor down when it loses the
     // agent; the agent does it here too, unless it subscribes again within the grace period.
     this.#timer(executor, this.#gracePeriodOf(executor), () => {
-      if (executor.connection === undefined && executor.state === 'RUNNING') {
-        this.#shutdownExecutor(framework, executor);
-      }
+      if (executor.connection !== undefined || executor.state !== 'RUNNING') return;
+      executor.state = 'TERMINATING';
+      executor.process?.kill(0);
     });
   }
 
