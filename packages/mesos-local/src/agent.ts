@@ -281,10 +281,10 @@ export class LocalAgent {
       });
     } catch (error) {
       executor.state = 'TERMINATED';
+      // As Mesos' agent when the containerizer cannot launch: from the agent, not the executor.
       this.#agentUpdate(executor, agentTask, 'TASK_FAILED', {
-        message: `Failed to launch: ${(error as Error).message}`,
+        message: `Failed to launch container: ${(error as Error).message}`,
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        source: 'SOURCE_EXECUTOR',
       });
       return;
     }
