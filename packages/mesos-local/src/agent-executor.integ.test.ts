@@ -210,6 +210,17 @@ describe('custom executors', () => {
     expect(updates).toHaveLength(2);
   });
 
+  it('sends HEARTBEAT events on a subscription every executorHeartbeatIntervalMs', async () => {
+    const { agent } = await startAgent({ executorHeartbeatIntervalMs: 100 });
+    agent.launchTask(framework(false), executorTask('t1', 'exec sleep 60'));
+    const subscription = await subscribe(agent);
+    await until(
+      () => subscription.events.filter((event) => event.type === 'HEARTBEAT').length >= 2,
+      'two HEARTBEAT events',
+    );
+    expect(subscription.events.slice(0, 2).map((event) => event.type)).toEqual(['SUBSCRIBED', 'LAUNCH']);
+  });
+
   it('shuts an executor down when its subscription closes and the framework does not checkpoint', async () => {
     const { agent, updates, exited } = await startAgent();
     agent.launchTask(framework(false), executorTask('t1', 'exec sleep 60'));

@@ -419,7 +419,6 @@ export class LocalAgent {
     executor.state = 'RUNNING';
     executor.connection = connection;
     this.#clearTimers(executor);
-    clearInterval(executor.heartbeat);
     executor.heartbeat = setInterval(() => executor.connection?.send({ type: 'HEARTBEAT' }), this.#heartbeatMs);
     executor.heartbeat.unref();
 
@@ -715,7 +714,6 @@ export class LocalAgent {
   #executorExited(framework: AgentFramework, executor: AgentExecutor, _exit: CommandExit): void {
     executor.state = 'TERMINATED';
     this.#clearTimers(executor);
-    clearInterval(executor.heartbeat);
     executor.connection?.end();
     executor.connection = undefined;
     if (!framework.terminating && !this.#stopped) {
@@ -838,6 +836,8 @@ export class LocalAgent {
   #clearTimers(executor: AgentExecutor): void {
     for (const timer of executor.timers) clearTimeout(timer);
     executor.timers.clear();
+    clearInterval(executor.heartbeat);
+    executor.heartbeat = undefined;
   }
 
   #executorInfoOf(executor: AgentExecutor): ExecutorInfo {
