@@ -434,6 +434,8 @@ export class LocalAgent {
       this.#agentUpdate(executor, task, partitionAware ? 'TASK_DROPPED' : 'TASK_LOST', {
         message: 'Task launched during agent restart',
         reason: 'REASON_AGENT_RESTARTED',
+        // The task never reached the executor: Mesos adds no container status.
+        containerStatus: false,
       });
     }
     const queued = [...executor.tasks.values()].filter((task) => task.queued);
@@ -661,6 +663,7 @@ export class LocalAgent {
     this.#agentUpdate(executor, task, 'TASK_KILLED', {
       message: 'Killed before delivery to the executor',
       reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
+      containerStatus: false,
     });
     const anyLeft = [...executor.tasks.values()].some((candidate) => !isTerminalState(candidate.state));
     if (!anyLeft && executor.state === 'REGISTERING') this.#shutdownExecutor(framework, executor);
@@ -755,6 +758,15 @@ export class LocalAgent {
       executor_id: { value: executor.id },
       timestamp: status.timestamp ?? Date.now() / 1000,
       source: 'SOURCE_EXECUTOR',
+      // The agent merges the container's status into the executor's, as Mesos' does.
+      container_status: {
+        ...this.#containerStatus(executor),
+        ...status.container_status,
+        network_infos: [
+          ...(this.#containerStatus(executor).network_infos ?? []),
+          ...(status.container_status?.network_infos ?? []),
+        ],
+      },
     });
     return acknowledged;
   }
@@ -764,7 +776,12 @@ export class LocalAgent {
     executor: AgentExecutor,
     task: AgentTask,
     state: TaskState,
-    extra: { message?: string; reason?: TaskStatusReason; source?: TaskStatus['source'] } = {},
+    extra: {
+      message?: string;
+      reason?: TaskStatusReason;
+      source?: TaskStatus['source'];
+      containerStatus?: boolean;
+    } = {},
   ): void {
     const status: TaskStatus = {
       task_id: { value: task.info.task_id.value },
@@ -776,13 +793,17 @@ export class LocalAgent {
       executor_id: { value: executor.id },
       timestamp: Date.now() / 1000,
       uuid: randomUuidBytes(),
-      container_status: {
-        container_id: { value: executor.containerId },
-        network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '127.0.0.1' }] }],
-        ...(executor.process && executor.process.pid > 0 ? { executor_pid: executor.process.pid } : {}),
-      },
+      ...(extra.containerStatus === false ? {} : { container_status: this.#containerStatus(executor) }),
     };
     this.#statusUpdate(executor, task, status);
+  }
+
+  #containerStatus(executor: AgentExecutor): NonNullable<TaskStatus['container_status']> {
+    return {
+      container_id: { value: executor.containerId },
+      network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '127.0.0.1' }] }],
+      ...(executor.process && executor.process.pid > 0 ? { executor_pid: executor.process.pid } : {}),
+    };
   }
 
   #statusUpdate(executor: AgentExecutor, task: AgentTask, status: TaskStatus): void {

@@ -451,6 +451,9 @@ describe('executor API with mesos-client’s executor client', () => {
         agent_id: { value: 'M-S0' },
       });
       expect(Buffer.from(updates[0]?.uuid ?? []).equals(Buffer.from(running.uuid ?? []))).toBe(true);
+      // The agent adds the container's status to the executor's update.
+      expect(updates[0]?.container_status?.container_id).toEqual(client.subscribed?.container_id);
+      expect(updates[0]?.container_status?.executor_pid).toBeGreaterThan(0);
 
       // A second task of the same executor goes to the running executor, and its KILL too.
       agent.launchTask(framework, executorTask(frameworkId, 't2', 'env > env.txt; sleep 60'));
