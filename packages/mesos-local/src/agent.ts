@@ -439,9 +439,12 @@ export class LocalAgent {
       });
     }
     const queued = [...executor.tasks.values()].filter((task) => task.queued);
-    const everSentTask =
-      [...executor.tasks.values(), ...executor.completedTasks].some((task) => !task.queued) ||
-      executor.completedTasks.length > 0;
+    // Mesos' Executor::everSentTask: a task launched and live, or one the executor reported on.
+    const everSentTask = [...executor.tasks.values(), ...executor.completedTasks].some(
+      (task) =>
+        (!task.queued && !isTerminalState(task.state)) ||
+        task.statuses.some((status) => status.source === 'SOURCE_EXECUTOR'),
+    );
     if (!everSentTask && queued.length === 0) {
       // Every task was killed before it could be delivered (MESOS-8411).
       this.#shutdownExecutor(framework, executor);
