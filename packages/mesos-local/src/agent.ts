@@ -220,6 +220,9 @@ export class LocalAgent {
     this.#heartbeatMs = options.executorHeartbeatIntervalMs ?? 30 * 60_000;
     this.#memoryCheckMs = options.memoryCheckIntervalMs ?? 1_000;
     this.#server = createServer(createAgentHttpHandler(this));
+    // libprocess never closes an idle connection, and Mesos' executor library takes the close of
+    // its call connection for a lost agent (a non-checkpointing executor then shuts down).
+    this.#server.keepAliveTimeout = 0;
   }
 
   /** Listens on 127.0.0.1 (a free port) and starts the memory check. */

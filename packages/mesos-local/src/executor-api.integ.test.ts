@@ -128,12 +128,12 @@ function parseResponses(raw: Buffer): RawResponse[] {
   return responses;
 }
 
-/** Header names and values, without Date and the hop-by-hop headers Node's server always adds. */
+/** Header names and values, without Date and the `Connection: keep-alive` Node's server always adds. */
 function headersOf(head: string): string[] {
   return head
     .split('\r\n')
     .slice(1)
-    .filter((line) => !/^(date|connection|keep-alive):/i.test(line))
+    .filter((line) => !/^(date|connection):/i.test(line))
     .map((line) => line.toLowerCase())
     .sort();
 }
