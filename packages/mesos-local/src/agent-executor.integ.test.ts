@@ -460,3 +460,67 @@ describe('framework messages', () => {
     expect(received).toEqual(['hi']);
   });
 });
+
+describe('master validation of executors', () => {
+  it('refuses a wrong framework id, a missing command and resources beyond the offer with TASK_ERROR', async () => {
+    const cluster = await startLocalCluster({ allocationIntervalMs: 50, heartbeatIntervalSeconds: 1 });
+    cleanups.push(() => cluster.stop());
+    const scheduler = createSchedulerClient({
+      master: cluster.masterUrl,
+      encoding: 'json',
+      frameworkInfo: { user: userInfo().username, name: 'validation', failover_timeout: 0 },
+    });
+    cleanups.push(async () => {
+      await scheduler.teardown().catch(() => {});
+      await scheduler.close();
+    });
+    const offers: Offer[] = [];
+    const statuses: TaskStatus[] = [];
+    scheduler.on('OFFERS', (event) => {
+      offers.push(...(event.offers.offers ?? []));
+    });
+    scheduler.on('UPDATE', (event) => {
+      statuses.push(event.update.status);
+    });
+    await scheduler.start();
+    await until(() => offers.length > 0, 'an offer');
+    const offer = offers[0] as Offer;
+    const task = (taskId: string, executor: TaskInfo['executor']): TaskInfo => ({
+      name: taskId,
+      task_id: { value: taskId },
+      agent_id: offer.agent_id,
+      resources: parseResources('cpus:0.1;mem:32'),
+      executor,
+    });
+    await scheduler.accept({
+      offer_ids: [offer.id],
+      operations: [
+        launchOperation([
+          task('foreign', {
+            executor_id: { value: 'e1' },
+            framework_id: { value: 'someone-else' },
+            command: { value: 'true' },
+          }),
+          task('no-command', { executor_id: { value: 'e2' } }),
+          task('too-big', {
+            executor_id: { value: 'e3' },
+            command: { value: 'true' },
+            resources: parseResources('cpus:1000'),
+          }),
+        ]),
+      ],
+    });
+    await until(() => statuses.length === 3, 'three TASK_ERROR updates');
+    const byTask = new Map(statuses.map((status) => [status.task_id.value, status]));
+    for (const status of statuses) {
+      expect(status).toMatchObject({ state: 'TASK_ERROR', source: 'SOURCE_MASTER', reason: 'REASON_TASK_INVALID' });
+    }
+    expect(byTask.get('foreign')?.message).toBe(
+      `ExecutorInfo has an invalid FrameworkID (Actual: someone-else vs Expected: ${scheduler.frameworkId})`,
+    );
+    expect(byTask.get('no-command')?.message).toBe("'ExecutorInfo.command' must be set");
+    expect(byTask.get('too-big')?.message).toMatch(
+      /^Total resources .* required by task and its executor is more than available /,
+    );
+  });
+});
