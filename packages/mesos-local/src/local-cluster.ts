@@ -34,6 +34,21 @@ export interface LocalClusterOptions {
    * directory (each agent gets its own below it). @default file/http/https, cache in each agent's work dir
    */
   readonly fetcher?: AgentFetcherOptions;
+  /**
+   * How long a custom executor has to SUBSCRIBE before it is killed and its tasks fail with
+   * REASON_EXECUTOR_REGISTRATION_TIMEOUT, in milliseconds. @default 60000 (Mesos' 1mins)
+   */
+  readonly executorRegistrationTimeoutMs?: number;
+  /**
+   * Time between SHUTDOWN and the kill of a custom executor's process group when its
+   * ExecutorInfo has no `shutdown_grace_period`, in milliseconds. @default 5000 (Mesos' 5secs)
+   */
+  readonly executorShutdownGracePeriodMs?: number;
+  /**
+   * Period of the memory check of each container (its process group's resident memory against
+   * its `mem`), in milliseconds; 0 disables it. @default 1000
+   */
+  readonly memoryCheckIntervalMs?: number;
 }
 
 /** An agent of a {@link LocalCluster}. */
@@ -112,6 +127,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         uplink: master,
         ...(options.statusUpdateRetryMs === undefined ? {} : { statusUpdateRetryMs: options.statusUpdateRetryMs }),
         ...(options.fetcher === undefined ? {} : { fetcher: agentFetcherOptions(options.fetcher, id) }),
+        ...(options.executorRegistrationTimeoutMs === undefined
+          ? {}
+          : { executorRegistrationTimeoutMs: options.executorRegistrationTimeoutMs }),
+        ...(options.executorShutdownGracePeriodMs === undefined
+          ? {}
+          : { executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs }),
+        ...(options.memoryCheckIntervalMs === undefined
+          ? {}
+          : { memoryCheckIntervalMs: options.memoryCheckIntervalMs }),
       });
       agents.push(agent);
       await agent.start();
