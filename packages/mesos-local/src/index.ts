@@ -3,6 +3,7 @@
 export {
   type LocalCluster,
   type LocalClusterAgent,
+  type LocalClusterHooks,
   type LocalClusterOptions,
   startLocalCluster,
 } from './local-cluster.js';

@@ -578,7 +578,8 @@ export class LocalMaster implements AgentUplink {
     this.#count('slave_unreachable_scheduled');
     this.#count('slave_unreachable_completed');
     this.#rescindOffersOn(agentId);
-    const nanoseconds = BigInt(Date.now()) * 1_000_000n;
+    // Mesos also sets `unreachable_time`; its nanoseconds since the epoch exceed what the
+    // client's codecs carry (safe integers), so it is left out.
     for (const framework of this.#frameworks.values()) {
       const partitionAware = hasCapability(framework.info, 'PARTITION_AWARE');
       for (const task of [...framework.tasks.values()]) {
@@ -588,7 +589,6 @@ export class LocalMaster implements AgentUplink {
           message: 'health check timed out',
           reason: 'REASON_AGENT_REMOVED',
         });
-        status.unreachable_time = { nanoseconds: Number(nanoseconds) };
         this.#setState(task, status.state);
         task.statuses.push(status);
         task.released = true;
@@ -1161,7 +1161,6 @@ export class LocalMaster implements AgentUplink {
       executor_id: { value: task.info.task_id.value },
       timestamp: Date.now() / 1000,
       ...(last?.container_status ? { container_status: last.container_status } : {}),
-      ...(last?.unreachable_time ? { unreachable_time: last.unreachable_time } : {}),
     };
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
   }
