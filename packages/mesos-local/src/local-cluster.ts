@@ -105,7 +105,7 @@ export interface LocalCluster {
   readonly masterUrl: string;
   /** `http://127.0.0.1:<port>`, for an operator client. */
   readonly httpUrl: string;
-  /** The master id. */
+  /** The master id (a new one after `hooks.failoverMaster()`). */
   readonly masterId: string;
   /** The agents (a restarted agent has a new `url`). */
   readonly agents: readonly LocalClusterAgent[];
