@@ -403,6 +403,46 @@ describe('framework failover and removal', () => {
   });
 });
 
+describe('allocation and UPDATE_FRAMEWORK', () => {
+  it('shares two agents between two frameworks, one agent each (DRF)', async () => {
+    const target = await cluster({ agents: 2 });
+    const first = client(target, { name: 'fair A' });
+    const second = client(target, { name: 'fair B' });
+    await Promise.all([first.client.start(), second.client.start()]);
+    const [a, b] = await Promise.all([offerAfter(first, 0), offerAfter(second, 0)]);
+    expect(a.agent_id.value).not.toBe(b.agent_id.value);
+    // Each holds half of the cluster in its offer: neither gets the other's agent meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const agentsOf = (recorded: Recorded): Set<string> =>
+      new Set(
+        recorded.events
+          .flatMap((e) => (e.type === 'OFFERS' ? (e.offers?.offers ?? []) : []))
+          .map((o) => o.agent_id.value),
+      );
+    expect([...agentsOf(first)]).toEqual([a.agent_id.value]);
+    expect([...agentsOf(second)]).toEqual([b.agent_id.value]);
+  });
+
+  it('UPDATE_FRAMEWORK replaces the FrameworkInfo; suppressed_roles suppress offers', async () => {
+    const target = await cluster();
+    const scheduler = client(target, { name: 'before' });
+    await scheduler.client.start();
+    await offerAfter(scheduler, 0);
+    await scheduler.client.updateFramework({
+      framework_info: { user: userInfo().username, name: 'after', failover_timeout: 60 },
+      suppressed_roles: ['*'],
+    });
+    const state = await masterState(target);
+    expect((state.frameworks[0] as unknown as { name: string }).name).toBe('after');
+    // The outstanding offer goes back; suppressed, no new one comes.
+    const offered = scheduler.events.flatMap((e) => (e.type === 'OFFERS' ? (e.offers?.offers ?? []) : []));
+    await scheduler.client.decline({ offer_ids: offered.map((o) => o.id), filters: { refuse_seconds: 0 } });
+    const from = scheduler.events.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(scheduler.events.slice(from).filter((e) => e.type === 'OFFERS')).toEqual([]);
+  });
+});
+
 describe('/metrics/snapshot', () => {
   it("has a 1.12 master's master/* and system/* keys (per-framework keys aside), with live values", async () => {
     const target = await cluster({ agents: 2 });
