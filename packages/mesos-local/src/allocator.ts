@@ -1,5 +1,5 @@
 import type { Resource } from '@spark-mesos/mesos-client';
-import { addResources, subtractResources } from './resources.js';
+import { subtractResources } from './resources.js';
 
 /**
  * The allocator: every cycle, each agent's free resources are offered to the eligible framework
@@ -103,8 +103,13 @@ function usableBy(resource: Resource, role: string): boolean {
 
 interface Contender {
   readonly framework: AllocatableFramework;
-  allocated: Resource[];
+  // Its cpus, mem and disk, kept as numbers: shares are compared many times per cycle.
+  readonly held: Map<string, number>;
   count: number;
+}
+
+function fairnessQuantities(resources: readonly Resource[]): Map<string, number> {
+  return new Map(FAIRNESS_RESOURCE_NAMES.map((name) => [name, scalarOf(resources, name)]));
 }
 
 /** One allocation cycle at time `now` (ms since the epoch). */
@@ -118,12 +123,22 @@ export function allocate(
     .filter((framework) => framework.wantsOffers)
     .map((framework) => ({
       framework,
-      allocated: [...framework.allocated],
+      held: fairnessQuantities(framework.allocated),
       count: framework.allocationCount ?? 0,
     }));
   if (contenders.length === 0) return allocations;
-  const total = agents.reduce<Resource[]>((sum, agent) => addResources(sum, agent.total), []);
-  const share = (contender: Contender): number => dominantShare(contender.allocated, total);
+  const total = new Map(FAIRNESS_RESOURCE_NAMES.map((name) => [name, 0]));
+  for (const agent of agents) {
+    for (const name of FAIRNESS_RESOURCE_NAMES) total.set(name, (total.get(name) ?? 0) + scalarOf(agent.total, name));
+  }
+  // The same computation as dominantShare, on the kept numbers.
+  const share = (contender: Contender): number => {
+    let dominant = 0;
+    for (const [name, whole] of total) {
+      if (whole > 0) dominant = Math.max(dominant, (contender.held.get(name) ?? 0) / whole);
+    }
+    return dominant;
+  };
   for (const agent of agents) {
     let left: Resource[] = [...agent.available];
     const served = new Set<Contender>();
@@ -151,7 +166,9 @@ export function allocate(
       const { framework } = contender;
       served.add(contender);
       left = subtractResources(left, resources) ?? [];
-      contender.allocated = addResources(contender.allocated, resources);
+      for (const name of FAIRNESS_RESOURCE_NAMES) {
+        contender.held.set(name, (contender.held.get(name) ?? 0) + scalarOf(resources, name));
+      }
       contender.count++;
       allocations.push({
         frameworkId: framework.id,

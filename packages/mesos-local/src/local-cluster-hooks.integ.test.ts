@@ -215,6 +215,9 @@ describe('cluster.hooks', () => {
     expect(indexOf(scheduler, (e) => e.type === 'RESCIND')).toBeLessThan(
       indexOf(scheduler, (e) => e.update?.status.state === 'TASK_UNREACHABLE'),
     );
+    await until('FAILURE naming the agent', () =>
+      scheduler.events.find((e) => e.type === 'FAILURE' && e.failure?.agent_id?.value === agentId),
+    );
     const quietFrom = scheduler.events.length;
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(scheduler.events.slice(quietFrom).filter((e) => e.type === 'OFFERS')).toEqual([]);

@@ -493,15 +493,31 @@ export class LocalMaster implements AgentUplink {
   /** One allocation cycle (also run every `allocationIntervalMs`). */
   allocate(): void {
     const now = Date.now();
+    // What is taken, by agent and by framework, in one pass over tasks and offers (every cycle,
+    // with many agents: no per-agent scans).
+    const takenOnAgent = new Map<string, Resource[]>();
+    const heldBy = new Map<string, Resource[]>();
+    const take = (agentId: string, frameworkId: string, resources: readonly Resource[]): void => {
+      takenOnAgent.set(agentId, [...(takenOnAgent.get(agentId) ?? []), ...resources]);
+      heldBy.set(frameworkId, [...(heldBy.get(frameworkId) ?? []), ...resources]);
+    };
+    for (const framework of this.#frameworks.values()) {
+      for (const task of framework.tasks.values()) if (!task.released) take(task.agentId, framework.id, task.resources);
+    }
+    for (const offer of this.#offers.values()) take(offer.agentId, offer.frameworkId, offer.resources);
     const agents = [...this.#agents.values()]
       .filter((agent) => this.#agentConnections.get(agent.id) === 'active')
-      .map((agent) => ({ id: agent.id, total: agent.resources, available: this.#available(agent) }));
+      .map((agent) => ({
+        id: agent.id,
+        total: agent.resources,
+        available: subtractResources(agent.resources, addResources([], takenOnAgent.get(agent.id) ?? [])) ?? [],
+      }));
     const frameworks = [...this.#frameworks.values()].map((framework) => ({
       id: framework.id,
       role: frameworkRole(framework.info),
       multiRole: (framework.info.roles?.length ?? 0) > 0,
       wantsOffers: framework.subscription !== undefined && !framework.suppressed,
-      allocated: addResources(this.#usedBy(framework), this.#offeredTo(framework.id)),
+      allocated: addResources([], heldBy.get(framework.id) ?? []),
       allocationCount: framework.allocationCount,
       isFiltered: (agentId: string, resources: readonly Resource[], at: number) =>
         isRefused(framework.filters, agentId, resources, at),
@@ -566,8 +582,9 @@ export class LocalMaster implements AgentUplink {
 
   /**
    * The agent is partitioned away (test hook), as when Mesos' health checks of it time out:
-   * offers rescinded first, then its tasks become TASK_UNREACHABLE for PARTITION_AWARE
-   * frameworks and TASK_LOST for the others (REASON_AGENT_REMOVED, "health check timed out").
+   * offers rescinded first (as when the agent's connection broke before), then its tasks become
+   * TASK_UNREACHABLE for PARTITION_AWARE frameworks and TASK_LOST for the others
+   * (REASON_AGENT_REMOVED, "health check timed out"), then a FAILURE event names the agent.
    */
   agentUnreachable(agentId: string): void {
     const connection = this.#agentConnections.get(agentId);
@@ -596,6 +613,10 @@ export class LocalMaster implements AgentUplink {
         framework.unreachableTasks.set(task.info.task_id.value, task);
         framework.subscription?.send({ type: 'UPDATE', update: { status } });
       }
+    }
+    // Mesos' sendSlaveLost: every connected framework hears of the agent's removal.
+    for (const framework of this.#frameworks.values()) {
+      framework.subscription?.send({ type: 'FAILURE', failure: { agent_id: { value: agentId } } });
     }
   }
 
@@ -877,16 +898,6 @@ export class LocalMaster implements AgentUplink {
     return [...this.#offers.values()]
       .filter((offer) => offer.frameworkId === frameworkId)
       .reduce<Resource[]>((sum, offer) => addResources(sum, offer.resources), []);
-  }
-
-  #available(agent: LocalAgent): Resource[] {
-    let available: Resource[] = [...agent.resources];
-    const taken = addResources(
-      this.#used(agent.id),
-      [...this.#offers.values()].filter((offer) => offer.agentId === agent.id).flatMap((offer) => offer.resources),
-    );
-    available = subtractResources(available, taken) ?? [];
-    return available;
   }
 
   #returnOffer(framework: FrameworkRecord, offerId: string): OfferRecord | undefined {
