@@ -406,6 +406,32 @@ describe('framework failover and removal', () => {
   });
 });
 
+describe('re-subscription checks', () => {
+  it('refuses another principal with ERROR and keeps the current subscription; user and checkpoint stay as first given', async () => {
+    const target = await cluster();
+    const first = client(target, { principal: 'alice', checkpoint: true });
+    await first.client.start();
+    const frameworkId = first.client.frameworkId as string;
+    const intruder = client(target, { id: { value: frameworkId }, principal: 'mallory' });
+    await expect(intruder.client.start()).rejects.toMatchObject({ code: 'SM_ERR_FRAMEWORK_ERROR' });
+    expect(intruder.events).toEqual([
+      { type: 'ERROR', error: { message: "Changing framework's principal is not allowed." } },
+    ]);
+    expect(first.client.state).toBe('subscribed');
+    await first.client.revive();
+
+    const second = client(target, {
+      id: { value: frameworkId },
+      principal: 'alice',
+      user: 'someone-else',
+      checkpoint: false,
+    });
+    await second.client.start();
+    const framework = (await masterState(target)).frameworks[0] as unknown as { user: string; checkpoint: boolean };
+    expect(framework).toMatchObject({ user: userInfo().username, checkpoint: true });
+  });
+});
+
 describe('allocation and UPDATE_FRAMEWORK', () => {
   it('shares two agents between two frameworks, one agent each (DRF)', async () => {
     const target = await cluster({ agents: 2 });

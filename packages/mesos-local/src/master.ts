@@ -342,6 +342,12 @@ export class LocalMaster implements AgentUplink {
       return knownId;
     }
     let framework = knownId === undefined ? undefined : this.#frameworks.get(knownId);
+    if (framework && (info.principal ?? '') !== (framework.info.principal ?? '')) {
+      // Mesos' validateUpdate, before the failover: the current subscription stays.
+      stream.send({ type: 'ERROR', error: { message: "Changing framework's principal is not allowed." } });
+      stream.end();
+      return framework.id;
+    }
     if (framework) {
       const old = framework.subscription;
       framework.subscription = undefined;
@@ -353,7 +359,14 @@ export class LocalMaster implements AgentUplink {
       framework.failoverTimer = undefined;
       clearInterval(framework.heartbeat);
       this.#dropOffers(framework.id);
-      framework.info = { ...info, id: { value: framework.id } };
+      // Mesos' preserveImmutableFields: user and checkpoint stay as first subscribed.
+      const { checkpoint: _checkpoint, ...rest } = info;
+      framework.info = {
+        ...rest,
+        id: { value: framework.id },
+        user: framework.info.user,
+        ...(framework.info.checkpoint === undefined ? {} : { checkpoint: framework.info.checkpoint }),
+      };
       // SUBSCRIBE sets the suppressed roles anew (none: this API does not pass them on).
       framework.suppressed = false;
     } else {
@@ -1169,7 +1182,7 @@ export class LocalMaster implements AgentUplink {
       source: 'SOURCE_MASTER',
       reason: 'REASON_RECONCILIATION',
       agent_id: { value: task.agentId },
-      executor_id: { value: task.info.task_id.value },
+      // No executor_id: a command task has none at the master (flow2's recorded reconciliation).
       timestamp: Date.now() / 1000,
       ...(last?.container_status ? { container_status: last.container_status } : {}),
     };
