@@ -249,7 +249,8 @@ describe('cluster.hooks', () => {
 
   it('failoverMaster: the client re-subscribes to the new master with its id and keeps its task', async () => {
     const target = await cluster();
-    const scheduler = client(target, {}, { reconcile: { enabled: true } });
+    // failover_timeout 0: a new Mesos master runs no failover timeout for recovered frameworks.
+    const scheduler = client(target, { failover_timeout: 0 }, { reconcile: { enabled: true } });
     await scheduler.client.start();
     const frameworkId = scheduler.client.frameworkId;
     await launchSleeper(scheduler, 'survivor');
@@ -270,6 +271,20 @@ describe('cluster.hooks', () => {
     expect(scheduler.events.some((event) => event.type === 'ERROR')).toBe(false);
     const after = await masterState(target);
     expect(after.elected_time).toBeGreaterThan(before.elected_time);
+  });
+
+  it('failoverMaster: a framework that does not come back stays recovered (no failover timeout runs)', async () => {
+    const target = await cluster();
+    const gone = client(target, { failover_timeout: 0.2 });
+    await gone.client.start();
+    const frameworkId = gone.client.frameworkId as string;
+    await gone.client.close();
+    // The old master's timer (0.2 s) dies with it.
+    target.hooks.failoverMaster();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const state = await masterState(target);
+    expect(state.frameworks.map((framework) => framework.id)).toEqual([frameworkId]);
+    expect(state.frameworks[0]).toMatchObject({ recovered: true, active: false, connected: false });
   });
 
   it('pauseHeartbeats: the client heartbeat watchdog re-subscribes; resumeHeartbeats ends the silence', async () => {

@@ -79,8 +79,9 @@ export interface LocalClusterHooks {
   /**
    * Fails the master over: every scheduler event stream is cut (no ERROR event, no final
    * chunk), the master gets a new id and `elected_time`, outstanding offers are forgotten.
-   * Frameworks keep their tasks if they re-subscribe with their id within their
-   * `failover_timeout`; otherwise they are removed.
+   * Frameworks re-subscribe with their id and keep their tasks. As in Mesos, the new master
+   * runs no `failover_timeout` for a framework that never comes back (it stays, disconnected,
+   * `recovered` in `/master/state`), and forgets which frameworks were removed.
    */
   failoverMaster(): void;
   /** Stops sending HEARTBEAT events on every stream (streams stay open) until {@link LocalClusterHooks.resumeHeartbeats}. */

@@ -64,6 +64,8 @@ interface FrameworkRecord {
   failoverTimer: NodeJS.Timeout | undefined;
   // Offers ever made to it: the allocator's tie-breaker between equal shares.
   allocationCount: number;
+  // Known from before a master failover and not subscribed since (Mesos' recovered framework).
+  recovered: boolean;
 }
 
 interface OfferRecord {
@@ -386,10 +388,12 @@ export class LocalMaster implements AgentUplink {
         heartbeat: undefined,
         failoverTimer: undefined,
         allocationCount: 0,
+        recovered: false,
       };
       this.#frameworks.set(id, framework);
     }
     framework.subscription = stream;
+    framework.recovered = false;
     stream.send({
       type: 'SUBSCRIBED',
       subscribed: {
@@ -690,17 +694,25 @@ export class LocalMaster implements AgentUplink {
   }
 
   /**
-   * The master fails over (test hook): a new master id and elected time, no offers, every
-   * framework disconnected (the caller cuts the streams) with its `failover_timeout` running.
-   * Frameworks keep their tasks when they re-subscribe with their id in time.
+   * The master fails over (test hook): a new master id and elected time, no offers, and every
+   * framework "recovered" (the caller cuts the streams): disconnected, with its tasks, until it
+   * re-subscribes with its id. As in Mesos, a recovered framework has no failover timeout
+   * running (master.cpp schedules it only when a connected framework disconnects), and removed
+   * frameworks are forgotten.
    */
   failover(): void {
     this.#id = randomUUID();
     this.#electedTime = Date.now() / 1000;
     this.#offers.clear();
     this.#removedFrameworkIds.clear();
-    for (const framework of [...this.#frameworks.values()]) {
-      if (framework.subscription) this.#disconnect(framework);
+    for (const framework of this.#frameworks.values()) {
+      framework.subscription = undefined;
+      framework.recovered = true;
+      framework.filters.length = 0;
+      framework.suppressed = false;
+      clearInterval(framework.heartbeat);
+      clearTimeout(framework.failoverTimer);
+      framework.failoverTimer = undefined;
     }
   }
 
@@ -851,7 +863,7 @@ export class LocalMaster implements AgentUplink {
       webui_url: framework.info.webui_url ?? '',
       active: framework.subscription !== undefined,
       connected: framework.subscription !== undefined,
-      recovered: false,
+      recovered: framework.recovered,
       role: frameworkRole(framework.info),
       roles: framework.info.roles ?? [frameworkRole(framework.info)],
       ...(framework.info.principal === undefined ? {} : { principal: framework.info.principal }),
