@@ -70,6 +70,18 @@ describe('allocate', () => {
     expect(allocations.map((a) => a.agentId)).toEqual(['s0', 's1', 's2', 's3']);
   });
 
+  it('sorts roles first (DRF over what each role holds), then the frameworks of a role', () => {
+    const a1 = framework('a1', { role: 'analytics', allocated: parseResources('cpus:1') });
+    const a2 = framework('a2', { role: 'analytics' });
+    const b1 = framework('b1', { role: 'batch', allocated: parseResources('cpus:0.5') });
+    // a2 holds nothing, but its role holds 1 cpu: role batch (0.5 cpu) goes first.
+    const allocations = allocate([agent('s0'), agent('s1')], [a1, a2, b1], NOW);
+    expect(allocations.map((a) => a.frameworkId)).toEqual(['b1', 'a2']);
+    // A suppressed framework's holdings still count for its role.
+    const holder = framework('b0', { role: 'batch', wantsOffers: false, allocated: parseResources('cpus:4') });
+    expect(allocate([agent('s0')], [a1, a2, b1, holder], NOW)[0]?.frameworkId).toBe('a2');
+  });
+
   it('breaks share ties by the number of offers made so far', () => {
     const often = framework('a', { allocationCount: 7 });
     const seldom = framework('b', { allocationCount: 2 });

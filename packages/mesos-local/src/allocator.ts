@@ -3,14 +3,14 @@ import { subtractResources } from './resources.js';
 
 /**
  * The allocator: every cycle, each agent's free resources are offered to the eligible framework
- * with the lowest dominant share (DRF, as Mesos' hierarchical allocator with its DRF sorter),
- * respecting roles (reserved resources only to their role, unreserved ones to anyone),
+ * of the role with the lowest dominant share, and within that role to the framework with the
+ * lowest dominant share (DRF at both levels, as Mesos' hierarchical allocator with its DRF
+ * sorters), respecting roles (reserved resources only to their role, unreserved ones to anyone),
  * suppression and offer filters. A framework gets at most one offer per agent per cycle; what it
  * cannot use (another role's reservation) may go to another framework in the same cycle.
  *
- * Simplifications (see the README): one level of fairness across frameworks (Mesos sorts roles
- * first, then the frameworks of a role), no weights, no quota, agents in a fixed order (Mesos
- * shuffles them every cycle).
+ * Simplifications (see the README): flat roles (no hierarchy), no weights, no quota, no
+ * separate stage for reservations, agents in a fixed order (Mesos shuffles them every cycle).
  *
  * @see https://mesos.apache.org/documentation/latest/app-framework-development-guide/
  * @see https://github.com/apache/mesos/blob/master/src/master/allocator/mesos/hierarchical.cpp
@@ -131,11 +131,21 @@ export function allocate(
   for (const agent of agents) {
     for (const name of FAIRNESS_RESOURCE_NAMES) total.set(name, (total.get(name) ?? 0) + scalarOf(agent.total, name));
   }
+  // What each role holds: all its frameworks', suppressed or not (Mesos' role sorter).
+  const roleHeld = new Map<string, Map<string, number>>();
+  const addTo = (held: Map<string, number>, resources: readonly Resource[]): void => {
+    for (const name of FAIRNESS_RESOURCE_NAMES) held.set(name, (held.get(name) ?? 0) + scalarOf(resources, name));
+  };
+  for (const framework of frameworks) {
+    const held = roleHeld.get(framework.role) ?? new Map<string, number>();
+    roleHeld.set(framework.role, held);
+    addTo(held, framework.allocated);
+  }
   // The same computation as dominantShare, on the kept numbers.
-  const share = (contender: Contender): number => {
+  const shareOf = (held: ReadonlyMap<string, number> | undefined): number => {
     let dominant = 0;
     for (const [name, whole] of total) {
-      if (whole > 0) dominant = Math.max(dominant, (contender.held.get(name) ?? 0) / whole);
+      if (whole > 0) dominant = Math.max(dominant, (held?.get(name) ?? 0) / whole);
     }
     return dominant;
   };
@@ -143,12 +153,20 @@ export function allocate(
     let left: Resource[] = [...agent.available];
     const served = new Set<Contender>();
     for (;;) {
-      // Lowest dominant share first; ties go to the framework offered less often, then by id.
+      // The role with the lowest dominant share first (ties by name), then within it the
+      // framework with the lowest share; ties go to the framework offered less often, then by id.
       const ranked = contenders
         .filter((contender) => !served.has(contender))
-        .map((contender) => ({ contender, share: share(contender) }))
+        .map((contender) => ({
+          contender,
+          role: contender.framework.role,
+          roleShare: shareOf(roleHeld.get(contender.framework.role)),
+          share: shareOf(contender.held),
+        }))
         .sort(
           (a, b) =>
+            a.roleShare - b.roleShare ||
+            (a.role === b.role ? 0 : a.role < b.role ? -1 : 1) ||
             a.share - b.share ||
             a.contender.count - b.contender.count ||
             (a.contender.framework.id < b.contender.framework.id ? -1 : 1),
@@ -166,9 +184,8 @@ export function allocate(
       const { framework } = contender;
       served.add(contender);
       left = subtractResources(left, resources) ?? [];
-      for (const name of FAIRNESS_RESOURCE_NAMES) {
-        contender.held.set(name, (contender.held.get(name) ?? 0) + scalarOf(resources, name));
-      }
+      addTo(contender.held, resources);
+      addTo(roleHeld.get(framework.role) as Map<string, number>, resources);
       contender.count++;
       allocations.push({
         frameworkId: framework.id,
