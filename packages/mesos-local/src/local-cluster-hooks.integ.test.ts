@@ -488,7 +488,7 @@ describe('allocation and UPDATE_FRAMEWORK', () => {
 });
 
 describe('/metrics/snapshot', () => {
-  it("has a 1.12 master's master/* and system/* keys (per-framework keys aside), with live values", async () => {
+  it("has a 1.12 master's master/*, per-framework and system/* keys, with live values", async () => {
     const target = await cluster({ agents: 2 });
     const scheduler = client(target);
     await scheduler.client.start();
@@ -496,6 +496,7 @@ describe('/metrics/snapshot', () => {
     const recorded = JSON.parse(
       readFileSync(new URL('./__fixtures__/operator/http-metrics_snapshot.body', import.meta.url), 'utf8'),
     ) as Record<string, number>;
+    // Per-framework keys are compared below (their names carry framework names and ids).
     const relevant = (key: string): boolean =>
       (key.startsWith('master/') && !key.startsWith('master/frameworks/')) || key.startsWith('system/');
     const answer = await fetch(`${target.httpUrl}/metrics/snapshot`);
@@ -515,5 +516,24 @@ describe('/metrics/snapshot', () => {
     });
     expect(snapshot['master/uptime_secs']).toBeGreaterThan(0);
     expect(snapshot['master/outstanding_offers']).toBeGreaterThanOrEqual(1);
+
+    // Per framework: the same keys as a recorded framework's, under master/frameworks/<name>/<id>/.
+    const suffixes = (keys: readonly string[], prefix: string): string[] =>
+      keys.filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length));
+    const recordedPrefix = 'master/frameworks/probe-failover/5cdd377a-dae9-4944-98c2-8f0426d20e10-0007/';
+    const prefix = `master/frameworks/hooks test/${scheduler.client.frameworkId}/`;
+    expect(suffixes(Object.keys(snapshot), prefix).sort()).toEqual(
+      suffixes(Object.keys(recorded), recordedPrefix).sort(),
+    );
+    expect(snapshot).toMatchObject({
+      [`${prefix}calls/subscribe`]: 1,
+      [`${prefix}calls/accept`]: 1,
+      [`${prefix}events/subscribed`]: 1,
+      [`${prefix}offers/accepted`]: 1,
+      [`${prefix}tasks/active/task_running`]: 1,
+      [`${prefix}subscribed`]: 1,
+    });
+    expect(snapshot[`${prefix}offers/sent`]).toBeGreaterThanOrEqual(2);
+    expect(snapshot[`${prefix}events/update`]).toBeGreaterThanOrEqual(2);
   });
 });

@@ -66,6 +66,8 @@ interface FrameworkRecord {
   allocationCount: number;
   // Known from before a master failover and not subscribed since (Mesos' recovered framework).
   recovered: boolean;
+  // Its `master/frameworks/<name>/<id>/…` counters (calls, events, offers, terminal tasks).
+  readonly counters: Map<string, number>;
 }
 
 interface OfferRecord {
@@ -213,6 +215,74 @@ const OPERATION_STATES = [
   'unreachable',
 ] as const;
 
+// The per-framework keys of a 1.12 master's /metrics/snapshot.
+const FRAMEWORK_CALL_TYPES = [
+  'accept',
+  'accept_inverse_offers',
+  'acknowledge',
+  'acknowledge_operation_status',
+  'decline',
+  'decline_inverse_offers',
+  'kill',
+  'message',
+  'reconcile',
+  'reconcile_operations',
+  'request',
+  'revive',
+  'shutdown',
+  'subscribe',
+  'suppress',
+  'teardown',
+  'update_framework',
+] as const;
+const FRAMEWORK_EVENT_TYPES = [
+  'error',
+  'failure',
+  'heartbeat',
+  'inverse_offers',
+  'message',
+  'offers',
+  'rescind',
+  'rescind_inverse_offer',
+  'subscribed',
+  'update',
+  'update_operation_status',
+] as const;
+const FRAMEWORK_OPERATION_TYPES = [
+  'create',
+  'create_disk',
+  'destroy',
+  'destroy_disk',
+  'grow_volume',
+  'launch',
+  'launch_group',
+  'reserve',
+  'shrink_volume',
+  'unreserve',
+] as const;
+const FRAMEWORK_ACTIVE_STATES: readonly TaskState[] = [
+  'TASK_KILLING',
+  'TASK_RUNNING',
+  'TASK_STAGING',
+  'TASK_STARTING',
+  'TASK_UNKNOWN',
+  'TASK_UNREACHABLE',
+];
+const FRAMEWORK_TERMINAL_STATES: readonly TaskState[] = [
+  'TASK_DROPPED',
+  'TASK_ERROR',
+  'TASK_FAILED',
+  'TASK_FINISHED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+  'TASK_KILLED',
+  'TASK_LOST',
+];
+
+function countFor(framework: { readonly counters: Map<string, number> }, name: string): void {
+  framework.counters.set(name, (framework.counters.get(name) ?? 0) + 1);
+}
+
 function hasCapability(info: FrameworkInfo, type: string): boolean {
   return info.capabilities?.some((capability) => capability.type === type) ?? false;
 }
@@ -336,7 +406,13 @@ export class LocalMaster implements AgentUplink {
   subscribe(info: FrameworkInfo, subscription: Subscription): string {
     const knownId = info.id?.value || undefined;
     this.#count(knownId === undefined ? 'messages_register_framework' : 'messages_reregister_framework');
-    const stream = this.#withLatency(subscription);
+    // Events are counted for the framework the stream ends up with (none when refused).
+    let counted: FrameworkRecord | undefined;
+    const stream = this.#withLatency(subscription, (event) => {
+      if (counted === undefined) return;
+      countFor(counted, 'events');
+      countFor(counted, `events/${(event.type ?? 'unknown').toLowerCase()}`);
+    });
     if (knownId !== undefined && this.#removedFrameworkIds.has(knownId)) {
       // Mesos' validateFramework: the stream is open (200) and carries only this ERROR.
       stream.send({ type: 'ERROR', error: { message: 'Framework has been removed' } });
@@ -389,11 +465,15 @@ export class LocalMaster implements AgentUplink {
         failoverTimer: undefined,
         allocationCount: 0,
         recovered: false,
+        counters: new Map(),
       };
       this.#frameworks.set(id, framework);
     }
     framework.subscription = stream;
     framework.recovered = false;
+    counted = framework;
+    countFor(framework, 'calls');
+    countFor(framework, 'calls/subscribe');
     stream.send({
       type: 'SUBSCRIBED',
       subscribed: {
@@ -443,14 +523,21 @@ export class LocalMaster implements AgentUplink {
     if (!framework) return;
     const metric = call.type === undefined ? undefined : CALL_METRICS[call.type];
     if (metric !== undefined) this.#count(metric);
+    countFor(framework, 'calls');
+    if (call.type !== undefined) countFor(framework, `calls/${call.type.toLowerCase()}`);
     switch (call.type) {
       case 'ACCEPT':
+        for (const offerId of call.accept?.offer_ids ?? []) {
+          if (this.#offers.get(offerId.value)?.frameworkId === framework.id) countFor(framework, 'offers/accepted');
+        }
         this.#accept(framework, call);
         break;
       case 'DECLINE':
         for (const offerId of call.decline?.offer_ids ?? []) {
           const offer = this.#returnOffer(framework, offerId.value);
-          if (offer) this.#refuse(framework, offer.agentId, offer.resources, call.decline?.filters);
+          if (!offer) continue;
+          countFor(framework, 'offers/declined');
+          this.#refuse(framework, offer.agentId, offer.resources, call.decline?.filters);
         }
         break;
       case 'REVIVE':
@@ -569,6 +656,7 @@ export class LocalMaster implements AgentUplink {
       const framework = this.#frameworks.get(frameworkId);
       if (!framework) continue;
       framework.allocationCount += offers.length;
+      for (const _offer of offers) countFor(framework, 'offers/sent');
       framework.subscription?.send({ type: 'OFFERS', offers: { offers } });
     }
   }
@@ -743,8 +831,8 @@ export class LocalMaster implements AgentUplink {
   }
 
   /**
-   * The JSON of `GET /metrics/snapshot`: the `master/*` and `system/*` keys of a 1.12 master
-   * (per-framework and allocator keys are not reported).
+   * The JSON of `GET /metrics/snapshot`: the `master/*` (per framework too) and `system/*`
+   * keys of a 1.12 master (no `allocator/*` and `registrar/*` keys).
    */
   metrics(): Record<string, number> {
     const snapshot: Record<string, number> = {};
@@ -790,6 +878,9 @@ export class LocalMaster implements AgentUplink {
     for (const type of OPERATION_TYPES) {
       for (const state of OPERATION_STATES) snapshot[`master/operations/${type}/${state}`] = 0;
     }
+    for (const framework of [...frameworks, ...this.#completedFrameworks]) {
+      Object.assign(snapshot, this.#frameworkMetrics(framework));
+    }
     const [load1, load5, load15] = loadavg();
     snapshot['system/cpus_total'] = cpus().length;
     snapshot['system/load_1min'] = load1 ?? 0;
@@ -798,6 +889,35 @@ export class LocalMaster implements AgentUplink {
     snapshot['system/mem_free_bytes'] = freemem();
     snapshot['system/mem_total_bytes'] = totalmem();
     return snapshot;
+  }
+
+  /** The `master/frameworks/<name>/<id>/…` keys of one framework (kept after its removal, as Mesos). */
+  #frameworkMetrics(framework: FrameworkRecord): Record<string, number> {
+    const prefix = `master/frameworks/${framework.info.name}/${framework.id}/`;
+    const keys: Record<string, number> = {};
+    const counter = (name: string): number => framework.counters.get(name) ?? 0;
+    keys[`${prefix}calls`] = counter('calls');
+    for (const type of FRAMEWORK_CALL_TYPES) keys[`${prefix}calls/${type}`] = counter(`calls/${type}`);
+    keys[`${prefix}events`] = counter('events');
+    for (const type of FRAMEWORK_EVENT_TYPES) keys[`${prefix}events/${type}`] = counter(`events/${type}`);
+    for (const name of ['accepted', 'declined', 'rescinded', 'sent']) {
+      keys[`${prefix}offers/${name}`] = counter(`offers/${name}`);
+    }
+    keys[`${prefix}operations`] = 0;
+    for (const type of FRAMEWORK_OPERATION_TYPES) keys[`${prefix}operations/${type}`] = 0;
+    for (const role of framework.info.roles ?? [frameworkRole(framework.info)]) {
+      keys[`${prefix}roles/${role}/suppressed`] = framework.suppressed ? 1 : 0;
+    }
+    keys[`${prefix}subscribed`] = framework.subscription === undefined ? 0 : 1;
+    const live = [...framework.tasks.values(), ...framework.unreachableTasks.values()];
+    for (const state of FRAMEWORK_ACTIVE_STATES) {
+      keys[`${prefix}tasks/active/${state.toLowerCase()}`] = live.filter((task) => task.state === state).length;
+    }
+    for (const state of FRAMEWORK_TERMINAL_STATES) {
+      const name = `tasks/terminal/${state.toLowerCase()}`;
+      keys[`${prefix}${name}`] = counter(name);
+    }
+    return keys;
   }
 
   /** The JSON of `GET /master/state`, shaped as a Mesos 1.x master's. */
@@ -942,9 +1062,10 @@ export class LocalMaster implements AgentUplink {
     for (const [id, offer] of [...this.#offers]) {
       if (offer.agentId !== agentId) continue;
       this.#offers.delete(id);
-      this.#frameworks
-        .get(offer.frameworkId)
-        ?.subscription?.send({ type: 'RESCIND', rescind: { offer_id: { value: id } } });
+      const framework = this.#frameworks.get(offer.frameworkId);
+      if (!framework) continue;
+      countFor(framework, 'offers/rescinded');
+      framework.subscription?.send({ type: 'RESCIND', rescind: { offer_id: { value: id } } });
     }
   }
 
@@ -977,6 +1098,10 @@ export class LocalMaster implements AgentUplink {
     if (!isTerminalState(task.state) && isTerminalState(state)) {
       const name = TASK_STATE_METRICS[state];
       if (name !== undefined) this.#count(`tasks_${name}`);
+      const framework =
+        this.#frameworks.get(task.frameworkId) ??
+        this.#completedFrameworks.find((candidate) => candidate.id === task.frameworkId);
+      if (framework) countFor(framework, `tasks/terminal/${state.toLowerCase()}`);
     }
     task.state = state;
   }
@@ -1015,7 +1140,7 @@ export class LocalMaster implements AgentUplink {
    * The stream as the framework sees it: with a latency set, every event (and the end) is
    * delayed, in order.
    */
-  #withLatency(subscription: Subscription): Subscription {
+  #withLatency(subscription: Subscription, onEvent: (event: SchedulerEvent) => void): Subscription {
     const queue: Array<{ readonly at: number; readonly run: () => void }> = [];
     let timer: NodeJS.Timeout | undefined;
     const drain = (): void => {
@@ -1036,7 +1161,10 @@ export class LocalMaster implements AgentUplink {
     };
     return {
       streamId: subscription.streamId,
-      send: (event) => later(() => subscription.send(event)),
+      send: (event) => {
+        onEvent(event);
+        later(() => subscription.send(event));
+      },
       end: () => later(() => subscription.end()),
     };
   }
