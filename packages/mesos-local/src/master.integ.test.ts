@@ -81,6 +81,9 @@ describe('LocalMaster', () => {
       filters: { refuse_seconds: 0 },
     });
     expect(await update('too-big', 'TASK_ERROR')).toMatchObject({ reason: 'REASON_TASK_INVALID' });
+    // Refused tasks count as ended, as in Mesos' metrics (the unknown-offer one of the test before too).
+    const metrics = (await (await fetch(`${cluster.httpUrl}/metrics/snapshot`)).json()) as Record<string, number>;
+    expect(metrics).toMatchObject({ 'master/tasks_error': 1, 'master/tasks_lost': 1 });
     const again = await offer(from);
     expect(again.resources?.find((r) => r.name === 'cpus')?.scalar?.value).toBe(4);
     outstanding = again;

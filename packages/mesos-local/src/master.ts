@@ -1177,6 +1177,13 @@ export class LocalMaster implements AgentUplink {
     reason: TaskStatusReason,
     agentId?: string,
   ): void {
+    // A task the master refused (invalid task or offers) counts as ended in that state;
+    // a reconciliation answer about an unknown task does not.
+    const name = TASK_STATE_METRICS[state];
+    if (reason !== 'REASON_RECONCILIATION' && name !== undefined && isTerminalState(state)) {
+      this.#count(`tasks_${name}`);
+      countFor(framework, `tasks/terminal/${state.toLowerCase()}`);
+    }
     // Updates made by the master carry no uuid: they need (and take) no acknowledgement.
     const status: TaskStatus = {
       task_id: { value: taskId },
