@@ -401,9 +401,15 @@ export class LocalMaster implements AgentUplink {
    * its outstanding offers are discarded without RESCIND, as Mesos' `failoverFramework`). A
    * removed framework's id gets ERROR "Framework has been removed" and the stream ends.
    *
+   * @param options.suppressedRoles SUBSCRIBE's `suppressed_roles`: the framework starts
+   *   suppressed for those roles (as after SUPPRESS). @default none
    * @returns the framework id
    */
-  subscribe(info: FrameworkInfo, subscription: Subscription): string {
+  subscribe(
+    info: FrameworkInfo,
+    subscription: Subscription,
+    options: { readonly suppressedRoles?: readonly string[] } = {},
+  ): string {
     const knownId = info.id?.value || undefined;
     this.#count(knownId === undefined ? 'messages_register_framework' : 'messages_reregister_framework');
     // Events are counted for the framework the stream ends up with (none when refused).
@@ -445,8 +451,6 @@ export class LocalMaster implements AgentUplink {
         user: framework.info.user,
         ...(framework.info.checkpoint === undefined ? {} : { checkpoint: framework.info.checkpoint }),
       };
-      // SUBSCRIBE sets the suppressed roles anew (none: this API does not pass them on).
-      framework.suppressed = false;
     } else {
       // An unknown id is taken as given: a framework re-subscribing after a master failover.
       const id = knownId ?? `${this.#id}-${String(this.#nextFramework++).padStart(4, '0')}`;
@@ -471,6 +475,8 @@ export class LocalMaster implements AgentUplink {
     }
     framework.subscription = stream;
     framework.recovered = false;
+    // SUBSCRIBE sets the suppressed roles anew.
+    framework.suppressed = (options.suppressedRoles ?? []).includes(frameworkRole(framework.info));
     counted = framework;
     countFor(framework, 'calls');
     countFor(framework, 'calls/subscribe');
