@@ -13,6 +13,7 @@ export {
 export {
   type LocalCluster,
   type LocalClusterAgent,
+  type LocalClusterHooks,
   type LocalClusterOptions,
   startLocalCluster,
 } from './local-cluster.js';

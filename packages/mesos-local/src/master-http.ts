@@ -224,6 +224,9 @@ export function createMasterHttpHandler(
         case '/master/health':
           response.writeHead(200, { 'Content-Length': '0' }).end();
           return;
+        case '/metrics/snapshot':
+          sendJson(response, master.metrics());
+          return;
         case '/version':
           sendJson(response, { build_date: '', build_time: 0, build_user: '', version: '1.12.0' });
           return;
