@@ -146,12 +146,19 @@ for (let round = -2; round < rounds; round += 1) {
         gc();
         await sleep(10);
       }
+      const cpuBefore = process.cpuUsage();
       const microseconds = (await CASES[name](builds[which])) * 1000;
+      const cpu = process.cpuUsage(cpuBefore);
+      // CPU time of this process (user + system) per event: the server is another process, and
+      // time the machine gives to other work does not count, unlike wall time.
+      const cpuMicroseconds = (cpu.user + cpu.system) / N;
       if (round >= 0) {
         results[`${name} ${which}`] ??= [];
         results[`${name} ${which}`].push(microseconds);
+        results[`${name} cpu ${which}`] ??= [];
+        results[`${name} cpu ${which}`].push(cpuMicroseconds);
       }
-      line.push(`${name} ${which} ${microseconds.toFixed(2)}`);
+      line.push(`${name} ${which} ${microseconds.toFixed(2)} (cpu ${cpuMicroseconds.toFixed(2)})`);
     }
   }
   console.error(`${round < 0 ? 'warm-up' : `round ${round + 1}`}: ${line.join(', ')}`);
@@ -161,14 +168,14 @@ const median = (values) => {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
-console.log(`${encoding}, ${N} events, ${rounds} rounds (median µs/event):`);
-for (const name of selected) {
+console.log(`${encoding}, ${N} events, ${rounds} rounds (median µs/event, wall time; then CPU time of this process):`);
+for (const name of [...selected, ...selected.map((name) => `${name} cpu`)]) {
   const a = median(results[`${name} A`]);
   const b = median(results[`${name} B`]);
   // Per-round pairing: B's time over A's in the same round, then the median of those.
   const paired = median(results[`${name} A`].map((x, i) => results[`${name} B`][i] / x));
   console.log(
-    `  ${name.padEnd(9)} A ${a.toFixed(2)}  B ${b.toFixed(2)}  B/A ${(b / a).toFixed(3)} (paired median ${paired.toFixed(3)})`,
+    `  ${name.padEnd(13)} A ${a.toFixed(2)}  B ${b.toFixed(2)}  B/A ${(b / a).toFixed(3)} (paired median ${paired.toFixed(3)})`,
   );
 }
 console.log(`(sink ${sink > 0})`);

@@ -495,6 +495,10 @@ class MesosSchedulerClient implements SchedulerClient {
   readonly #lifetime = new AbortController();
   readonly #buffers = new Set<EventBuffer>();
   readonly #listeners = new Map<string, Set<AnyListener>>();
+  // Per event type, the listeners an event of that type goes to (its type's, then 'event'):
+  // built on first use, dropped whenever a listener is added or removed. An array is never
+  // changed once built, so a dispatch in progress keeps its own snapshot.
+  readonly #listenerSnapshots = new Map<string, readonly AnyListener[]>();
 
   #frameworkInfo: FrameworkInfo;
   #frameworkId: string | undefined;
@@ -650,8 +654,9 @@ class MesosSchedulerClient implements SchedulerClient {
       this.#listeners.set(type, set);
     }
     set.add(listener);
+    this.#listenerSnapshots.clear();
     return () => {
-      set.delete(listener);
+      if (set.delete(listener)) this.#listenerSnapshots.clear();
     };
   }
 
@@ -1108,41 +1113,44 @@ class MesosSchedulerClient implements SchedulerClient {
   }
 
   #deliver(event: SchedulerEvent, onHandled: (() => void) | undefined): void | Promise<void> {
-    const delivery = new EventDelivery(event, onHandled);
-    for (const buffer of this.#buffers) buffer.push(delivery);
-    const typed = this.#listeners.get(event.type ?? 'UNKNOWN');
-    const all = this.#listeners.get('event');
+    const type = event.type ?? 'UNKNOWN';
+    let listeners = this.#listenerSnapshots.get(type);
+    if (listeners === undefined) {
+      listeners = [...(this.#listeners.get(type) ?? []), ...(this.#listeners.get('event') ?? [])];
+      this.#listenerSnapshots.set(type, listeners);
+    }
+    // Someone must learn when every consumer is done: only an acknowledgement (onHandled) or an
+    // iterator needs that; listeners alone need no bookkeeping per event.
+    const delivery =
+      onHandled === undefined && this.#buffers.size === 0 ? undefined : new EventDelivery(event, onHandled);
+    if (delivery !== undefined) for (const buffer of this.#buffers) buffer.push(delivery);
     let pending: Promise<void>[] | undefined;
-    if ((typed !== undefined && typed.size > 0) || (all !== undefined && all.size > 0)) {
-      // A snapshot: a listener added or removed by a listener takes effect from the next event.
-      const listeners = [...(typed ?? []), ...(all ?? [])];
-      for (const listener of listeners) {
-        delivery.hold();
-        try {
-          const result = (listener as SchedulerEventListener<SchedulerEvent>)(event);
-          if (result instanceof Promise) {
-            pending ??= [];
-            pending.push(
-              result.then(
-                () => delivery.settle(true),
-                (error: unknown) => this.#listenerFailed(event, error, delivery),
-              ),
-            );
-          } else delivery.settle(true);
-        } catch (error) {
-          this.#listenerFailed(event, error, delivery);
-        }
+    for (let i = 0; i < listeners.length; i += 1) {
+      delivery?.hold();
+      try {
+        const result = (listeners[i] as SchedulerEventListener<SchedulerEvent>)(event);
+        if (result instanceof Promise) {
+          pending ??= [];
+          pending.push(
+            result.then(
+              () => delivery?.settle(true),
+              (error: unknown) => this.#listenerFailed(event, error, delivery),
+            ),
+          );
+        } else delivery?.settle(true);
+      } catch (error) {
+        this.#listenerFailed(event, error, delivery);
       }
     }
-    delivery.settle(true);
+    delivery?.settle(true);
     if (pending !== undefined) return Promise.all(pending).then(() => undefined);
   }
 
-  #listenerFailed(event: SchedulerEvent, error: unknown, delivery: EventDelivery): void {
+  #listenerFailed(event: SchedulerEvent, error: unknown, delivery: EventDelivery | undefined): void {
     this.#logger.warn(`A ${event.type} listener threw; the event is not acknowledged.`, {
       error: (error as Error)?.message ?? String(error),
     });
-    delivery.settle(false);
+    delivery?.settle(false);
   }
 
   /** Ends the client: `error` undefined for a normal end (TEARDOWN). */
