@@ -142,7 +142,12 @@ async function send(
   // until the response head arrives; when it passes, the request is aborted (undici drops it
   // when it reaches a connection) and the call fails now.
   const deadline = new AbortController();
-  const signal = input.signal === undefined ? deadline.signal : AbortSignal.any([input.signal, deadline.signal]);
+  // A call must be dropped when it times out, never sent late (the caller may send it again). A
+  // stream's request keeps its signal for as long as it lives, so it gets only the caller's (a
+  // combined one costs memory per subscription); one answered after its deadline is closed.
+  let signal: AbortSignal | undefined;
+  if (stream) signal = input.signal;
+  else signal = input.signal === undefined ? deadline.signal : AbortSignal.any([input.signal, deadline.signal]);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -167,7 +172,7 @@ async function send(
       // A stream is idle between heartbeats; its liveness is the heartbeat watchdog's job.
       bodyTimeout: stream ? 0 : timeoutMs,
       ...(input.dispatcher === undefined ? {} : { dispatcher: input.dispatcher }),
-      signal,
+      ...(signal === undefined ? {} : { signal }),
     });
     // Settles after the deadline at the latest: its late failure (or answer) is nobody's.
     pending.then(
