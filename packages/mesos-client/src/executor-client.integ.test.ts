@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isSparkMesosError } from '@spark-mesos/errors';
+import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXECUTOR_CALL_CODECS, EXECUTOR_EVENT_CODECS } from './codec.js';
 import { createExecutorClient, type ExecutorClient, type ExecutorDisconnection } from './executor-client.js';
@@ -107,6 +108,35 @@ function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
 }
 
 describe('createExecutorClient against the recorded agent (protobuf)', () => {
+  it('sends an UPDATE beside the open stream with streamDispatcher and dispatcher each allowing one connection', async () => {
+    const subscribe = await subscribeExchange();
+    const server = await replay([
+      { match: executorCall('SUBSCRIBE'), respond: subscribe, hold: true },
+      { match: executorCall('UPDATE'), respond: recordedAccepted(), times: 10 },
+    ]);
+    const streamAgent = new Agent({ connections: 1 });
+    const callAgent = new Agent({ connections: 1 });
+    try {
+      const client = createExecutorClient({
+        config: configFor(server),
+        dispatcher: callAgent,
+        streamDispatcher: streamAgent,
+      });
+      clients.push(client);
+      await until(() => client.state === 'subscribed');
+      const status = await client.update({ task_id: { value: '0' }, state: 'TASK_RUNNING' });
+      expect(status.state).toBe('TASK_RUNNING');
+      const stream = server.requests.find((request) => decodeCall(request)?.type === 'SUBSCRIBE')!;
+      const updates = server.requests.filter((request) => decodeCall(request)?.type === 'UPDATE');
+      expect(updates.length).toBeGreaterThan(0);
+      for (const request of updates) expect(request.connection).not.toBe(stream.connection);
+      expect(client.state).toBe('subscribed');
+      await client.close();
+    } finally {
+      await Promise.all([streamAgent.destroy(), callAgent.destroy()]);
+    }
+  });
+
   it('subscribes, decodes LAUNCH, sends complete UPDATEs and clears what the agent ACKNOWLEDGED', async () => {
     const subscribe = await subscribeExchange();
     const server = await replay([

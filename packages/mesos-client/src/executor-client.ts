@@ -78,8 +78,22 @@ export interface ExecutorClientOptions {
   readonly getEnv?: EnvironmentGetter;
   /** Encoding of calls and events. @default 'protobuf' (what Mesos' own executors use) */
   readonly encoding?: MesosEncoding;
-  /** The undici dispatcher (TLS options, connection pool). @default undici's global dispatcher */
+  /**
+   * The undici dispatcher of the calls (UPDATE, MESSAGE), and of the SUBSCRIBE stream too unless
+   * {@link ExecutorClientOptions.streamDispatcher} is given (TLS options, a proxy, a `MockAgent`).
+   * Not closed by the client. The stream holds its connection for as long as it lives, so one
+   * dispatcher for both must be able to open a second connection to the agent, as undici's
+   * `Agent` and `Pool` do by default; with `connections: 1` (or a `Client`) pass a
+   * `streamDispatcher` too, or every call waits behind the stream until its timeout.
+   * @default undici's global dispatcher
+   */
   readonly dispatcher?: Dispatcher;
+  /**
+   * The undici dispatcher of the SUBSCRIBE stream alone, so that the stream and the calls never
+   * share a connection whatever the dispatchers' connection limits. Not closed by the client.
+   * @default `dispatcher`
+   */
+  readonly streamDispatcher?: Dispatcher;
   /** Clock and timers. @default {@link SYSTEM_EXECUTOR_TIMERS} */
   readonly timers?: ExecutorTimers;
   /** Uniform random numbers in [0, 1), for the reconnection jitter. @default Math.random */
@@ -379,6 +393,8 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     }, heartbeatIntervalMs);
   }
 
+  const streamDispatcher = options.streamDispatcher ?? options.dispatcher;
+
   function send(call: ExecutorCall): Promise<unknown> {
     return sendMesosCall({
       url: config.agentUrl,
@@ -451,7 +467,7 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
         contentType,
         callType: 'SUBSCRIBE',
         ...(authorization === undefined ? {} : { authorization }),
-        ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+        ...(streamDispatcher === undefined ? {} : { dispatcher: streamDispatcher }),
         signal: abort.signal,
       });
       // Handling is synchronous: the events of one read from the socket go in a plain loop.
