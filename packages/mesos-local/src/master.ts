@@ -157,11 +157,16 @@ export class LocalMaster implements AgentUplink {
    * Whether framework `frameworkId` is known (`'unknown'`), known but without a live stream
    * (`'disconnected'`), or subscribed with stream `streamId` (`'subscribed'`).
    */
-  frameworkStatus(frameworkId: string): { status: 'unknown' | 'disconnected' | 'subscribed'; streamId?: string } {
+  frameworkStatus(frameworkId: string): {
+    status: 'unknown' | 'disconnected' | 'subscribed';
+    streamId?: string;
+    principal?: string;
+  } {
     const framework = this.#frameworks.get(frameworkId);
     if (!framework) return { status: 'unknown' };
-    if (!framework.subscription) return { status: 'disconnected' };
-    return { status: 'subscribed', streamId: framework.subscription.streamId };
+    const principal = framework.info.principal === undefined ? {} : { principal: framework.info.principal };
+    if (!framework.subscription) return { status: 'disconnected', ...principal };
+    return { status: 'subscribed', streamId: framework.subscription.streamId, ...principal };
   }
 
   /** SUBSCRIBE: a new framework, or a known one re-subscribing (its old stream fails over). */
@@ -326,6 +331,26 @@ export class LocalMaster implements AgentUplink {
     }
     for (const [frameworkId, offers] of byFramework) {
       this.#frameworks.get(frameworkId)?.subscription?.send({ type: 'OFFERS', offers: { offers } });
+    }
+  }
+
+  /**
+   * Another master front-end was elected (ZooKeeper failover) and serves on `port`. As when a
+   * real leader dies, every scheduler stream ends and outstanding offers are gone; frameworks,
+   * tasks and agents stay (the new leader learns them back from agents and re-subscribing
+   * schedulers), so a scheduler re-subscribing with its framework id finds its tasks.
+   */
+  failover(options: { readonly port: number }): void {
+    this.#port = options.port;
+    this.#offers.clear();
+    for (const framework of this.#frameworks.values()) {
+      clearInterval(framework.heartbeat);
+      const subscription = framework.subscription;
+      framework.subscription = undefined;
+      if (subscription) {
+        framework.unregisteredTime = Date.now() / 1000;
+        subscription.end();
+      }
     }
   }
 
