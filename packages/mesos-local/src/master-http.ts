@@ -239,6 +239,7 @@ function subscribe(
   principal: string | undefined,
   request: IncomingMessage,
   response: ServerResponse,
+  masterPort: number,
   detached: () => boolean,
 ): void {
   // As Mesos: JSON when the client accepts it, else protobuf; the request's Content-Type plays no part.
@@ -264,6 +265,7 @@ function subscribe(
   response.flushHeaders();
   const subscription: Subscription = {
     streamId,
+    masterPort,
     send(event) {
       if (!response.writableEnded && !response.destroyed) response.write(encodeRecordIo(codec.encode(event)));
     },
@@ -310,7 +312,7 @@ async function scheduler(
   const call = decodeCall(encoding, await readBody(request));
   validateCall(call, principal);
   if (call.type === 'SUBSCRIBE') {
-    subscribe(master, call, principal, request, response, options.detached ?? (() => false));
+    subscribe(master, call, principal, request, response, options.port(), options.detached ?? (() => false));
     return;
   }
   const frameworkId = call.framework_id?.value ?? '';

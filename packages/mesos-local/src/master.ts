@@ -31,6 +31,8 @@ export interface Subscription {
   send(event: SchedulerEvent): void;
   /** Ends the stream (the final zero-length chunk). */
   end(): void;
+  /** Port of the master front-end serving the stream (see {@link LocalMaster.failover}). @default undefined */
+  readonly masterPort?: number;
 }
 
 interface TaskRecord {
@@ -182,6 +184,8 @@ export class LocalMaster implements AgentUplink {
       }
       clearTimeout(framework.failoverTimer);
       clearInterval(framework.heartbeat);
+      // As Mesos' failoverFramework: offers made to the old subscription are rescinded.
+      this.#dropOffers(framework.id);
       framework.info = { ...info };
     } else {
       const id = knownId ?? `${this.id}-${String(this.#nextFramework++).padStart(4, '0')}`;
@@ -317,7 +321,7 @@ export class LocalMaster implements AgentUplink {
           address: { hostname: '127.0.0.1', ip: '127.0.0.1', port: agent.port },
           path: '/slave(1)',
         },
-        resources: allocation.resources,
+        resources: this.#offerFormat(allocation.frameworkId, allocation.resources),
         ...(allocation.multiRole ? { allocation_info: { role: allocation.role } } : {}),
         ...(agent.attributes.length > 0 ? { attributes: [...agent.attributes] } : {}),
       };
@@ -342,16 +346,29 @@ export class LocalMaster implements AgentUplink {
    */
   failover(options: { readonly port: number }): void {
     this.#port = options.port;
-    this.#offers.clear();
     for (const framework of this.#frameworks.values()) {
-      clearInterval(framework.heartbeat);
       const subscription = framework.subscription;
+      // A scheduler may have found the new leader before this master heard of the election.
+      if (subscription === undefined || subscription.masterPort === options.port) continue;
+      clearInterval(framework.heartbeat);
       framework.subscription = undefined;
-      if (subscription) {
-        framework.unregisteredTime = Date.now() / 1000;
-        subscription.end();
-      }
+      framework.unregisteredTime = Date.now() / 1000;
+      this.#dropOffers(framework.id);
+      subscription.end();
     }
+  }
+
+  /**
+   * Resources as a framework gets them: with RESERVATION_REFINEMENT in Mesos' newer format (no
+   * deprecated `role`; a reservation as `reservations`), else with `role` (as recorded in
+   * cpp_scheduler/ and flow/).
+   */
+  #offerFormat(frameworkId: string, resources: Resource[]): Resource[] {
+    const info = this.#frameworks.get(frameworkId)?.info;
+    if (info === undefined || !hasCapability(info, 'RESERVATION_REFINEMENT')) return resources;
+    return resources.map(({ role, ...rest }) =>
+      role === undefined || role === '*' ? rest : { ...rest, reservations: [{ type: 'STATIC', role }] },
+    );
   }
 
   /** Ends every stream and timer (the agents are stopped by the cluster). */
@@ -650,7 +667,7 @@ export class LocalMaster implements AgentUplink {
         source: 'SOURCE_MASTER',
         reason: 'REASON_RECONCILIATION',
         agent_id: { value: task.agentId },
-        executor_id: { value: task.info.task_id.value },
+        // No executor_id: a command task has none in the master (as recorded in flow2/).
         timestamp: Date.now() / 1000,
         ...(last?.container_status ? { container_status: last.container_status } : {}),
       };
