@@ -1,11 +1,20 @@
 // @spark-mesos/mesos-local: a Mesos master and agents in this process, speaking Mesos' v1 HTTP API.
 
+export { parseCredentials, readCredentialsFile } from './credentials.js';
 export {
   type LocalCluster,
   type LocalClusterAgent,
+  type LocalClusterMaster,
   type LocalClusterOptions,
   startLocalCluster,
 } from './local-cluster.js';
+export { MASTER_NODE_PREFIX, masterInfoJson } from './master-election.js';
+export {
+  type FrameworkCredential,
+  type LeaderAddress,
+  type MasterHttpOptions,
+  SCHEDULER_AUTHENTICATION_REALM,
+} from './master-http.js';
 export {
   addResources,
   DEFAULT_AGENT_RESOURCES,

@@ -297,7 +297,7 @@ function expectKnown(key: string, differences: readonly string[]): void {
 }
 
 describe('replay proof: scheduler flows recorded against a real master', () => {
-  it('flow/: the JSON launch flow and 16 error cases', async () => {
+  it('flow/: the JSON launch flow with its 16 error and edge cases', async () => {
     const started = await cluster();
     const replay = new Replay(started);
     const subscribe = recordedPair('flow', 'flow-subscribe');
@@ -452,7 +452,7 @@ describe("replay proof: Mesos' own C++ scheduler library (cpp_scheduler/)", () =
     expectKnown('cpp_scheduler/mesos-execute', replay.differences);
 
     // files/: the agent's sandbox endpoints on that task's sandbox, as recorded on the real agent.
-    const files = await replayFiles(started, replay);
+    const files = await replayFiles(started);
     expectKnown('files', files);
   });
 
@@ -470,7 +470,7 @@ describe("replay proof: Mesos' own C++ scheduler library (cpp_scheduler/)", () =
 });
 
 /** The files/ captures, sent to the agent that ran mesos-execute's task "fixture-exec". */
-async function replayFiles(started: LocalCluster, replay: Replay): Promise<string[]> {
+async function replayFiles(started: LocalCluster): Promise<string[]> {
   const differences: string[] = [];
   const agent = started.agents[0];
   if (agent === undefined) return ['no agent'];
@@ -510,7 +510,6 @@ async function replayFiles(started: LocalCluster, replay: Replay): Promise<strin
     'read-nonexistent': `/files/read?path=${sandbox}/does-not-exist&offset=0&length=100`,
     'read-virtual-stdout-offset0-len1000': `/files/read?path=${virtual}/stdout&offset=0&length=1000`,
   };
-  void replay;
   const port = Number(new URL(agent.url).port);
   for (const [name, target] of Object.entries(captures)) {
     const recorded = parseRecordedResponse(
