@@ -103,9 +103,15 @@ function sendEmpty(response: ServerResponse, status: number, headers: Record<str
   response.end();
 }
 
-function sendJson(response: ServerResponse, value: unknown): void {
-  const body = JSON.stringify(value);
-  writeHead(response, 200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) });
+/** A JSON answer as libprocess writes it; with `?jsonp=cb`, wrapped as `cb(…);` JavaScript. */
+function sendJson(request: IncomingMessage, response: ServerResponse, value: unknown): void {
+  const jsonp = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams.get('jsonp');
+  const json = JSON.stringify(value);
+  const body = jsonp === null ? json : `${jsonp}(${json});`;
+  writeHead(response, 200, {
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Content-Type': jsonp === null ? 'application/json' : 'text/javascript',
+  });
   response.end(body);
 }
 
@@ -376,7 +382,7 @@ export function createMasterHttpHandler(
         case '/master/state.json':
         case '/state':
         case '/state.json':
-          if (!redirectToLeader(options, request, response)) sendJson(response, master.state());
+          if (!redirectToLeader(options, request, response)) sendJson(request, response, master.state());
           return;
         case '/master/redirect':
         case '/redirect':
@@ -387,7 +393,7 @@ export function createMasterHttpHandler(
           sendEmpty(response, 200);
           return;
         case '/version':
-          sendJson(response, { build_date: '', build_time: 0, build_user: '', version: '1.12.0' });
+          sendJson(request, response, { build_date: '', build_time: 0, build_user: '', version: '1.12.0' });
           return;
         default:
           sendText(response, 404, '');

@@ -703,6 +703,42 @@ describe('replay proof: framework authentication (auth/)', () => {
   });
 });
 
+describe('replay proof: the plain HTTP endpoints of the master (operator/)', () => {
+  it('/health, /master/health, /master/redirect, /version, /master/state and its jsonp form', async () => {
+    const started = await cluster();
+    const port = portOf(started);
+    const differences: string[] = [];
+    const captures: [string, string, string?][] = [
+      ['http-health', '/health'],
+      ['http-master_health', '/master/health'],
+      ['http-master_redirect', '/master/redirect', `//127.0.0.1:${port}`],
+      ['http-version', '/version'],
+      ['master-state-jsonp', '/master/state?jsonp=cb'],
+    ];
+    for (const [name, path, location] of captures) {
+      const recorded = parseRecordedResponse(
+        Buffer.concat([read(`operator/${name}.headers.txt`), read(`operator/${name}.body`)]),
+      );
+      const answer = await connection(port).send(
+        Buffer.from(
+          `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\n\r\n`,
+          'latin1',
+        ),
+      );
+      // Lengths differ with the content (a build date, the cluster's state): compared through the bodies.
+      const found = headDifferences(answer, recorded, location).filter((line) => !line.startsWith('Content-Length'));
+      const body = answer.body.toString('utf8');
+      const expected = Buffer.from(recorded.decodedBody).toString('utf8');
+      if (name === 'http-version') found.push(...shapeDifferences(JSON.parse(body), JSON.parse(expected)));
+      else if (name === 'master-state-jsonp') {
+        if (!body.startsWith('cb({') || !body.endsWith('});')) found.push(`jsonp body ${body.slice(0, 20)}…`);
+      } else if (body !== expected) found.push(`body ${body} ≠ ${expected}`);
+      differences.push(...found.map((line) => `${name}: ${line}`));
+    }
+    expectKnown('operator', differences);
+  });
+});
+
 const zk = findZooKeeper();
 // With CI=true a missing ZooKeeper fails the suite instead of skipping it.
 describe.skipIf(!zk && process.env.CI !== 'true')('replay proof: two masters through ZooKeeper (zookeeper_ha/)', () => {
