@@ -79,9 +79,9 @@ export interface LocalClusterAgent {
 
 /** A running local cluster. */
 export interface LocalCluster {
-  /** `mesos://127.0.0.1:<port>`, for a scheduler client. */
+  /** `mesos://127.0.0.1:<port>`, or `mesos://zk://…` with `zookeeper`, for a scheduler client. */
   readonly masterUrl: string;
-  /** `http://127.0.0.1:<port>`, for an operator client. */
+  /** `http://127.0.0.1:<port>` of the first master, for an operator client. */
   readonly httpUrl: string;
   /** The master id. */
   readonly masterId: string;
