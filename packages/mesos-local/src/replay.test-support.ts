@@ -22,9 +22,13 @@ import {
 
 /** A live answer, parsed like a recorded one. */
 export interface LiveResponse {
+  /** Status code. */
   readonly status: number;
+  /** Reason phrase, e.g. `Accepted`. */
   readonly statusText: string;
+  /** Headers in the order and spelling sent. */
   readonly headers: readonly HttpHeader[];
+  /** The body (for a stream: as received so far, chunk framing included). */
   readonly body: Buffer;
 }
 
@@ -150,8 +154,11 @@ export class RawConnection {
 
 /** A live SUBSCRIBE answer: its head, and its events as they arrive. */
 export class LiveStream implements LiveResponse {
+  /** Status code. */
   readonly status: number;
+  /** Reason phrase. */
   readonly statusText: string;
+  /** Headers in the order and spelling sent. */
   readonly headers: readonly HttpHeader[];
   readonly #events: SchedulerEvent[] = [];
   /** Sizes of the HTTP chunks' payloads, in order. */
@@ -237,14 +244,17 @@ export class LiveStream implements LiveResponse {
 export class IdMap {
   readonly #map = new Map<string, string>();
 
+  /** Maps `recorded` to `live`. */
   set(recorded: string, live: string): void {
     this.#map.set(recorded, live);
   }
 
+  /** Whether `recorded` is mapped. */
   has(recorded: string): boolean {
     return this.#map.has(recorded);
   }
 
+  /** The live id of `recorded`, if mapped. */
   get(recorded: string): string | undefined {
     return this.#map.get(recorded);
   }
