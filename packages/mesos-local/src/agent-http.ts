@@ -3,11 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { userInfo } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import type { LocalAgent } from './agent.js';
+import { handleExecutorApi, isExecutorApiPath } from './executor-api.js';
 
 /**
- * The agent endpoints the operator client reads: `GET /state` and the sandbox `/files/browse`
- * and `/files/read`, with a real agent's shapes and status codes (see the recordings in
- * mesos-client's `__fixtures__/files`).
+ * The agent endpoints: the v1 executor API (./executor-api.ts), and what the operator client
+ * reads: `GET /state` and the sandbox `/files/browse` and `/files/read`, with a real agent's
+ * shapes and status codes (see the recordings in mesos-client's `__fixtures__/files`).
  *
  * @see https://mesos.apache.org/documentation/latest/endpoints/files/read/
  * @module
@@ -115,6 +116,10 @@ export function createAgentHttpHandler(
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (isExecutorApiPath(url.pathname)) {
+      handleExecutorApi(agent, request, response);
+      return;
+    }
     const route = url.pathname.replace(/^\/slave\(1\)/, '');
     const work = async (): Promise<void> => {
       if (request.method !== 'GET' && request.method !== 'HEAD') {

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { SparkMesosError } from '@spark-mesos/errors';
-import type { CommandInfo } from '@spark-mesos/mesos-client';
+import type { CommandInfo, Environment } from '@spark-mesos/mesos-client';
 
 /**
- * One command task as Mesos' command executor runs it: `/bin/sh -c <value>` (or the argv), in its
- * sandbox, with `stdout`/`stderr` files there, in a process group of its own so that killing
- * it kills everything it started.
+ * One container's process, as Mesos runs a command task (its command executor) or a custom
+ * executor: `/bin/sh -c <value>` (or the argv), in its sandbox, with `stdout`/`stderr` files
+ * there, in a process group of its own so that killing it kills everything it started.
  *
  * @see https://mesos.apache.org/documentation/latest/app-framework-development-guide/
  * @module
@@ -24,9 +24,11 @@ export interface CommandExit {
 export interface CommandTask {
   /** Process id (also its process group id). */
   readonly pid: number;
+  /** Whether it has exited. */
+  readonly hasExited: boolean;
   /** Settles once the process has exited. */
   readonly exited: Promise<CommandExit>;
-  /** SIGTERM to the group, SIGKILL after `gracePeriodMs` if still alive. */
+  /** SIGTERM to the group, SIGKILL after `gracePeriodMs` if still alive (at once when it is 0). */
   kill(gracePeriodMs: number): void;
 }
 
@@ -36,8 +38,44 @@ export interface CommandTaskOptions {
   readonly command: CommandInfo;
   /** The sandbox: cwd, and where `stdout`/`stderr` go. */
   readonly sandbox: string;
-  /** Environment added to the agent's (task variables win). */
+  /** Environment added to the agent's (the command's own variables win). */
   readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * The variables of a CommandInfo's environment, with secrets of type VALUE resolved to their
+ * data (how Spark's `spark.mesos.driver.secret.envkeys` reach a task). Mesos resolves them the
+ * same way before the launch and never reports them back.
+ *
+ * @throws SparkMesosError `SM_ERR_TASK_LAUNCH` for a secret by REFERENCE (needs a secret
+ *   resolver module, which mesos-local does not have) or a secret without data
+ * @see https://mesos.apache.org/documentation/latest/secrets/
+ */
+export function resolveEnvironment(environment: Environment | undefined): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const variable of environment?.variables ?? []) {
+    if (variable.type !== 'SECRET') {
+      variables[variable.name] = variable.value ?? '';
+      continue;
+    }
+    const secret = variable.secret;
+    if (secret?.type === 'REFERENCE' || secret?.reference !== undefined) {
+      throw new SparkMesosError(
+        'SM_ERR_TASK_LAUNCH',
+        `Environment variable '${variable.name}' is a secret by reference, which needs a secret resolver: mesos-local resolves only secrets of type VALUE; pass the value instead.`,
+        { cause: { name: variable.name } },
+      );
+    }
+    if (secret?.value?.data === undefined) {
+      throw new SparkMesosError(
+        'SM_ERR_TASK_LAUNCH',
+        `Environment variable '${variable.name}' of type SECRET has no secret value: set secret: { type: 'VALUE', value: { data } }.`,
+        { cause: { name: variable.name } },
+      );
+    }
+    variables[variable.name] = Buffer.from(secret.value.data).toString('utf8');
+  }
+  return variables;
 }
 
 // Signal names as Mesos' WSTRINGIFY prints them (strsignal), for "Command terminated with signal X".
@@ -78,9 +116,7 @@ export function startCommandTask(options: CommandTaskOptions): CommandTask {
       cause: { command },
     });
   }
-  const variables: Record<string, string> = {};
-  for (const variable of command.environment?.variables ?? []) variables[variable.name] = variable.value ?? '';
-  const env = { ...process.env, ...options.env, ...variables };
+  const env = { ...process.env, ...options.env, ...resolveEnvironment(command.environment) };
   const stdout = openSync(`${options.sandbox}/stdout`, 'a');
   const stderr = openSync(`${options.sandbox}/stderr`, 'a');
   let child: ChildProcess;
@@ -110,15 +146,24 @@ export function startCommandTask(options: CommandTaskOptions): CommandTask {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   let killTimer: NodeJS.Timeout | undefined;
+  let hasExited = false;
   void exited.then(() => {
+    hasExited = true;
     if (killTimer) clearTimeout(killTimer);
     // Whatever the task left running in its group goes with it, as with Mesos' containerizer.
     killGroup(child, 'SIGKILL');
   });
   return {
     pid: child.pid ?? -1,
+    get hasExited() {
+      return hasExited;
+    },
     exited,
     kill(gracePeriodMs) {
+      if (gracePeriodMs <= 0) {
+        killGroup(child, 'SIGKILL');
+        return;
+      }
       killGroup(child, 'SIGTERM');
       if (killTimer) return;
       killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), gracePeriodMs);

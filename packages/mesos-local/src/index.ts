@@ -2,6 +2,16 @@
 
 export { parseCredentials, readCredentialsFile } from './credentials.js';
 export {
+  type AgentFetcherOptions,
+  createFetcherCache,
+  DEFAULT_FETCHER_STALL_TIMEOUT_MS,
+  type FetchedUri,
+  type FetcherCache,
+  type FetchUrisOptions,
+  fetchUris,
+  type UriFetcher,
+} from './fetcher.js';
+export {
   type LocalCluster,
   type LocalClusterAgent,
   type LocalClusterMaster,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { SparkMesosError } from '@spark-mesos/errors';
 import type { MasterAddress, MasterDetector } from '@spark-mesos/master-url';
 import { LocalAgent } from './agent.js';
+import { type AgentFetcherOptions, agentFetcherOptions } from './fetcher.js';
 import { LocalMaster } from './master.js';
 import { type MasterRegistration, parseZooKeeperUrl, registerMaster, watchLeader } from './master-election.js';
 import { createMasterHttpHandler, type FrameworkCredential } from './master-http.js';
@@ -30,6 +31,26 @@ export interface LocalClusterOptions {
   readonly workDir?: string;
   /** Re-send period of an unacknowledged status update, in milliseconds. @default 10000 */
   readonly statusUpdateRetryMs?: number;
+  /**
+   * The agents' fetcher: `fetchers` for URI schemes beyond file/http/https (s3, hdfs, …), the cache
+   * directory (each agent gets its own below it). @default file/http/https, cache in each agent's work dir
+   */
+  readonly fetcher?: AgentFetcherOptions;
+  /**
+   * How long a custom executor has to SUBSCRIBE before it is killed and its tasks fail with
+   * REASON_EXECUTOR_REGISTRATION_TIMEOUT, in milliseconds. @default 60000 (Mesos' 1mins)
+   */
+  readonly executorRegistrationTimeoutMs?: number;
+  /**
+   * Time between SHUTDOWN and the kill of a custom executor's process group when its
+   * ExecutorInfo has no `shutdown_grace_period`, in milliseconds. @default 5000 (Mesos' 5secs)
+   */
+  readonly executorShutdownGracePeriodMs?: number;
+  /**
+   * Period of the memory check of each container (its process group's resident memory against
+   * its `mem`), in milliseconds; 0 disables it. @default 1000
+   */
+  readonly memoryCheckIntervalMs?: number;
   /**
    * Framework authentication (Mesos' `--authenticate_http_frameworks` with `basic` and
    * `--credentials`): scheduler API calls must carry `Authorization: Basic` with one of these.
@@ -174,6 +195,16 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         workDir: join(workDir, 'agents', id),
         uplink: master,
         ...(options.statusUpdateRetryMs === undefined ? {} : { statusUpdateRetryMs: options.statusUpdateRetryMs }),
+        ...(options.fetcher === undefined ? {} : { fetcher: agentFetcherOptions(options.fetcher, id) }),
+        ...(options.executorRegistrationTimeoutMs === undefined
+          ? {}
+          : { executorRegistrationTimeoutMs: options.executorRegistrationTimeoutMs }),
+        ...(options.executorShutdownGracePeriodMs === undefined
+          ? {}
+          : { executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs }),
+        ...(options.memoryCheckIntervalMs === undefined
+          ? {}
+          : { memoryCheckIntervalMs: options.memoryCheckIntervalMs }),
       });
       agents.push(agent);
       await agent.start();

@@ -1,4 +1,5 @@
 import type {
+  ExecutorInfo,
   FrameworkInfo,
   MasterInfo,
   Offer,
@@ -59,6 +60,12 @@ interface FrameworkRecord {
   failoverTimer: NodeJS.Timeout | undefined;
 }
 
+// A custom executor running on an agent, whose resources stay used until it terminates.
+interface ExecutorRecord {
+  readonly info: ExecutorInfo;
+  readonly resources: Resource[];
+}
+
 interface OfferRecord {
   readonly offer: Offer;
   readonly frameworkId: string;
@@ -111,6 +118,8 @@ export class LocalMaster implements AgentUplink {
   readonly #frameworks = new Map<string, FrameworkRecord>();
   readonly #completedFrameworks: FrameworkRecord[] = [];
   readonly #offers = new Map<string, OfferRecord>();
+  // Custom executors by `<agentId> <frameworkId> <executorId>`.
+  readonly #executors = new Map<string, ExecutorRecord>();
   readonly #startTime = Date.now() / 1000;
   #nextFramework = 0;
   #nextOffer = 0;
@@ -275,8 +284,14 @@ export class LocalMaster implements AgentUplink {
       case 'TEARDOWN':
         this.#removeFramework(framework);
         break;
+      case 'MESSAGE':
+        if (call.message) {
+          const { agent_id, executor_id, data } = call.message;
+          this.#agents.get(agent_id.value)?.messageExecutor(framework.id, executor_id.value, data);
+        }
+        break;
       default:
-        // MESSAGE, REQUEST, SHUTDOWN, operations…: accepted (202) and ignored in this slice.
+        // REQUEST, SHUTDOWN, operations…: accepted (202) and ignored in this slice.
         break;
     }
   }
@@ -294,6 +309,19 @@ export class LocalMaster implements AgentUplink {
     }
     void agentId;
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
+  }
+
+  /** AgentUplink: a MESSAGE of an executor, passed to its scheduler as a MESSAGE event. */
+  frameworkMessage(agentId: string, frameworkId: string, executorId: string, data: Uint8Array): void {
+    this.#frameworks.get(frameworkId)?.subscription?.send({
+      type: 'MESSAGE',
+      message: { agent_id: { value: agentId }, executor_id: { value: executorId }, data },
+    });
+  }
+
+  /** AgentUplink: a custom executor terminated; its resources are free again. */
+  executorTerminated(agentId: string, frameworkId: string, executorId: string): void {
+    this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`);
   }
 
   /** One allocation cycle (also run every `allocationIntervalMs`). */
@@ -324,6 +352,7 @@ export class LocalMaster implements AgentUplink {
         resources: this.#offerFormat(allocation.frameworkId, allocation.resources),
         ...(allocation.multiRole ? { allocation_info: { role: allocation.role } } : {}),
         ...(agent.attributes.length > 0 ? { attributes: [...agent.attributes] } : {}),
+        ...this.#offeredExecutors(agent.id, allocation.frameworkId),
       };
       this.#offers.set(offer.id.value, {
         offer,
@@ -356,6 +385,15 @@ export class LocalMaster implements AgentUplink {
       this.#dropOffers(framework.id);
       subscription.end();
     }
+  }
+
+  /** `executor_ids` of an offer: the framework's executors running on the agent (as recorded in cpp_scheduler/). */
+  #offeredExecutors(agentId: string, frameworkId: string): Pick<Offer, 'executor_ids'> {
+    const prefix = `${agentId} ${frameworkId} `;
+    const ids = [...this.#executors]
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([, executor]) => ({ value: executor.info.executor_id.value }));
+    return ids.length === 0 ? {} : { executor_ids: ids };
   }
 
   /**
@@ -467,7 +505,7 @@ export class LocalMaster implements AgentUplink {
       name: task.info.name,
       framework_id: task.frameworkId,
       // The master reports a command task's (implicit) executor as an empty id.
-      executor_id: '',
+      executor_id: task.info.executor?.executor_id.value ?? '',
       slave_id: task.agentId,
       state: task.state,
       resources: resourceQuantities(task.resources),
@@ -489,6 +527,9 @@ export class LocalMaster implements AgentUplink {
       for (const task of framework.tasks.values()) {
         if (task.agentId === agentId && !task.released) used = addResources(used, task.resources);
       }
+    }
+    for (const [key, executor] of this.#executors) {
+      if (key.startsWith(`${agentId} `)) used = addResources(used, executor.resources);
     }
     return used;
   }
@@ -577,7 +618,12 @@ export class LocalMaster implements AgentUplink {
     const agentId = (offers[0] as OfferRecord).agentId;
     const agent = this.#agents.get(agentId) as LocalAgent;
     let pool = offers.reduce<Resource[]>((sum, offer) => addResources(sum, offer.resources), []);
-    for (const task of launches) {
+    for (const launch of launches) {
+      // The master fills in the executor's framework id, as Mesos does.
+      const task: TaskInfo =
+        launch.executor === undefined || launch.executor.framework_id !== undefined
+          ? launch
+          : { ...launch, executor: { ...launch.executor, framework_id: { value: framework.id } } };
       const taskId = task.task_id.value;
       const problem = this.#validateTask(framework, task, agentId, pool);
       if (problem !== undefined) {
@@ -586,6 +632,12 @@ export class LocalMaster implements AgentUplink {
       }
       const resources = (task.resources ?? []).map(stripAllocation);
       pool = subtractResources(pool, resources) ?? pool;
+      const executorKey = task.executor && `${agentId} ${framework.id} ${task.executor.executor_id.value}`;
+      if (task.executor && executorKey && !this.#executors.has(executorKey)) {
+        const executorResources = (task.executor.resources ?? []).map(stripAllocation);
+        pool = subtractResources(pool, executorResources) ?? pool;
+        this.#executors.set(executorKey, { info: task.executor, resources: executorResources });
+      }
       framework.tasks.set(taskId, {
         info: task,
         frameworkId: framework.id,
@@ -607,16 +659,42 @@ export class LocalMaster implements AgentUplink {
     if (task.agent_id.value !== agentId) {
       return `Task uses agent ${task.agent_id.value} which does not match the offered agent ${agentId}`;
     }
-    if (task.executor !== undefined) {
-      return 'mesos-local runs command tasks only: tasks with an ExecutorInfo are not supported yet';
-    }
-    if (task.command === undefined) {
+    if ((task.executor === undefined) === (task.command === undefined)) {
       return 'Task should have at least one (but not both) of CommandInfo or ExecutorInfo present';
     }
     if ((task.resources ?? []).length === 0) return 'Task uses no resources';
     const resources = (task.resources ?? []).map(stripAllocation);
-    if (subtractResources(pool, resources) === undefined) {
-      return `Task uses more resources ${describeResources(resources)} than available ${describeResources(pool)}`;
+    if (task.executor === undefined) {
+      if (subtractResources(pool, resources) === undefined) {
+        return `Task uses more resources ${describeResources(resources)} than available ${describeResources(pool)}`;
+      }
+      return undefined;
+    }
+    return this.#validateExecutor(framework, task.executor, agentId, pool, resources);
+  }
+
+  // Mesos' master validation of a task's ExecutorInfo (src/master/validation.cpp).
+  #validateExecutor(
+    framework: FrameworkRecord,
+    executor: ExecutorInfo,
+    agentId: string,
+    pool: Resource[],
+    taskResources: Resource[],
+  ): string | undefined {
+    if (executor.framework_id?.value !== framework.id) {
+      return `ExecutorInfo has an invalid FrameworkID (Actual: ${executor.framework_id?.value} vs Expected: ${framework.id})`;
+    }
+    if (executor.type !== undefined && executor.type !== 'CUSTOM') return "'ExecutorInfo.type' must be 'CUSTOM'";
+    if (executor.command === undefined) return "'ExecutorInfo.command' must be set";
+    const existing = this.#executors.get(`${agentId} ${framework.id} ${executor.executor_id.value}`);
+    if (existing && JSON.stringify(existing.info) !== JSON.stringify(executor)) {
+      return 'ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID';
+    }
+    const total = existing
+      ? taskResources
+      : addResources(taskResources, (executor.resources ?? []).map(stripAllocation));
+    if (subtractResources(pool, total) === undefined) {
+      return `Total resources ${describeResources(total)} required by task and its executor is more than available ${describeResources(pool)}`;
     }
     return undefined;
   }

@@ -51,6 +51,8 @@ export interface ScenarioClientOptions {
   readonly capabilities?: readonly string[];
   /** Other client options (reconcile, autoAcknowledge, …). */
   readonly client?: Partial<Omit<SchedulerClientOptions, 'master' | 'encoding' | 'frameworkInfo'>>;
+  /** FrameworkInfo fields besides user, name, role and capabilities (e.g. `checkpoint`). */
+  readonly frameworkInfo?: Partial<Pick<FrameworkInfo, 'checkpoint' | 'failover_timeout'>>;
 }
 
 /** The master of the current test file and the clients of the current test. */
@@ -114,6 +116,7 @@ export function useConformanceMaster(): ConformanceMaster {
           user: userInfo().username,
           name: `spark-mesos conformance: ${options.name} (${encoding})`,
           failover_timeout: 0,
+          ...options.frameworkInfo,
           ...(principal === undefined ? {} : { principal }),
           ...(role === undefined ? {} : { roles: [role] }),
           ...(capabilities.length === 0 ? {} : { capabilities }),
