@@ -111,9 +111,10 @@ async function haCluster(): Promise<{ cluster: LocalCluster; path: string }> {
 
 // With CI=true a missing ZooKeeper fails the suite instead of skipping it.
 describe.skipIf(!zk && process.env.CI !== 'true')('masters elected through ZooKeeper', () => {
+  // The JVM may start slowly on a busy machine.
   beforeAll(async () => {
-    server = await startZooKeeperServer();
-  }, 60_000);
+    server = await startZooKeeperServer({ startTimeoutMs: 90_000 });
+  }, 120_000);
   afterAll(async () => {
     await server?.stop();
   });

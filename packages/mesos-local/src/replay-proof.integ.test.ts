@@ -15,7 +15,7 @@ import {
   parseRecordedResponse,
   type RecordedResponse,
 } from '@spark-mesos/mesos-client/testing';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, type LocalClusterOptions, startLocalCluster } from './local-cluster.js';
 import {
   callJson,
@@ -747,13 +747,16 @@ describe('replay proof: the plain HTTP endpoints of the master (operator/)', () 
 const zk = findZooKeeper();
 // With CI=true a missing ZooKeeper fails the suite instead of skipping it.
 describe.skipIf(!zk && process.env.CI !== 'true')('replay proof: two masters through ZooKeeper (zookeeper_ha/)', () => {
-  let server: ZooKeeperTestServer | undefined;
+  let server: ZooKeeperTestServer;
+  // The JVM may start slowly on a busy machine.
+  beforeAll(async () => {
+    server = await startZooKeeperServer({ startTimeoutMs: 90_000 });
+  }, 120_000);
   afterAll(async () => {
     await server?.stop();
   });
 
   it('answers from the non-leader and after failover as recorded', { timeout: 60_000 }, async () => {
-    server = await startZooKeeperServer();
     const started = await cluster({
       masters: 2,
       zookeeper: `zk://${server.connectionString}/mesos-fixture`,
