@@ -177,6 +177,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       }),
     );
+    // Never close idle connections, as libprocess: Mesos' C++ scheduler library keeps one open
+    // for its calls and takes its loss for a lost master.
+    front.server.keepAliveTimeout = 0;
   }
   const stopAll = async (): Promise<void> => {
     master.stop();

@@ -100,3 +100,18 @@ describe('framework authentication beyond SUBSCRIBE', () => {
     expect((await revive(basic('fw', 'fixture-secret'))).status).toBe(202);
   });
 });
+
+describe('connections', () => {
+  it('keeps an idle connection open past the 5 s keep-alive timeout of Node, as libprocess does', async () => {
+    const cluster = await startLocalCluster({ agents: 0 });
+    cleanups.push(() => cluster.stop());
+    const connection = new RawConnection(Number(new URL(cluster.httpUrl).port));
+    cleanups.push(() => connection.close());
+    const request = Buffer.from('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1');
+    expect((await connection.send(request)).status).toBe(200);
+    // Node closes idle keep-alive connections about a second after its 5 s keepAliveTimeout.
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    expect(connection.closed).toBe(false);
+    expect((await connection.send(request)).status).toBe(200);
+  });
+});
