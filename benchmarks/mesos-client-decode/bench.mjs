@@ -3,7 +3,7 @@
 // and the bare JSON.parse / protobufjs decode floors, side by side in one run; then memory per
 // held subscription.
 //
-//   node bench.mjs [--events N] [--rounds R] [--subscriptions K] [--quick]
+//   node bench.mjs [--events N] [--rounds R] [--subscriptions K] [--quick] [--no-forced-gc]
 //
 // Not a test: nothing here asserts on timings. Writes results.json beside this file.
 import { fork } from 'node:child_process';
@@ -46,6 +46,9 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     subscriptions: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    // Skip the forced full GC before each case: V8 then keeps the heap sizing it has settled on,
+    // as a long-running process does, instead of re-growing it at the start of every case.
+    'no-forced-gc': { type: 'boolean', default: false },
   },
 });
 const CONFIG = {
@@ -54,6 +57,7 @@ const CONFIG = {
   rounds: Number(args.rounds ?? process.env.BENCH_ROUNDS ?? (args.quick ? 2 : 7)),
   warmupRounds: 2,
   subscriptions: Number(args.subscriptions ?? process.env.BENCH_SUBSCRIPTIONS ?? 50),
+  forcedGcBeforeEachCase: !args['no-forced-gc'],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -431,9 +435,14 @@ for (let round = 0; round < totalRounds; round += 1) {
   const order = CASES.map((_, i) => CASES[(i + round) % CASES.length]);
   const line = [];
   for (const c of order) {
-    await fullGc();
+    if (CONFIG.forcedGcBeforeEachCase) await fullGc();
+    const cpuBefore = process.cpuUsage();
     const { events: handled, ms } = await c.run();
-    if (!warmup) runs[c.name].push({ events: handled, ms });
+    const cpu = process.cpuUsage(cpuBefore);
+    // CPU time of this process (the replay server is another one): unlike wall time, it does not
+    // count the time the machine gave to other processes, so it is steadier on a shared machine.
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    if (!warmup) runs[c.name].push({ events: handled, ms, cpuMs });
     line.push(`${c.name} ${Math.round((handled / ms) * 1000).toLocaleString('en-US')}/s`);
   }
   console.error(`  ${warmup ? 'warm-up' : `round ${round - CONFIG.warmupRounds + 1}`}: ${line.join(', ')}`);
@@ -452,13 +461,20 @@ for (const c of CASES) {
     minEventsPerSecond: Math.min(...rates),
     maxEventsPerSecond: Math.max(...rates),
     eventsHandled: { expected: N, min: Math.min(...handled), max: Math.max(...handled) },
-    rounds: runs[c.name].map((r) => ({ events: r.events, ms: Number(r.ms.toFixed(2)) })),
+    cpuMicrosecondsPerEvent: median(runs[c.name].map((r) => (r.cpuMs * 1000) / r.events)),
+    rounds: runs[c.name].map((r) => ({
+      events: r.events,
+      ms: Number(r.ms.toFixed(2)),
+      cpuMs: Number(r.cpuMs.toFixed(2)),
+    })),
   };
 }
 for (const c of CASES) {
   const r = results[c.name];
   // Time per event relative to the floor of the same encoding (1 = as fast as the floor).
   if (c.floor) r.timesFloor = results[c.floor].eventsPerSecond / r.eventsPerSecond;
+  // The same in CPU time per event.
+  if (c.floor) r.cpuTimesFloor = r.cpuMicrosecondsPerEvent / results[c.floor].cpuMicrosecondsPerEvent;
   // Throughput relative to the peer (mesos-framework on the same JSON stream).
   r.timesPeer = r.eventsPerSecond / results[PEER].eventsPerSecond;
 }
@@ -579,7 +595,17 @@ const table = (header, rows) => {
 const usPerEvent = (r) => (1e6 / r.eventsPerSecond).toFixed(2);
 console.log('');
 table(
-  ['case', 'events/s', 'MB/s', 'µs/event', 'time vs floor', 'vs peer', 'range events/s'],
+  [
+    'case',
+    'events/s',
+    'MB/s',
+    'µs/event',
+    'time vs floor',
+    'CPU µs/event',
+    'CPU vs floor',
+    'vs peer',
+    'range events/s',
+  ],
   CASES.filter((c) => !c.breakdown).map((c) => {
     const r = results[c.name];
     return [
@@ -588,6 +614,8 @@ table(
       r.mbPerSecond.toFixed(1),
       usPerEvent(r),
       x(r.timesFloor),
+      r.cpuMicrosecondsPerEvent.toFixed(2),
+      x(r.cpuTimesFloor),
       c.name === PEER ? '1.00×' : x(r.timesPeer),
       `${fmt(r.minEventsPerSecond)}–${fmt(r.maxEventsPerSecond)}`,
     ];
@@ -596,10 +624,18 @@ table(
 console.log('');
 console.log('Breakdown of the spark-mesos path (same stream, same rounds):');
 table(
-  ['part', 'events/s', 'MB/s', 'µs/event', 'time vs floor'],
+  ['part', 'events/s', 'MB/s', 'µs/event', 'time vs floor', 'CPU µs/event', 'CPU vs floor'],
   CASES.filter((c) => c.breakdown).map((c) => {
     const r = results[c.name];
-    return [c.name, fmt(r.eventsPerSecond), r.mbPerSecond.toFixed(1), usPerEvent(r), x(r.timesFloor)];
+    return [
+      c.name,
+      fmt(r.eventsPerSecond),
+      r.mbPerSecond.toFixed(1),
+      usPerEvent(r),
+      x(r.timesFloor),
+      r.cpuMicrosecondsPerEvent.toFixed(2),
+      x(r.cpuTimesFloor),
+    ];
   }),
 );
 console.log('');
@@ -633,6 +669,8 @@ const output = {
     eventsPerSecond: 'median over rounds of events handled / wall time of one pass',
     mbPerSecond: 'RecordIO body bytes (de-chunked, length prefixes included) / s, MB = 10^6 bytes',
     timesFloor: 'floor events/s ÷ case events/s, same encoding (target ≤ 1.5)',
+    cpuMicrosecondsPerEvent: 'median over rounds of CPU time (user + system) of the bench process / events handled',
+    cpuTimesFloor: 'case CPU µs/event ÷ floor CPU µs/event, same encoding',
     timesPeer: `case events/s ÷ ${PEER} events/s (target ≥ 3)`,
     bytesPerSubscription: 'Δ(heapUsed + external) after forced GC ÷ subscriptions',
   },

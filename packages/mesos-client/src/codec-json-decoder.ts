@@ -99,61 +99,114 @@ function convert(field: FieldPlan, index: number): string {
   }
 }
 
-const decoders = new Map<TypePlan, FastJsonDecoder | null>();
+/**
+ * The two flavours of generated decoder:
+ * - `copy` builds new objects and never touches its input (for values a caller hands in);
+ * - `inPlace` converts the object `JSON.parse` just returned, in place: a value that needs no
+ *   conversion (strings, numbers, booleans, nested objects, which are converted in place
+ *   themselves) stays where it is, a converted one (bytes, numeric strings) is written back, and
+ *   what the copy would leave out (unknown keys, nulls, unknown enum names, empty arrays) is
+ *   deleted. It saves building a second object graph per event (allocation and GC); the result
+ *   equals the copy's. On failure its input is left half converted: the caller re-parses.
+ */
+type Mode = 'copy' | 'inPlace';
+
+const decoders: Record<Mode, Map<TypePlan, FastJsonDecoder | null>> = { copy: new Map(), inPlace: new Map() };
 
 /** Field names that `value[name]` would also find on `Object.prototype` (none in Mesos' protos). */
 function shadowsPrototype(name: string): boolean {
   return name in Object.prototype;
 }
 
-function generate(plan: TypePlan): FastJsonDecoder | null {
-  const existing = decoders.get(plan);
+/** The statements of one field's `case` in copy mode: the converted value goes to `m`. */
+function copyCase(field: FieldPlan, index: number, key: string): string {
+  const conversion = convert(field, index);
+  if (field.repeated) {
+    const item = conversion.replace(/\bx\b/g, 'y');
+    const push = field.kind === 'enum' ? 'if(y!==undefined)a.push(y);' : 'a.push(y);';
+    return `if(!Array.isArray(x))F();a=[];for(j=0;j<x.length;j++){y=x[j];${item}${push}}if(a.length>0)m[${key}]=a;break;`;
+  }
+  if (field.map) {
+    const item = conversion.replace(/\bx\b/g, 'y');
+    return `if(typeof x!=="object"||Array.isArray(x))F();a={};s=0;n=Object.keys(x);for(j=0;j<n.length;j++){y=x[n[j]];${item}if(y!==undefined){H.setMapEntry(a,n[j],y);s++}}if(s>0)m[${key}]=a;break;`;
+  }
+  if (field.kind === 'enum') return `${conversion}if(x!==undefined)m[${key}]=x;break;`;
+  return `${conversion}m[${key}]=x;break;`;
+}
+
+/**
+ * The statements of one field's `case` in place: `v[k]` keeps, gets back or loses the value.
+ * Messages are converted in place by their own in-place decoder (which returns its argument).
+ */
+function inPlaceCase(field: FieldPlan, index: number): string {
+  const conversion = convert(field, index);
+  if (field.repeated && field.kind !== 'enum') {
+    // Items are written back only when converted (bytes, numeric strings): usually never.
+    const item =
+      field.kind === 'message'
+        ? `y=x[j];if(typeof y!=="object"||y===null||Array.isArray(y))F();D[${index}](y);`
+        : `y=x[j];z=y;${conversion.replace(/\bx\b/g, 'y')}if(y!==z)x[j]=y;`;
+    return `if(!Array.isArray(x))F();if(x.length===0){delete v[k];break;}for(j=0;j<x.length;j++){${item}}break;`;
+  }
+  if (field.repeated || field.map) {
+    // Repeated enums (names may drop out) and maps (keys such as __proto__ need care): a new value.
+    return `${copyCase(field, index, 'k').replace(/m\[k\]=a;break;$/, 'v[k]=a;else delete v[k];break;')}`;
+  }
+  switch (field.kind) {
+    case 'string':
+    case 'bool':
+      return `${conversion}break;`;
+    case 'enum':
+      return `if(typeof x!=="string")F();if(!E[${index}].has(x))delete v[k];break;`;
+    case 'message':
+      return `if(typeof x!=="object"||x===null||Array.isArray(x))F();D[${index}](x);break;`;
+    default:
+      // Numbers and bytes: written back only when the conversion changed the value.
+      return `z=x;${conversion}if(x!==z)v[k]=x;break;`;
+  }
+}
+
+function generate(plan: TypePlan, mode: Mode): FastJsonDecoder | null {
+  const cache = decoders[mode];
+  const existing = cache.get(plan);
   if (existing !== undefined) return existing;
   if (plan.fields.some((field) => shadowsPrototype(field.name))) {
-    decoders.set(plan, null);
+    cache.set(plan, null);
     return null;
   }
   const subDecoders: (FastJsonDecoder | undefined)[] = [];
   const enumValues: (ReadonlyMap<string, number> | undefined)[] = [];
   // Placeholder first: recursive types find themselves.
   const self: FastJsonDecoder = (value) => impl(value);
-  decoders.set(plan, self);
+  cache.set(plan, self);
   let usable = true;
-  const lines: string[] = ['var m={},k,x,a,j,y,n,s;', 'for(k in v){switch(k){'];
+  const lines: string[] = [
+    mode === 'copy' ? 'var m={},k,x,a,j,y,n,s;' : 'var k,x,a,j,y,n,s,z;',
+    'for(k in v){switch(k){',
+  ];
   plan.fields.forEach((field, index) => {
     const key = JSON.stringify(field.name);
     if (field.message !== undefined) {
-      const sub = generate(field.message);
+      const sub = generate(field.message, mode);
       if (sub === null) usable = false;
       else subDecoders[index] = sub;
     }
     if (field.kind === 'enum') enumValues[index] = field.enumValues;
-    const conversion = convert(field, index);
-    lines.push(`case ${key}:x=v[k];if(x===undefined||x===null)break;`);
-    if (field.repeated) {
-      const item = conversion.replace(/\bx\b/g, 'y');
-      const push = field.kind === 'enum' ? 'if(y!==undefined)a.push(y);' : 'a.push(y);';
-      lines.push(
-        `if(!Array.isArray(x))F();a=[];for(j=0;j<x.length;j++){y=x[j];${item}${push}}if(a.length>0)m[${key}]=a;break;`,
-      );
-    } else if (field.map) {
-      const item = conversion.replace(/\bx\b/g, 'y');
-      lines.push(
-        `if(typeof x!=="object"||Array.isArray(x))F();a={};s=0;n=Object.keys(x);for(j=0;j<n.length;j++){y=x[n[j]];${item}if(y!==undefined){H.setMapEntry(a,n[j],y);s++}}if(s>0)m[${key}]=a;break;`,
-      );
-    } else if (field.kind === 'enum') {
-      lines.push(`${conversion}if(x!==undefined)m[${key}]=x;break;`);
+    if (mode === 'copy') {
+      lines.push(`case ${key}:x=v[k];if(x===undefined||x===null)break;`, copyCase(field, index, key));
     } else {
-      lines.push(`${conversion}m[${key}]=x;break;`);
+      lines.push(`case ${key}:x=v[k];if(x===undefined||x===null){delete v[k];break;}`, inPlaceCase(field, index));
     }
   });
-  lines.push('}}');
+  // Unknown keys are ignored: the copy never takes them, in place they go.
+  lines.push(mode === 'copy' ? '}}' : 'default:delete v[k];}}');
+  const result = mode === 'copy' ? 'm' : 'v';
   // Absent, null, or an unknown enum name: the slow path names the field.
   for (const field of plan.fields)
-    if (field.required) lines.push(`if(m[${JSON.stringify(field.name)}]===undefined)F();`);
-  lines.push('return m;');
+    if (field.required) lines.push(`if(${result}[${JSON.stringify(field.name)}]===undefined)F();`);
+  lines.push(`return ${result};`);
   if (!usable) {
-    decoders.set(plan, null);
+    cache.set(plan, null);
     return null;
   }
   // biome-ignore lint/complexity/noBannedTypes: a generated function, as protobufjs generates its own.
@@ -162,10 +215,10 @@ function generate(plan: TypePlan): FastJsonDecoder | null {
     'E',
     'H',
     'F',
-    `return function fromJson_${plan.name.replace(/\./g, '_')}(v){${lines.join('\n')}}`,
+    `return function ${mode === 'copy' ? 'fromJson' : 'fromJsonInPlace'}_${plan.name.replace(/\./g, '_')}(v){${lines.join('\n')}}`,
   );
   const impl = factory(subDecoders, enumValues, HELPERS, fail) as FastJsonDecoder;
-  decoders.set(plan, impl);
+  cache.set(plan, impl);
   return impl;
 }
 
@@ -174,5 +227,15 @@ function generate(plan: TypePlan): FastJsonDecoder | null {
  * cannot have one (a field name that `Object.prototype` also has); then use the slow path.
  */
 export function getFastJsonDecoder(plan: TypePlan): FastJsonDecoder | null {
-  return generate(plan);
+  return generate(plan, 'copy');
+}
+
+/**
+ * The generated in-place decoder of a message type, or `null` as for {@link getFastJsonDecoder}.
+ * It converts (and returns) the very object it is given, so give it only a value nobody else
+ * holds, such as what `JSON.parse` just returned; when it throws {@link FAST_JSON_FAILED} the
+ * value is left half converted: parse the text again for the slow path.
+ */
+export function getInPlaceJsonDecoder(plan: TypePlan): FastJsonDecoder | null {
+  return generate(plan, 'inPlace');
 }

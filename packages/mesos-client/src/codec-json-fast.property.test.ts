@@ -2,8 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listFixtures, parseHttpMessages, readFixture, splitRecordIo } from './codec-fixtures.js';
-import { fromJsonValue, fromJsonValueSlowPath } from './codec-json.js';
-import { getFastJsonDecoder } from './codec-json-decoder.js';
+import { decodeJsonText, fromJsonValue, fromJsonValueSlowPath } from './codec-json.js';
+import { getFastJsonDecoder, getInPlaceJsonDecoder } from './codec-json-decoder.js';
 import { type FieldPlan, getTypePlan, type TypePlan } from './codec-plan.js';
 
 // The generated fast path of the JSON decoder (codec-json-decoder.ts) must agree with the
@@ -29,6 +29,14 @@ function expectSameOutcome(plan: TypePlan, value: unknown): void {
   // map entry keyed 'constructor' as the object's type.
   if (!isDeepStrictEqual(fast, slow)) expect(fast).toStrictEqual(slow);
   expect(isDeepStrictEqual(fast, slow), JSON.stringify(value)).toBe(true);
+  // The in-place decoder of a parsed body (decodeJson's path) against the slow path on the same
+  // text: the same result, or the same error (its fallback re-parses the text it half converted).
+  const text = JSON.stringify(value);
+  if (text === undefined) return;
+  const inPlace = outcome(() => decodeJsonText(plan, text, text.length));
+  const slowOfText = outcome(() => fromJsonValueSlowPath(plan, JSON.parse(text)));
+  if (!isDeepStrictEqual(inPlace, slowOfText)) expect(inPlace).toStrictEqual(slowOfText);
+  expect(isDeepStrictEqual(inPlace, slowOfText), text).toBe(true);
 }
 
 /** A JSON round trip: what `JSON.parse` would hand the decoder. */
@@ -134,8 +142,10 @@ function messageOf(plan: TypePlan, depth: number): fc.Arbitrary<unknown> {
 
 describe('JSON decoding: fast path ≡ slow path', () => {
   it('has a generated decoder for the scheduler and executor messages', () => {
-    for (const name of [...TYPES, 'mesos.v1.executor.Event', 'mesos.v1.executor.Call'])
+    for (const name of [...TYPES, 'mesos.v1.executor.Event', 'mesos.v1.executor.Call']) {
       expect(getFastJsonDecoder(getTypePlan(name))).toBeTypeOf('function');
+      expect(getInPlaceJsonDecoder(getTypePlan(name))).toBeTypeOf('function');
+    }
   });
 
   for (const name of TYPES) {
@@ -221,6 +231,8 @@ describe('JSON decoding: fast path ≡ slow path', () => {
       if ('ok' in slow) {
         const fast = getFastJsonDecoder(plan)!(value as Record<string, unknown>);
         expect(isDeepStrictEqual(fast, slow.ok), body.where).toBe(true);
+        const inPlace = getInPlaceJsonDecoder(plan)!(JSON.parse(Buffer.from(body.bytes).toString('utf8')));
+        expect(isDeepStrictEqual(inPlace, slow.ok), body.where).toBe(true);
         fastOnly++;
       }
     }

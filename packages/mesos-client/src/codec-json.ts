@@ -1,5 +1,5 @@
 import { SparkMesosError } from '@spark-mesos/errors';
-import { getFastJsonDecoder } from './codec-json-decoder.js';
+import { getFastJsonDecoder, getInPlaceJsonDecoder } from './codec-json-decoder.js';
 import { type FieldPlan, formatPath, type TypePlan } from './codec-plan.js';
 import { setMapEntry, toWireMessage } from './codec-wire.js';
 
@@ -209,25 +209,56 @@ export function fromJsonValue(plan: TypePlan, value: unknown): Obj {
   return readMessage(plan, plan, value, []);
 }
 
+function parseError(plan: TypePlan, length: number, error: unknown): SparkMesosError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SparkMesosError(
+    'SM_ERR_MESOS_DECODE',
+    `Cannot decode ${plan.name} from ${length} bytes of JSON: ${reason}. ` +
+      'The body is not valid UTF-8 JSON (check that the peer sent application/json).',
+    { cause: error, details: { type: plan.name, encoding: 'json', length } },
+  );
+}
+
+/**
+ * Decodes the text of a JSON body (already decoded from UTF-8; `length` is its size in bytes,
+ * for errors) into the in-memory representation. The value `JSON.parse` returns belongs to no
+ * one else, so the generated decoder converts it in place rather than copying it; on any problem
+ * the text is parsed again for the slow path, which names the failing field.
+ *
+ * @throws SparkMesosError `SM_ERR_MESOS_DECODE`: not JSON, or not the message's shape
+ */
+export function decodeJsonText(plan: TypePlan, text: string, length: number): Obj {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw parseError(plan, length, error);
+  }
+  const inPlace = getInPlaceJsonDecoder(plan);
+  if (inPlace !== null && isJsonObject(parsed)) {
+    try {
+      return inPlace(parsed);
+    } catch {
+      // The value is half converted now: the slow path gets a fresh parse and names the problem.
+      return readMessage(plan, plan, JSON.parse(text), []);
+    }
+  }
+  return readMessage(plan, plan, parsed, []);
+}
+
 /**
  * Decodes a JSON body (UTF-8) into the in-memory representation.
  *
  * @throws SparkMesosError `SM_ERR_MESOS_DECODE`: not UTF-8, not JSON, or not the message's shape
  */
 export function decodeJson(plan: TypePlan, bytes: Uint8Array): Obj {
-  let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(utf8Decoder.decode(bytes));
+    text = utf8Decoder.decode(bytes);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new SparkMesosError(
-      'SM_ERR_MESOS_DECODE',
-      `Cannot decode ${plan.name} from ${bytes.length} bytes of JSON: ${reason}. ` +
-        'The body is not valid UTF-8 JSON (check that the peer sent application/json).',
-      { cause: error, details: { type: plan.name, encoding: 'json', length: bytes.length } },
-    );
+    throw parseError(plan, bytes.length, error);
   }
-  return fromJsonValue(plan, parsed);
+  return decodeJsonText(plan, text, bytes.length);
 }
 
 /**

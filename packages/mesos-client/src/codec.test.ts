@@ -119,6 +119,64 @@ describe('JSON mapping', () => {
     expect(thrown(() => codec.decode(json([1]))).code).toBe('SM_ERR_MESOS_DECODE');
     expect(thrown(() => codec.decode(new Uint8Array([0xff, 0xfe]))).code).toBe('SM_ERR_MESOS_DECODE');
   });
+
+  it('names the failing field even after the in-place decoder converted fields before it', () => {
+    // The decoder of a body converts the parsed value in place (bytes to Uint8Array, an unknown
+    // key deleted) and gives up at the bad 'state': the error still comes from a fresh parse, so
+    // it names that field rather than tripping over the half-converted value.
+    const body = new TextEncoder().encode(
+      JSON.stringify({
+        type: 'UPDATE',
+        update: {
+          status: {
+            uuid: Buffer.from('0123456789abcdef').toString('base64'),
+            future_field: 1,
+            message: 'Tâche démarrée ✓',
+            task_id: { value: 't' },
+            state: 7,
+          },
+        },
+      }),
+    );
+    const error = thrown(() => SCHEDULER_EVENT_CODECS.json.decode(body));
+    expect(error.code).toBe('SM_ERR_MESOS_DECODE');
+    expect(error.message).toContain("field 'update.status.state'");
+    expect(error.message).toContain('number 7');
+  });
+
+  it('decodes non-ASCII text and drops unknown keys of a body, nested ones too', () => {
+    const uuid = new Uint8Array([...'0123456789abcdef'].map((c) => c.charCodeAt(0)));
+    const body = new TextEncoder().encode(
+      JSON.stringify({
+        type: 'UPDATE',
+        future: [1, 2],
+        update: {
+          status: {
+            uuid: Buffer.from(uuid).toString('base64'),
+            message: 'Tâche démarrée ✓ 任务',
+            task_id: { value: 'tâche-1', extra: null },
+            state: 'TASK_RUNNING',
+            labels: { labels: [] },
+            reason: 'NOT_A_REASON',
+            timestamp: null,
+          },
+        },
+      }),
+    );
+    const event = SCHEDULER_EVENT_CODECS.json.decode(body);
+    expect(event).toStrictEqual({
+      type: 'UPDATE',
+      update: {
+        status: {
+          uuid,
+          message: 'Tâche démarrée ✓ 任务',
+          task_id: { value: 'tâche-1' },
+          state: 'TASK_RUNNING',
+          labels: {},
+        },
+      },
+    });
+  });
 });
 
 describe('protobuf', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isSparkMesosError } from '@spark-mesos/errors';
+import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXECUTOR_CALL_CODECS, EXECUTOR_EVENT_CODECS } from './codec.js';
 import { createExecutorClient, type ExecutorClient, type ExecutorDisconnection } from './executor-client.js';
@@ -107,6 +108,35 @@ function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
 }
 
 describe('createExecutorClient against the recorded agent (protobuf)', () => {
+  it('sends an UPDATE beside the open stream with streamDispatcher and dispatcher each allowing one connection', async () => {
+    const subscribe = await subscribeExchange();
+    const server = await replay([
+      { match: executorCall('SUBSCRIBE'), respond: subscribe, hold: true },
+      { match: executorCall('UPDATE'), respond: recordedAccepted(), times: 10 },
+    ]);
+    const streamAgent = new Agent({ connections: 1 });
+    const callAgent = new Agent({ connections: 1 });
+    try {
+      const client = createExecutorClient({
+        config: configFor(server),
+        dispatcher: callAgent,
+        streamDispatcher: streamAgent,
+      });
+      clients.push(client);
+      await until(() => client.state === 'subscribed');
+      const status = await client.update({ task_id: { value: '0' }, state: 'TASK_RUNNING' });
+      expect(status.state).toBe('TASK_RUNNING');
+      const stream = server.requests.find((request) => decodeCall(request)?.type === 'SUBSCRIBE')!;
+      const updates = server.requests.filter((request) => decodeCall(request)?.type === 'UPDATE');
+      expect(updates.length).toBeGreaterThan(0);
+      for (const request of updates) expect(request.connection).not.toBe(stream.connection);
+      expect(client.state).toBe('subscribed');
+      await client.close();
+    } finally {
+      await Promise.all([streamAgent.destroy(), callAgent.destroy()]);
+    }
+  });
+
   it('subscribes, decodes LAUNCH, sends complete UPDATEs and clears what the agent ACKNOWLEDGED', async () => {
     const subscribe = await subscribeExchange();
     const server = await replay([
@@ -114,7 +144,7 @@ describe('createExecutorClient against the recorded agent (protobuf)', () => {
       { match: executorCall('UPDATE'), respond: recordedAccepted(), times: 10 },
     ]);
     const injected = RECORDED_ACK_UUIDS.map(bytesFromHex);
-    const unrecorded = bytesFromHex('00112233445566778899aabbccddeeff');
+    const unrecorded = bytesFromHex('00112233445546778899aabbccddeeff');
     const client = createExecutorClient({
       config: configFor(server, { MESOS_EXECUTOR_AUTHENTICATION_TOKEN: 'executor-jwt' }),
       // The recording's agent acknowledged these uuids; hand them out so its ACKs match.
@@ -165,6 +195,8 @@ describe('createExecutorClient against the recorded agent (protobuf)', () => {
       expect(call.executor_id).toEqual({ value: 'default' });
       const status = call.update!.status;
       expect(status.uuid).toHaveLength(16);
+      // A real agent refuses an update whose uuid is not an RFC 4122 UUID ("Not a valid UUID").
+      expect(Buffer.from(status.uuid!).toString('hex')).toMatch(/^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
       expect(status.source).toBe('SOURCE_EXECUTOR');
       expect(status.executor_id).toEqual({ value: 'default' });
       expect(status.agent_id).toEqual({ value: AGENT_ID });
@@ -186,7 +218,7 @@ describe('createExecutorClient against the recorded agent (protobuf)', () => {
     // Task 0's two updates were acknowledged (recorded uuids); task 1's was not.
     expect(client.unacknowledgedUpdates.map((update) => update.status.task_id.value)).toEqual(['1']);
     expect(Buffer.from(client.unacknowledgedUpdates[0]!.status.uuid!).toString('hex')).toBe(
-      '00112233445566778899aabbccddeeff',
+      '00112233445546778899aabbccddeeff',
     );
     // Every task had at least one update acknowledged by the recorded agent.
     expect(client.unacknowledgedTasks).toEqual([]);
@@ -391,7 +423,7 @@ describe('createExecutorClient in JSON (the recorded protobuf stream, re-encoded
       config: configFor(server),
       encoding: 'json',
       // The recording's agent acknowledged these uuids: its ACKNOWLEDGED events (now base64 in JSON) match them.
-      randomBytes: () => injected.shift() ?? bytesFromHex('00112233445566778899aabbccddeeff'),
+      randomBytes: () => injected.shift() ?? bytesFromHex('00112233445546778899aabbccddeeff'),
     });
     clients.push(client);
     const sent: Promise<TaskStatus>[] = [];

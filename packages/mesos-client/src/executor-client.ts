@@ -25,6 +25,15 @@ import { type MesosAuthorization, type MesosEventStream, openMesosStream, sendMe
 import { isRetryable } from './mesos-http-error.js';
 import { formatStoutDuration } from './stout-duration.js';
 
+// Mesos' agent parses an update's uuid with UUID::fromBytes and refuses bytes that are not an
+// RFC 4122 UUID of a known version; random bytes pass only about 5 times in 16.
+function uuidVersion4(bytes: Uint8Array): Uint8Array {
+  const uuid = Uint8Array.from(bytes);
+  uuid[6] = ((uuid[6] ?? 0) & 0x0f) | 0x40;
+  uuid[8] = ((uuid[8] ?? 0) & 0x3f) | 0x80;
+  return uuid;
+}
+
 /**
  * The executor side of the Mesos v1 HTTP API: subscribe with the agent, receive LAUNCH/KILL/…
  * events, send status updates reliably, and survive agent restarts when the framework
@@ -69,13 +78,31 @@ export interface ExecutorClientOptions {
   readonly getEnv?: EnvironmentGetter;
   /** Encoding of calls and events. @default 'protobuf' (what Mesos' own executors use) */
   readonly encoding?: MesosEncoding;
-  /** The undici dispatcher (TLS options, connection pool). @default undici's global dispatcher */
+  /**
+   * The undici dispatcher of the calls (UPDATE, MESSAGE), and of the SUBSCRIBE stream too unless
+   * {@link ExecutorClientOptions.streamDispatcher} is given (TLS options, a proxy, a `MockAgent`).
+   * Not closed by the client. The stream holds its connection for as long as it lives, so one
+   * dispatcher for both must be able to open a second connection to the agent, as undici's
+   * `Agent` and `Pool` do by default; with `connections: 1` (or a `Client`) pass a
+   * `streamDispatcher` too, or every call waits behind the stream until its timeout.
+   * @default undici's global dispatcher
+   */
   readonly dispatcher?: Dispatcher;
+  /**
+   * The undici dispatcher of the SUBSCRIBE stream alone, so that the stream and the calls never
+   * share a connection whatever the dispatchers' connection limits. Not closed by the client.
+   * @default `dispatcher`
+   */
+  readonly streamDispatcher?: Dispatcher;
   /** Clock and timers. @default {@link SYSTEM_EXECUTOR_TIMERS} */
   readonly timers?: ExecutorTimers;
   /** Uniform random numbers in [0, 1), for the reconnection jitter. @default Math.random */
   readonly random?: () => number;
-  /** Random bytes, for status update uuids. @default node:crypto randomBytes */
+  /**
+   * Random bytes, for status update uuids. The client sets the version and variant bits of the 16
+   * bytes it draws, so that every uuid is a valid RFC 4122 version 4 UUID: a real agent refuses
+   * an UPDATE whose uuid is not one ("Not a valid UUID"). @default node:crypto randomBytes
+   */
   readonly randomBytes?: (size: number) => Uint8Array;
   /** Where to report. @default no logging */
   readonly logger?: ExecutorLogger;
@@ -366,6 +393,8 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     }, heartbeatIntervalMs);
   }
 
+  const streamDispatcher = options.streamDispatcher ?? options.dispatcher;
+
   function send(call: ExecutorCall): Promise<unknown> {
     return sendMesosCall({
       url: config.agentUrl,
@@ -438,7 +467,7 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
         contentType,
         callType: 'SUBSCRIBE',
         ...(authorization === undefined ? {} : { authorization }),
-        ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+        ...(streamDispatcher === undefined ? {} : { dispatcher: streamDispatcher }),
         signal: abort.signal,
       });
       // Handling is synchronous: the events of one read from the socket go in a plain loop.
@@ -570,7 +599,7 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     if (state === 'ended' || state === 'connecting') throw notSubscribed('a status update');
     const status: TaskStatus = {
       ...input,
-      uuid: input.uuid ?? randomBytes(16),
+      uuid: input.uuid ?? uuidVersion4(randomBytes(16)),
       timestamp: input.timestamp ?? timers.now() / 1000,
       source: input.source ?? 'SOURCE_EXECUTOR',
       executor_id: input.executor_id ?? ids.executor_id,

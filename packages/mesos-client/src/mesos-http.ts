@@ -41,7 +41,11 @@ export interface MesosHttpRequest {
   readonly signal?: AbortSignal;
   /** The call type, named in error messages. @default undefined */
   readonly callType?: string;
-  /** How long to wait for the answer's headers, in milliseconds. @default 30000 */
+  /**
+   * How long to wait for the answer's headers, in milliseconds, counted from the start: time the
+   * request spends queued in the dispatcher counts too. For a call, also the longest pause while
+   * its body arrives. @default 30000
+   */
   readonly timeoutMs?: number;
 }
 
@@ -131,21 +135,56 @@ async function send(
 ): Promise<{ response: Dispatcher.ResponseData; headers: Record<string, string>; info: MesosRequestInfo }> {
   const headers = requestHeaders(input);
   const info = requestInfo(input, headers, stream);
+  const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // undici's headersTimeout starts only once the request is written, and an abort signal reaches
+  // a request only then too: a request queued in the dispatcher (e.g. behind an event stream on
+  // a one-connection pool) would wait forever. This deadline counts from now, queueing included,
+  // until the response head arrives; when it passes, the request is aborted (undici drops it
+  // when it reaches a connection) and the call fails now.
+  const deadline = new AbortController();
+  // A call must be dropped when it times out, never sent late (the caller may send it again). A
+  // stream's request keeps its signal for as long as it lives, so it gets only the caller's (a
+  // combined one costs memory per subscription); one answered after its deadline is closed.
+  let signal: AbortSignal | undefined;
+  if (stream) signal = input.signal;
+  else signal = input.signal === undefined ? deadline.signal : AbortSignal.any([input.signal, deadline.signal]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const reason = Object.assign(
+        new Error(
+          `no response head within ${timeoutMs} ms (queued in the dispatcher, or sent and unanswered; ` +
+            'a dispatcher that allows one connection per origin cannot send a call beside an event stream)',
+        ),
+        { code: 'SM_RESPONSE_TIMEOUT' },
+      );
+      deadline.abort(reason);
+      reject(reason);
+    }, timeoutMs);
+  });
   let response: Dispatcher.ResponseData;
   try {
-    response = await request(input.url, {
+    const pending = request(input.url, {
       method: 'POST',
       headers,
       body: input.body,
-      headersTimeout: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      headersTimeout: timeoutMs,
       // A stream is idle between heartbeats; its liveness is the heartbeat watchdog's job.
-      bodyTimeout: stream ? 0 : (input.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      bodyTimeout: stream ? 0 : timeoutMs,
       ...(input.dispatcher === undefined ? {} : { dispatcher: input.dispatcher }),
-      ...(input.signal === undefined ? {} : { signal: input.signal }),
+      ...(signal === undefined ? {} : { signal }),
     });
+    // Settles after the deadline at the latest: its late failure (or answer) is nobody's.
+    pending.then(
+      (late) => deadline.signal.aborted && late.body.destroy(),
+      () => {},
+    );
+    response = await Promise.race([pending, expired]);
   } catch (error) {
     if (input.signal?.aborted === true) throw error;
-    throw createMesosNetworkError('POST', input.url, error, info);
+    throw createMesosNetworkError('POST', input.url, deadline.signal.aborted ? deadline.signal.reason : error, info);
+  } finally {
+    clearTimeout(timer);
   }
   if (response.statusCode >= 300) {
     let body: Uint8Array = new Uint8Array(0);

@@ -65,6 +65,36 @@ async function inOneWrite(exchange: RecordedExchange, count: number): Promise<Re
 }
 
 describe('scheduler client reading its stream in batches', () => {
+  it('a listener added or removed by a listener takes effect from the next event of the same read', async () => {
+    const subscribe = await load('flow', 'flow-subscribe');
+    const response = await inOneWrite(subscribe, 3); // SUBSCRIBED, HEARTBEAT, OFFERS
+    const server = await replay([{ match: { callType: 'SUBSCRIBE' }, respond: response, hold: true }]);
+    const scheduler = client({
+      master: server.url,
+      frameworkInfo: frameworkInfoOf(subscribe),
+      encoding: 'json',
+      reconcile: { enabled: false },
+    });
+    const seen: string[] = [];
+    const offFirst = scheduler.on('event', (event) => {
+      seen.push(`first ${event.type}`);
+      if (event.type !== 'HEARTBEAT') return;
+      // During HEARTBEAT: 'late' is added (from OFFERS on), 'first' removed (after HEARTBEAT).
+      scheduler.on('event', (later) => {
+        seen.push(`late ${later.type}`);
+      });
+      offFirst();
+    });
+    scheduler.on('OFFERS', (event) => {
+      seen.push(`typed ${event.type}`);
+    });
+    await scheduler.start();
+    await until(() => seen.includes('late OFFERS'), 'OFFERS handed to the listener added during HEARTBEAT');
+    // Listeners of the type come before those of every event.
+    expect(seen).toEqual(['first SUBSCRIBED', 'first HEARTBEAT', 'typed OFFERS', 'late OFFERS']);
+    expect(server.mismatches).toEqual([]);
+  });
+
   it('an iterator opened right after `await start()` gets the events that came in the same read as SUBSCRIBED', async () => {
     const subscribe = await load('flow', 'flow-subscribe');
     const response = await inOneWrite(subscribe, 3); // SUBSCRIBED, HEARTBEAT, OFFERS

@@ -126,14 +126,33 @@ export interface SchedulerClientOptions {
   /** Encoding of calls and events. @default 'protobuf' */
   readonly encoding?: MesosEncoding;
   /**
-   * The undici dispatcher for every request. @default two undici Agents created (and closed) by
-   * the client: one for the subscription, one for calls, so that calls never queue behind the
-   * never-ending event stream (Mesos' C++ scheduler library also uses two connections).
+   * The undici dispatcher of the calls, and of the SUBSCRIBE stream too unless
+   * {@link SchedulerClientOptions.streamDispatcher} is given (proxies, custom TLS, a `MockAgent`).
+   * Not closed by the client.
+   *
+   * The stream holds its connection for as long as the subscription lives, and calls must go
+   * on another one (Mesos' C++ scheduler library also uses two connections). One dispatcher for
+   * both must therefore be able to open a second connection to the master: undici's `Agent`,
+   * `Pool` and `ProxyAgent` with their default (unlimited) `connections` can. One that cannot —
+   * a `Client`, or an `Agent`/`Pool` with `connections: 1` — would leave every call waiting
+   * behind the stream until its timeout: pass a `streamDispatcher` with it. The client refuses
+   * such a dispatcher alone (`SM_ERR_BAD_CONFIG`) where it can tell: undici's own classes.
+   *
+   * @default an undici Agent created (and closed) by the client, with the `tls` settings
    */
   readonly dispatcher?: Dispatcher;
+  /**
+   * The undici dispatcher of the SUBSCRIBE stream alone, so that the stream and the calls never
+   * share a connection whatever the dispatchers' connection limits: e.g. two `Agent`s with
+   * `connections: 1`. Not closed by the client.
+   *
+   * @default `dispatcher` when given, else an undici Agent with one connection created (and
+   *   closed) by the client, with the `tls` settings
+   */
+  readonly streamDispatcher?: Dispatcher;
   /** Framework credentials (HTTP Basic; the secret is never logged). @default undefined */
   readonly auth?: { readonly principal: string; readonly secret: string };
-  /** TLS settings, used only for the dispatchers the client creates. @default undefined */
+  /** TLS settings, used only for the dispatchers the client creates (not for those passed in). @default undefined */
   readonly tls?: SchedulerTlsOptions;
   /** Timeouts, in milliseconds. */
   readonly timeouts?: {
@@ -416,6 +435,35 @@ function validateOptions(options: SchedulerClientOptions): void {
       options.callRetries,
     );
   }
+  if (
+    options.dispatcher !== undefined &&
+    options.streamDispatcher === undefined &&
+    allowsOneConnection(options.dispatcher)
+  ) {
+    throw badConfig(
+      `dispatcher (an undici ${options.dispatcher.constructor.name} with one connection per origin) would carry both the SUBSCRIBE stream and the calls, and every call would wait behind the stream until its timeout: pass streamDispatcher as well (e.g. another Agent with connections: 1), or a dispatcher without a connection limit.`,
+      'dispatcher',
+      options.dispatcher.constructor.name,
+    );
+  }
+}
+
+/**
+ * Whether `dispatcher` is one of undici's own that can hold only one connection to a master: a
+ * `Client`, or an `Agent` or `Pool` created with `connections: 1` (read, best effort, from the
+ * options undici keeps on the instance; any other dispatcher passes).
+ */
+function allowsOneConnection(dispatcher: Dispatcher): boolean {
+  const name = dispatcher.constructor?.name;
+  if (name === 'Client') return true;
+  if (name !== 'Agent' && name !== 'Pool') return false;
+  const fields = dispatcher as unknown as Record<symbol, unknown>;
+  for (const symbol of Object.getOwnPropertySymbols(dispatcher)) {
+    const value = fields[symbol];
+    if (symbol.description === 'connections' && value === 1) return true;
+    if (symbol.description === 'options' && (value as { connections?: unknown } | null)?.connections === 1) return true;
+  }
+  return false;
 }
 
 // Answers saying Mesos did not process the call: sending it again cannot do anything twice.
@@ -441,12 +489,16 @@ class MesosSchedulerClient implements SchedulerClient {
   readonly #detector: MasterDetector | undefined;
   readonly #ownDetector: boolean;
   readonly #fixedUrl: string | undefined;
-  readonly #subscriptionDispatcher: Dispatcher | undefined;
-  readonly #callDispatcher: Dispatcher | undefined;
+  readonly #subscriptionDispatcher: Dispatcher;
+  readonly #callDispatcher: Dispatcher;
   readonly #ownDispatchers: Agent[] = [];
   readonly #lifetime = new AbortController();
   readonly #buffers = new Set<EventBuffer>();
   readonly #listeners = new Map<string, Set<AnyListener>>();
+  // Per event type, the listeners an event of that type goes to (its type's, then 'event'):
+  // built on first use, dropped whenever a listener is added or removed. An array is never
+  // changed once built, so a dispatch in progress keeps its own snapshot.
+  readonly #listenerSnapshots = new Map<string, readonly AnyListener[]>();
 
   #frameworkInfo: FrameworkInfo;
   #frameworkId: string | undefined;
@@ -499,35 +551,36 @@ class MesosSchedulerClient implements SchedulerClient {
     this.#detector = master.detector;
     this.#ownDetector = master.ownDetector;
     this.#fixedUrl = master.fixedUrl;
-    if (options.dispatcher !== undefined) {
-      this.#subscriptionDispatcher = options.dispatcher;
-      this.#callDispatcher = options.dispatcher;
-    } else {
-      const tls = options.tls;
-      let connect:
-        | {
-            ca?: string | Buffer | Array<string | Buffer>;
-            cert?: string | Buffer;
-            key?: string | Buffer;
-            rejectUnauthorized?: boolean;
-          }
-        | undefined;
-      if (tls !== undefined) {
-        connect = {};
-        if (tls.ca !== undefined)
-          connect.ca = typeof tls.ca === 'string' || Buffer.isBuffer(tls.ca) ? tls.ca : [...tls.ca];
-        if (tls.cert !== undefined) connect.cert = tls.cert;
-        if (tls.key !== undefined) connect.key = tls.key;
-        if (tls.rejectUnauthorized !== undefined) connect.rejectUnauthorized = tls.rejectUnauthorized;
-      }
-      // The stream's connection carries nothing else; a separate Agent guarantees calls get
-      // their own connection(s) instead of queueing behind the endless SUBSCRIBE response.
-      const subscription = new Agent({ connections: 1, ...(connect ? { connect } : {}) });
-      const calls = new Agent({ ...(connect ? { connect } : {}) });
-      this.#ownDispatchers.push(subscription, calls);
-      this.#subscriptionDispatcher = subscription;
-      this.#callDispatcher = calls;
+    const tls = options.tls;
+    let connect:
+      | {
+          ca?: string | Buffer | Array<string | Buffer>;
+          cert?: string | Buffer;
+          key?: string | Buffer;
+          rejectUnauthorized?: boolean;
+        }
+      | undefined;
+    if (tls !== undefined) {
+      connect = {};
+      if (tls.ca !== undefined)
+        connect.ca = typeof tls.ca === 'string' || Buffer.isBuffer(tls.ca) ? tls.ca : [...tls.ca];
+      if (tls.cert !== undefined) connect.cert = tls.cert;
+      if (tls.key !== undefined) connect.key = tls.key;
+      if (tls.rejectUnauthorized !== undefined) connect.rejectUnauthorized = tls.rejectUnauthorized;
     }
+    const own = (connections?: number): Agent => {
+      const agent = new Agent({
+        ...(connections === undefined ? {} : { connections }),
+        ...(connect ? { connect } : {}),
+      });
+      this.#ownDispatchers.push(agent);
+      return agent;
+    };
+    // The calls' dispatcher never carries the stream unless the user gave one dispatcher for both
+    // (checked by validateOptions to be able to open a second connection, where it can tell).
+    this.#callDispatcher = options.dispatcher ?? own();
+    // The stream's connection carries nothing else: calls never queue behind the endless answer.
+    this.#subscriptionDispatcher = options.streamDispatcher ?? options.dispatcher ?? own(1);
   }
 
   get frameworkId(): string | undefined {
@@ -601,8 +654,9 @@ class MesosSchedulerClient implements SchedulerClient {
       this.#listeners.set(type, set);
     }
     set.add(listener);
+    this.#listenerSnapshots.clear();
     return () => {
-      set.delete(listener);
+      if (set.delete(listener)) this.#listenerSnapshots.clear();
     };
   }
 
@@ -705,7 +759,7 @@ class MesosSchedulerClient implements SchedulerClient {
           timeoutMs: this.#callTimeoutMs,
           signal: this.#lifetime.signal,
           ...(this.#authorization === undefined ? {} : { authorization: this.#authorization }),
-          ...(this.#callDispatcher === undefined ? {} : { dispatcher: this.#callDispatcher }),
+          dispatcher: this.#callDispatcher,
         });
         return;
       } catch (error) {
@@ -824,7 +878,7 @@ class MesosSchedulerClient implements SchedulerClient {
           timeoutMs: this.#callTimeoutMs,
           signal,
           ...(this.#authorization === undefined ? {} : { authorization: this.#authorization }),
-          ...(this.#subscriptionDispatcher === undefined ? {} : { dispatcher: this.#subscriptionDispatcher }),
+          dispatcher: this.#subscriptionDispatcher,
         });
         this.#leaderUrl = url;
         return stream;
@@ -1059,41 +1113,44 @@ class MesosSchedulerClient implements SchedulerClient {
   }
 
   #deliver(event: SchedulerEvent, onHandled: (() => void) | undefined): void | Promise<void> {
-    const delivery = new EventDelivery(event, onHandled);
-    for (const buffer of this.#buffers) buffer.push(delivery);
-    const typed = this.#listeners.get(event.type ?? 'UNKNOWN');
-    const all = this.#listeners.get('event');
+    const type = event.type ?? 'UNKNOWN';
+    let listeners = this.#listenerSnapshots.get(type);
+    if (listeners === undefined) {
+      listeners = [...(this.#listeners.get(type) ?? []), ...(this.#listeners.get('event') ?? [])];
+      this.#listenerSnapshots.set(type, listeners);
+    }
+    // Someone must learn when every consumer is done: only an acknowledgement (onHandled) or an
+    // iterator needs that; listeners alone need no bookkeeping per event.
+    const delivery =
+      onHandled === undefined && this.#buffers.size === 0 ? undefined : new EventDelivery(event, onHandled);
+    if (delivery !== undefined) for (const buffer of this.#buffers) buffer.push(delivery);
     let pending: Promise<void>[] | undefined;
-    if ((typed !== undefined && typed.size > 0) || (all !== undefined && all.size > 0)) {
-      // A snapshot: a listener added or removed by a listener takes effect from the next event.
-      const listeners = [...(typed ?? []), ...(all ?? [])];
-      for (const listener of listeners) {
-        delivery.hold();
-        try {
-          const result = (listener as SchedulerEventListener<SchedulerEvent>)(event);
-          if (result instanceof Promise) {
-            pending ??= [];
-            pending.push(
-              result.then(
-                () => delivery.settle(true),
-                (error: unknown) => this.#listenerFailed(event, error, delivery),
-              ),
-            );
-          } else delivery.settle(true);
-        } catch (error) {
-          this.#listenerFailed(event, error, delivery);
-        }
+    for (let i = 0; i < listeners.length; i += 1) {
+      delivery?.hold();
+      try {
+        const result = (listeners[i] as SchedulerEventListener<SchedulerEvent>)(event);
+        if (result instanceof Promise) {
+          pending ??= [];
+          pending.push(
+            result.then(
+              () => delivery?.settle(true),
+              (error: unknown) => this.#listenerFailed(event, error, delivery),
+            ),
+          );
+        } else delivery?.settle(true);
+      } catch (error) {
+        this.#listenerFailed(event, error, delivery);
       }
     }
-    delivery.settle(true);
+    delivery?.settle(true);
     if (pending !== undefined) return Promise.all(pending).then(() => undefined);
   }
 
-  #listenerFailed(event: SchedulerEvent, error: unknown, delivery: EventDelivery): void {
+  #listenerFailed(event: SchedulerEvent, error: unknown, delivery: EventDelivery | undefined): void {
     this.#logger.warn(`A ${event.type} listener threw; the event is not acknowledged.`, {
       error: (error as Error)?.message ?? String(error),
     });
-    delivery.settle(false);
+    delivery?.settle(false);
   }
 
   /** Ends the client: `error` undefined for a normal end (TEARDOWN). */

@@ -484,7 +484,7 @@ describe('framework messages', () => {
         .catch(() => {});
       return env.MESOS_EXECUTOR_ID === 'talker';
     }, 'the executor environment');
-    const executor = createExecutorClient({ getEnv: (name) => env[name], randomBytes: () => randomUuidBytes() });
+    const executor = createExecutorClient({ getEnv: (name) => env[name] });
     cleanups.push(() => executor.close());
     const received: string[] = [];
     executor.on('MESSAGE', (event) => {

@@ -428,8 +428,6 @@ describe('executor API with mesos-client’s executor client', () => {
       const client = createExecutorClient({
         config: executorConfigFromEnv((name) => env[name]),
         encoding,
-        // Mesos requires version 4 UUIDs of status updates.
-        randomBytes: () => randomUuidBytes(),
       });
       cleanups.push(() => client.close());
       const events: ExecutorEvent[] = [];

@@ -14,6 +14,7 @@ export {
 export {
   type LocalCluster,
   type LocalClusterAgent,
+  type LocalClusterHooks,
   type LocalClusterMaster,
   type LocalClusterOptions,
   startLocalCluster,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,20 +98,86 @@ export interface LocalClusterAgent {
   readonly url: string;
 }
 
+/**
+ * Test hooks: faults a real cluster has, on demand. They act on the processes and connections,
+ * never on the wire format: what a scheduler sees is what it would see from a real Mesos master
+ * in the same situation.
+ */
+export interface LocalClusterHooks {
+  /**
+   * Kills agent `agentId`: its task processes die (SIGKILL, whole process groups, no status
+   * updates) and its HTTP server closes. The master sees the agent disconnect, as Mesos does:
+   * its offers are rescinded (RESCIND) first, then the tasks of frameworks that do not
+   * checkpoint become TASK_LOST (REASON_AGENT_DISCONNECTED); tasks of checkpointing frameworks
+   * stay until {@link LocalClusterHooks.restartAgent} or
+   * {@link LocalClusterHooks.setAgentReachable}. No-op for a killed agent.
+   *
+   * @throws SparkMesosError `SM_ERR_BAD_CONFIG` for an unknown agent id
+   */
+  killAgent(agentId: string): Promise<void>;
+  /**
+   * Starts agent `agentId` again (killing it first if it runs) with the same id, resources and
+   * work directory, on a new port; it is offered again. Tasks the master still had on it become
+   * TASK_DROPPED (PARTITION_AWARE frameworks) or TASK_LOST ("Reconciliation: task unknown to
+   * the agent"), as when Mesos reconciles a re-registering agent that lost them.
+   *
+   * @throws SparkMesosError `SM_ERR_BAD_CONFIG` for an unknown agent id
+   */
+  restartAgent(agentId: string): Promise<void>;
+  /**
+   * Partitions agent `agentId` from the master (`false`) or heals the partition (`true`). Its
+   * tasks keep running. Unreachable, as when Mesos' health checks of the agent time out (at
+   * once here, not after 75 s): offers rescinded, no new ones, its tasks TASK_UNREACHABLE for
+   * PARTITION_AWARE frameworks and TASK_LOST for the others (REASON_AGENT_REMOVED), and its
+   * status updates held by the agent. Reachable again, as on re-registration: the tasks it
+   * still runs belong to their frameworks again (reconciliation reports them) and its held
+   * updates are re-sent (every `statusUpdateRetryMs`).
+   *
+   * @throws SparkMesosError `SM_ERR_BAD_CONFIG` for an unknown agent id
+   */
+  setAgentReachable(agentId: string, reachable: boolean): void;
+  /**
+   * Fails the master over: every scheduler event stream is cut (no ERROR event, no final
+   * chunk), the master gets a new id and `elected_time`, outstanding offers are forgotten.
+   * Frameworks re-subscribe with their id and keep their tasks. As in Mesos, the new master
+   * runs no `failover_timeout` for a framework that never comes back (it stays, disconnected,
+   * `recovered` in `/master/state`), and forgets which frameworks were removed. With
+   * `zookeeper`, this fails the state over in place (the same master keeps leading); to fail
+   * over through ZooKeeper, stop the leading master: `cluster.masters[i].stop()`.
+   */
+  failoverMaster(): void;
+  /** Stops sending HEARTBEAT events on every stream (streams stay open) until {@link LocalClusterHooks.resumeHeartbeats}. */
+  pauseHeartbeats(): void;
+  /** Sends HEARTBEAT events again. */
+  resumeHeartbeats(): void;
+  /**
+   * Cuts the event streams of framework `frameworkId` (every framework's when omitted) as a
+   * network failure would: the socket is destroyed, no ERROR event, no final chunk. The
+   * framework is disconnected; its `failover_timeout` runs.
+   *
+   * @returns how many streams were cut
+   */
+  dropSchedulerConnections(frameworkId?: string): number;
+  /** Delays every master response and every event by `ms` milliseconds (0 for none), in order. */
+  setLatency(ms: number): void;
+}
+
 /** A running local cluster. */
 export interface LocalCluster {
   /** `mesos://127.0.0.1:<port>`, or `mesos://zk://…` with `zookeeper`, for a scheduler client. */
   readonly masterUrl: string;
   /** `http://127.0.0.1:<port>` of the first master, for an operator client. */
   readonly httpUrl: string;
-  /** The master id. */
+  /** The master id (a new one after `hooks.failoverMaster()`). */
   readonly masterId: string;
-  /** The agents. */
+  /** The agents (a restarted agent has a new `url`). */
   readonly agents: readonly LocalClusterAgent[];
   /** The masters, in registration order (the first is elected first). */
   readonly masters: readonly LocalClusterMaster[];
   /** The work directory. */
   readonly workDir: string;
+  /** Faults on demand, for tests. */
+  readonly hooks: LocalClusterHooks;
   /** Kills every task (whole process groups), closes every server and stream. Idempotent. */
   stop(): Promise<void>;
 }
@@ -156,7 +222,14 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       { cause: { masters: masterCount, zookeeper: options.zookeeper } },
     );
   }
-  const fronts = Array.from({ length: masterCount }, () => new MasterFront());
+  // The open scheduler event streams, by Mesos-Stream-Id, so that hooks can cut them.
+  const streams = new Map<string, ServerResponse>();
+  // Each master front-end has its own id, as each Mesos master process has; the first one's is
+  // the state's until a failover elects another.
+  const fronts = Array.from(
+    { length: masterCount },
+    (_, index) => new MasterFront(index === 0 ? masterId : randomUUID()),
+  );
   let leader: MasterAddress | undefined;
   // The front-end the shared state serves as (0 until the cluster has started).
   let masterPort = 0;
@@ -164,23 +237,44 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const leaderOf = (front: MasterFront): 'self' | MasterAddress | undefined =>
     zookeeper === undefined || (leader !== undefined && leader.port === front.port) ? 'self' : leader;
   for (const front of fronts) {
-    front.server = createServer(
-      createMasterHttpHandler(master, {
-        port: () => front.port,
-        leader: () => {
-          const elected = leaderOf(front);
-          return elected === undefined || elected === 'self'
-            ? elected
-            : { hostname: elected.hostname ?? elected.host, port: elected.port };
-        },
-        detached: () => front.stopped,
-        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      }),
-    );
+    const handler = createMasterHttpHandler(master, {
+      port: () => front.port,
+      leader: () => {
+        const elected = leaderOf(front);
+        return elected === undefined || elected === 'self'
+          ? elected
+          : { hostname: elected.hostname ?? elected.host, port: elected.port };
+      },
+      detached: () => front.stopped,
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    });
+    front.server = createServer((request, response) => {
+      trackEventStream(request, response, streams);
+      const latencyMs = master.latencyMs;
+      if (latencyMs > 0) setTimeout(() => handler(request, response), latencyMs);
+      else handler(request, response);
+    });
     // Never close idle connections, as libprocess: Mesos' C++ scheduler library keeps one open
     // for its calls and takes its loss for a lost master.
     front.server.keepAliveTimeout = 0;
   }
+  const createAgent = (id: string): LocalAgent =>
+    new LocalAgent({
+      id,
+      resources,
+      attributes,
+      workDir: join(workDir, 'agents', id),
+      uplink: master,
+      ...(options.statusUpdateRetryMs === undefined ? {} : { statusUpdateRetryMs: options.statusUpdateRetryMs }),
+      ...(options.fetcher === undefined ? {} : { fetcher: agentFetcherOptions(options.fetcher, id) }),
+      ...(options.executorRegistrationTimeoutMs === undefined
+        ? {}
+        : { executorRegistrationTimeoutMs: options.executorRegistrationTimeoutMs }),
+      ...(options.executorShutdownGracePeriodMs === undefined
+        ? {}
+        : { executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs }),
+      ...(options.memoryCheckIntervalMs === undefined ? {} : { memoryCheckIntervalMs: options.memoryCheckIntervalMs }),
+    });
   const stopAll = async (): Promise<void> => {
     master.stop();
     await detector?.close().catch(() => {});
@@ -190,25 +284,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   };
   try {
     for (let i = 0; i < agentCount; i++) {
-      const id = `${masterId}-S${i}`;
-      const agent = new LocalAgent({
-        id,
-        resources,
-        attributes,
-        workDir: join(workDir, 'agents', id),
-        uplink: master,
-        ...(options.statusUpdateRetryMs === undefined ? {} : { statusUpdateRetryMs: options.statusUpdateRetryMs }),
-        ...(options.fetcher === undefined ? {} : { fetcher: agentFetcherOptions(options.fetcher, id) }),
-        ...(options.executorRegistrationTimeoutMs === undefined
-          ? {}
-          : { executorRegistrationTimeoutMs: options.executorRegistrationTimeoutMs }),
-        ...(options.executorShutdownGracePeriodMs === undefined
-          ? {}
-          : { executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs }),
-        ...(options.memoryCheckIntervalMs === undefined
-          ? {}
-          : { memoryCheckIntervalMs: options.memoryCheckIntervalMs }),
-      });
+      const agent = createAgent(`${masterId}-S${i}`);
       agents.push(agent);
       await agent.start();
       master.addAgent(agent);
@@ -221,27 +297,39 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       const sessionTimeoutMs = options.zookeeperSessionTimeoutMs ?? 10_000;
       // In order, so the first master has the lowest sequence and is elected first.
       for (const front of fronts) {
-        const info = { ...master.masterInfo(), port: front.port, pid: `master@127.0.0.1:${front.port}` };
         front.registration = await registerMaster({
           zookeeper,
-          masterInfo: { ...info, address: { hostname: '127.0.0.1', ip: '127.0.0.1', port: front.port } },
+          masterInfo: {
+            ...master.masterInfo(),
+            id: front.id,
+            port: front.port,
+            pid: `master@127.0.0.1:${front.port}`,
+            address: { hostname: '127.0.0.1', ip: '127.0.0.1', port: front.port },
+          },
           sessionTimeoutMs,
         });
       }
-      const elected = watchLeader(
+      const watcher = watchLeader(
         zookeeper,
         (address) => {
           leader = address;
-          // The shared state follows the newly elected front-end (see LocalMaster.failover).
-          if (address !== undefined && masterPort !== 0 && address.port !== masterPort) {
-            masterPort = address.port;
-            master.failover({ port: address.port });
+          const elected = fronts.find((front) => address !== undefined && front.port === address.port);
+          if (elected === undefined || masterPort === 0 || elected.port === masterPort) return;
+          // The shared state follows the newly elected front-end, with its id (see
+          // LocalMaster.failover); streams still open on another front-end are cut, as the
+          // connections to a dead master break.
+          masterPort = elected.port;
+          master.failover({ id: elected.id, port: elected.port });
+          for (const [streamId, response] of streams) {
+            if (response.socket?.localPort === elected.port) continue;
+            streams.delete(streamId);
+            response.destroy();
           }
         },
         sessionTimeoutMs,
       );
-      detector = elected;
-      leader = await elected.detect();
+      detector = watcher;
+      leader = await watcher.detect();
     }
   } catch (error) {
     await stopAll().catch(() => {});
@@ -253,11 +341,83 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   master.start(masterPort);
   const port = (fronts[0] as MasterFront).port;
   let stopping: Promise<void> | undefined;
+  const agentIndex = (agentId: string): number => {
+    const index = agents.findIndex((agent) => agent.id === agentId);
+    if (index < 0) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_CONFIG',
+        `No agent "${agentId}" in this cluster: use one of cluster.agents' ids (${agents.map((a) => a.id).join(', ')}).`,
+        { cause: { agentId } },
+      );
+    }
+    return index;
+  };
+  const killAgent = async (agentId: string): Promise<void> => {
+    const agent = agents[agentIndex(agentId)] as LocalAgent;
+    if (master.agentConnection(agentId) === 'disconnected') return;
+    // The master first, so that what the dying agent still reports reaches nobody.
+    master.agentDisconnected(agentId);
+    await agent.stop();
+  };
+  const cutStreams = (streamIds: readonly string[]): number => {
+    let cut = 0;
+    for (const streamId of streamIds) {
+      const response = streams.get(streamId);
+      if (!response) continue;
+      streams.delete(streamId);
+      response.destroy();
+      cut++;
+    }
+    return cut;
+  };
+  const hooks: LocalClusterHooks = {
+    killAgent,
+    async restartAgent(agentId) {
+      const index = agentIndex(agentId);
+      await killAgent(agentId);
+      const agent = createAgent(agentId);
+      await agent.start();
+      agents[index] = agent;
+      master.agentRestarted(agent);
+    },
+    setAgentReachable(agentId, reachable) {
+      agentIndex(agentId);
+      if (reachable) master.agentReachable(agentId);
+      else master.agentUnreachable(agentId);
+    },
+    failoverMaster() {
+      master.failover();
+      cutStreams([...streams.keys()]);
+    },
+    pauseHeartbeats() {
+      master.setHeartbeatsPaused(true);
+    },
+    resumeHeartbeats() {
+      master.setHeartbeatsPaused(false);
+    },
+    dropSchedulerConnections(frameworkId) {
+      if (frameworkId === undefined) return cutStreams([...streams.keys()]);
+      const streamId = master.frameworkStatus(frameworkId).streamId;
+      return cutStreams(streamId === undefined ? [] : [streamId]);
+    },
+    setLatency(ms) {
+      if (!Number.isFinite(ms) || ms < 0) {
+        throw new SparkMesosError('SM_ERR_BAD_CONFIG', `The latency must be a number of milliseconds ≥ 0, got ${ms}.`, {
+          cause: { ms },
+        });
+      }
+      master.setLatency(ms);
+    },
+  };
   return {
     masterUrl: options.zookeeper === undefined ? `mesos://127.0.0.1:${port}` : `mesos://${options.zookeeper}`,
     httpUrl: `http://127.0.0.1:${port}`,
-    masterId,
-    agents: agents.map((agent) => ({ id: agent.id, url: agent.url })),
+    get masterId() {
+      return master.id;
+    },
+    get agents() {
+      return agents.map((agent) => ({ id: agent.id, url: agent.url }));
+    },
     masters: fronts.map((front) => ({
       url: `http://127.0.0.1:${front.port}`,
       port: front.port,
@@ -266,6 +426,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       stop: () => front.stop(),
     })),
     workDir,
+    hooks,
     stop() {
       stopping ??= stopAll();
       return stopping;
@@ -273,12 +434,44 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   };
 }
 
+/**
+ * Remembers the response of each SUBSCRIBE by the `Mesos-Stream-Id` it is answered with, until
+ * it closes: the handle that lets hooks cut a stream as a network failure would.
+ */
+function trackEventStream(
+  request: IncomingMessage,
+  response: ServerResponse,
+  streams: Map<string, ServerResponse>,
+): void {
+  if (request.method !== 'POST') return;
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
+    for (const arg of args) {
+      if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) continue;
+      const entry = Object.entries(arg).find(([name]) => name.toLowerCase() === 'mesos-stream-id');
+      if (typeof entry?.[1] === 'string') {
+        const streamId = entry[1];
+        streams.set(streamId, response);
+        response.once('close', () => {
+          if (streams.get(streamId) === response) streams.delete(streamId);
+        });
+      }
+    }
+    return Reflect.apply(writeHead, this, args) as ServerResponse;
+  } as ServerResponse['writeHead'];
+}
+
 /** One master HTTP front-end: its server and ZooKeeper registration. */
 class MasterFront {
   server: Server | undefined;
+  readonly id: string;
   registration: MasterRegistration | undefined;
   stopped = false;
   #stopping: Promise<void> | undefined;
+
+  constructor(id: string) {
+    this.id = id;
+  }
 
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;

@@ -195,11 +195,15 @@ describe.skipIf(!zk && process.env.CI !== 'true')('masters elected through ZooKe
     const firstMaster = events.find((event) => event.type === 'SUBSCRIBED')?.subscribed?.master_info;
     expect(firstMaster?.port).toBe(leader.port);
 
+    const [, secondNode] = await children(new URL(cluster.masterUrl.replace('mesos://zk://', 'http://')).pathname);
     await leader.stop();
     const subscribed = await until('a SUBSCRIBED from the new leader', () =>
       events.filter((event) => event.type === 'SUBSCRIBED').at(1),
     );
     expect(subscribed.subscribed?.master_info?.port).toBe(other.port);
+    // The new leader is the second master, with the id it registered in ZooKeeper.
+    expect(subscribed.subscribed?.master_info?.id).toBe((JSON.parse(secondNode?.data ?? '{}') as { id?: string }).id);
+    expect(cluster.masterId).not.toBe(firstMaster?.id);
     expect(subscribed.subscribed?.framework_id.value).toBe(frameworkId);
     expect(other.leading()).toBe(true);
     const redirect = await get(`${other.url}/master/redirect`);

@@ -392,6 +392,9 @@ export function createMasterHttpHandler(
         case '/master/health':
           sendEmpty(response, 200);
           return;
+        case '/metrics/snapshot':
+          sendJson(request, response, master.metrics());
+          return;
         case '/version':
           sendJson(request, response, { build_date: '', build_time: 0, build_user: '', version: '1.12.0' });
           return;

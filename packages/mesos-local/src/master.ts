@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import type {
   ExecutorInfo,
+  Filters,
   FrameworkInfo,
   MasterInfo,
   Offer,
@@ -13,7 +16,7 @@ import type {
 } from '@spark-mesos/mesos-client';
 import type { AgentUplink, LocalAgent } from './agent.js';
 import { isTerminalState } from './agent.js';
-import { allocate } from './allocator.js';
+import { allocate, isRefused, type OfferFilter } from './allocator.js';
 import { addResources, attributeValues, resourceQuantities, stripAllocation, subtractResources } from './resources.js';
 
 /**
@@ -21,6 +24,7 @@ import { addResources, attributeValues, resourceQuantities, stripAllocation, sub
  * layer ({@link ./master-http.ts}) validates requests and hands calls here.
  *
  * @see https://mesos.apache.org/documentation/latest/scheduler-http-api/
+ * @see https://mesos.apache.org/documentation/latest/high-availability-framework-guide/
  * @module
  */
 
@@ -51,13 +55,22 @@ interface FrameworkRecord {
   info: FrameworkInfo;
   subscription: Subscription | undefined;
   suppressed: boolean;
-  readonly filters: Map<string, number>;
+  // Refused resources per agent (DECLINE, or the unused rest of an ACCEPT), as Mesos' allocator.
+  readonly filters: OfferFilter[];
   readonly registeredTime: number;
   unregisteredTime: number;
   readonly tasks: Map<string, TaskRecord>;
+  // Tasks of agents marked unreachable, until the agent comes back (Mesos' `unreachableTasks`).
+  readonly unreachableTasks: Map<string, TaskRecord>;
   readonly completedTasks: TaskRecord[];
   heartbeat: NodeJS.Timeout | undefined;
   failoverTimer: NodeJS.Timeout | undefined;
+  // Offers ever made to it: the allocator's tie-breaker between equal shares.
+  allocationCount: number;
+  // Known from before a master failover and not subscribed since (Mesos' recovered framework).
+  recovered: boolean;
+  // Its `master/frameworks/<name>/<id>/…` counters (calls, events, offers, terminal tasks).
+  readonly counters: Map<string, number>;
 }
 
 // A custom executor running on an agent, whose resources stay used until it terminates.
@@ -73,6 +86,12 @@ interface OfferRecord {
   readonly resources: Resource[];
 }
 
+/**
+ * Where the master sees an agent: registered and connected (`active`), registered but its
+ * process gone (`disconnected`, until it restarts), or partitioned away (`unreachable`).
+ */
+export type AgentConnection = 'active' | 'disconnected' | 'unreachable';
+
 /** Options of {@link LocalMaster}. */
 export interface LocalMasterOptions {
   /** The master id (a UUID); framework, agent and offer ids derive from it. */
@@ -83,8 +102,195 @@ export interface LocalMasterOptions {
   readonly allocationIntervalMs?: number;
 }
 
-/** Seconds a DECLINE (or ACCEPT) filters an agent when the call gives no `refuse_seconds`. */
+/** Seconds a DECLINE (or ACCEPT) filters the refused resources when the call gives no `refuse_seconds`. */
 const DEFAULT_REFUSE_SECONDS = 5;
+/** Mesos caps `refuse_seconds` at 365 days. */
+const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
+
+// Terminal states as `master/tasks_<state>` counters; the others are gauges of live tasks.
+const TASK_STATE_METRICS: Readonly<Partial<Record<TaskState, string>>> = {
+  TASK_STAGING: 'staging',
+  TASK_STARTING: 'starting',
+  TASK_RUNNING: 'running',
+  TASK_KILLING: 'killing',
+  TASK_UNREACHABLE: 'unreachable',
+  TASK_FINISHED: 'finished',
+  TASK_FAILED: 'failed',
+  TASK_KILLED: 'killed',
+  TASK_LOST: 'lost',
+  TASK_ERROR: 'error',
+  TASK_DROPPED: 'dropped',
+  TASK_GONE: 'gone',
+  TASK_GONE_BY_OPERATOR: 'gone_by_operator',
+};
+
+// The `master/messages_*` (and other) counters a scheduler call increments, as Mesos' master.
+const CALL_METRICS: Readonly<Partial<Record<NonNullable<SchedulerCall['type']>, CounterName>>> = {
+  ACCEPT: 'messages_launch_tasks',
+  DECLINE: 'messages_decline_offers',
+  REVIVE: 'messages_revive_offers',
+  SUPPRESS: 'messages_suppress_offers',
+  KILL: 'messages_kill_task',
+  RECONCILE: 'messages_reconcile_tasks',
+  TEARDOWN: 'messages_unregister_framework',
+  REQUEST: 'messages_resource_request',
+  MESSAGE: 'messages_framework_to_executor',
+  ACKNOWLEDGE: 'messages_status_update_acknowledgement',
+  RECONCILE_OPERATIONS: 'messages_reconcile_operations',
+  ACKNOWLEDGE_OPERATION_STATUS: 'messages_operation_status_update_acknowledgement',
+};
+
+// Counters of a 1.12 master's /metrics/snapshot that mesos-local reports (mostly 0: no
+// authentication, no operator event stream, no operations, no registrar).
+const COUNTER_NAMES = [
+  'dropped_messages',
+  'event_queue_dispatches',
+  'event_queue_http_requests',
+  'event_queue_messages',
+  'http_cache_hits',
+  'invalid_executor_to_framework_messages',
+  'invalid_framework_to_executor_messages',
+  'invalid_operation_status_update_acknowledgements',
+  'invalid_operation_status_updates',
+  'invalid_status_update_acknowledgements',
+  'invalid_status_updates',
+  'messages_authenticate',
+  'messages_deactivate_framework',
+  'messages_decline_offers',
+  'messages_executor_to_framework',
+  'messages_exited_executor',
+  'messages_framework_to_executor',
+  'messages_kill_task',
+  'messages_launch_tasks',
+  'messages_operation_status_update',
+  'messages_operation_status_update_acknowledgement',
+  'messages_reconcile_operations',
+  'messages_reconcile_tasks',
+  'messages_register_framework',
+  'messages_register_slave',
+  'messages_reregister_framework',
+  'messages_reregister_slave',
+  'messages_resource_request',
+  'messages_revive_offers',
+  'messages_status_update',
+  'messages_status_update_acknowledgement',
+  'messages_suppress_offers',
+  'messages_unregister_framework',
+  'messages_unregister_slave',
+  'messages_update_slave',
+  'operator_event_stream_subscribers',
+  'recovery_slave_removals',
+  'slave_registrations',
+  'slave_removals',
+  'slave_removals/reason_registered',
+  'slave_removals/reason_unhealthy',
+  'slave_removals/reason_unregistered',
+  'slave_reregistrations',
+  'slave_shutdowns_canceled',
+  'slave_shutdowns_completed',
+  'slave_shutdowns_scheduled',
+  'slave_unreachable_canceled',
+  'slave_unreachable_completed',
+  'slave_unreachable_scheduled',
+  'valid_executor_to_framework_messages',
+  'valid_framework_to_executor_messages',
+  'valid_operation_status_update_acknowledgements',
+  'valid_operation_status_updates',
+  'valid_status_update_acknowledgements',
+  'valid_status_updates',
+] as const;
+
+type CounterName = (typeof COUNTER_NAMES)[number];
+
+const OPERATION_TYPES = [
+  'create',
+  'create_disk',
+  'destroy',
+  'destroy_disk',
+  'grow_volume',
+  'reserve',
+  'shrink_volume',
+  'unreserve',
+] as const;
+const OPERATION_STATES = [
+  'dropped',
+  'error',
+  'failed',
+  'finished',
+  'gone_by_operator',
+  'pending',
+  'recovering',
+  'total',
+  'unreachable',
+] as const;
+
+// The per-framework keys of a 1.12 master's /metrics/snapshot.
+const FRAMEWORK_CALL_TYPES = [
+  'accept',
+  'accept_inverse_offers',
+  'acknowledge',
+  'acknowledge_operation_status',
+  'decline',
+  'decline_inverse_offers',
+  'kill',
+  'message',
+  'reconcile',
+  'reconcile_operations',
+  'request',
+  'revive',
+  'shutdown',
+  'subscribe',
+  'suppress',
+  'teardown',
+  'update_framework',
+] as const;
+const FRAMEWORK_EVENT_TYPES = [
+  'error',
+  'failure',
+  'heartbeat',
+  'inverse_offers',
+  'message',
+  'offers',
+  'rescind',
+  'rescind_inverse_offer',
+  'subscribed',
+  'update',
+  'update_operation_status',
+] as const;
+const FRAMEWORK_OPERATION_TYPES = [
+  'create',
+  'create_disk',
+  'destroy',
+  'destroy_disk',
+  'grow_volume',
+  'launch',
+  'launch_group',
+  'reserve',
+  'shrink_volume',
+  'unreserve',
+] as const;
+const FRAMEWORK_ACTIVE_STATES: readonly TaskState[] = [
+  'TASK_KILLING',
+  'TASK_RUNNING',
+  'TASK_STAGING',
+  'TASK_STARTING',
+  'TASK_UNKNOWN',
+  'TASK_UNREACHABLE',
+];
+const FRAMEWORK_TERMINAL_STATES: readonly TaskState[] = [
+  'TASK_DROPPED',
+  'TASK_ERROR',
+  'TASK_FAILED',
+  'TASK_FINISHED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+  'TASK_KILLED',
+  'TASK_LOST',
+];
+
+function countFor(framework: { readonly counters: Map<string, number> }, name: string): void {
+  framework.counters.set(name, (framework.counters.get(name) ?? 0) + 1);
+}
 
 function hasCapability(info: FrameworkInfo, type: string): boolean {
   return info.capabilities?.some((capability) => capability.type === type) ?? false;
@@ -108,29 +314,46 @@ function describeResources(resources: readonly Resource[]): string {
     .join('; ');
 }
 
+function scalarSum(resources: readonly Resource[], name: string): number {
+  return resources
+    .filter((resource) => resource.name === name && resource.type === 'SCALAR')
+    .reduce((sum, resource) => sum + (resource.scalar?.value ?? 0), 0);
+}
+
 /** The in-process master. */
 export class LocalMaster implements AgentUplink {
-  /** The master id. */
-  readonly id: string;
+  #id: string;
   readonly #heartbeatSeconds: number;
   readonly #allocationMs: number;
   readonly #agents = new Map<string, LocalAgent>();
+  readonly #agentConnections = new Map<string, AgentConnection>();
   readonly #frameworks = new Map<string, FrameworkRecord>();
   readonly #completedFrameworks: FrameworkRecord[] = [];
+  // Ids of removed frameworks, refused at SUBSCRIBE. Like Mesos (which does not persist them),
+  // a master failover forgets them.
+  readonly #removedFrameworkIds = new Set<string>();
   readonly #offers = new Map<string, OfferRecord>();
   // Custom executors by `<agentId> <frameworkId> <executorId>`.
   readonly #executors = new Map<string, ExecutorRecord>();
   readonly #startTime = Date.now() / 1000;
+  #electedTime = this.#startTime;
+  readonly #counters = new Map<string, number>();
   #nextFramework = 0;
   #nextOffer = 0;
-  #rotation = 0;
   #allocationTimer: NodeJS.Timeout | undefined;
   #port = 0;
+  #heartbeatsPaused = false;
+  #latencyMs = 0;
 
   constructor(options: LocalMasterOptions) {
-    this.id = options.id;
+    this.#id = options.id;
     this.#heartbeatSeconds = options.heartbeatIntervalSeconds ?? 15;
     this.#allocationMs = options.allocationIntervalMs ?? 1000;
+  }
+
+  /** The master id (a new one after {@link LocalMaster.failover}). */
+  get id(): string {
+    return this.#id;
   }
 
   /** Starts the allocation cycles, once the HTTP server listens on `port`. */
@@ -142,17 +365,25 @@ export class LocalMaster implements AgentUplink {
   /** Registers an agent. */
   addAgent(agent: LocalAgent): void {
     this.#agents.set(agent.id, agent);
+    this.#agentConnections.set(agent.id, 'active');
+    this.#count('messages_register_slave');
+    this.#count('slave_registrations');
   }
 
-  /** The agents. */
+  /** The agents (whatever their connection). */
   get agents(): readonly LocalAgent[] {
     return [...this.#agents.values()];
+  }
+
+  /** How the master sees agent `agentId`, `undefined` for an unknown one. */
+  agentConnection(agentId: string): AgentConnection | undefined {
+    return this.#agentConnections.get(agentId);
   }
 
   /** `master_info`, as a 1.12 master sends it. */
   masterInfo(): MasterInfo {
     return {
-      id: this.id,
+      id: this.#id,
       // 127.0.0.1 in network byte order, read as a little-endian integer (as Mesos does).
       ip: 16777343,
       port: this.#port,
@@ -180,10 +411,43 @@ export class LocalMaster implements AgentUplink {
     return { status: 'subscribed', streamId: framework.subscription.streamId, ...principal };
   }
 
-  /** SUBSCRIBE: a new framework, or a known one re-subscribing (its old stream fails over). */
-  subscribe(info: FrameworkInfo, subscription: Subscription): string {
-    const knownId = info.id?.value;
+  /**
+   * SUBSCRIBE: a new framework, or a known one re-subscribing within its `failover_timeout`
+   * (it keeps its tasks and filters; its old stream gets ERROR "Framework failed over" and ends;
+   * its outstanding offers are discarded without RESCIND, as Mesos' `failoverFramework`). A
+   * removed framework's id gets ERROR "Framework has been removed" and the stream ends.
+   *
+   * @param options.suppressedRoles SUBSCRIBE's `suppressed_roles`: the framework starts
+   *   suppressed for those roles (as after SUPPRESS). @default none
+   * @returns the framework id
+   */
+  subscribe(
+    info: FrameworkInfo,
+    subscription: Subscription,
+    options: { readonly suppressedRoles?: readonly string[] } = {},
+  ): string {
+    const knownId = info.id?.value || undefined;
+    this.#count(knownId === undefined ? 'messages_register_framework' : 'messages_reregister_framework');
+    // Events are counted for the framework the stream ends up with (none when refused).
+    let counted: FrameworkRecord | undefined;
+    const stream = this.#withLatency(subscription, (event) => {
+      if (counted === undefined) return;
+      countFor(counted, 'events');
+      countFor(counted, `events/${(event.type ?? 'unknown').toLowerCase()}`);
+    });
+    if (knownId !== undefined && this.#removedFrameworkIds.has(knownId)) {
+      // Mesos' validateFramework: the stream is open (200) and carries only this ERROR.
+      stream.send({ type: 'ERROR', error: { message: 'Framework has been removed' } });
+      stream.end();
+      return knownId;
+    }
     let framework = knownId === undefined ? undefined : this.#frameworks.get(knownId);
+    if (framework && (info.principal ?? '') !== (framework.info.principal ?? '')) {
+      // Mesos' validateUpdate, before the failover: the current subscription stays.
+      stream.send({ type: 'ERROR', error: { message: "Changing framework's principal is not allowed." } });
+      stream.end();
+      return framework.id;
+    }
     if (framework) {
       const old = framework.subscription;
       framework.subscription = undefined;
@@ -192,29 +456,47 @@ export class LocalMaster implements AgentUplink {
         old.end();
       }
       clearTimeout(framework.failoverTimer);
+      framework.failoverTimer = undefined;
       clearInterval(framework.heartbeat);
-      // As Mesos' failoverFramework: offers made to the old subscription are rescinded.
       this.#dropOffers(framework.id);
-      framework.info = { ...info };
+      // Mesos' preserveImmutableFields: user and checkpoint stay as first subscribed.
+      const { checkpoint: _checkpoint, ...rest } = info;
+      framework.info = {
+        ...rest,
+        id: { value: framework.id },
+        user: framework.info.user,
+        ...(framework.info.checkpoint === undefined ? {} : { checkpoint: framework.info.checkpoint }),
+      };
     } else {
-      const id = knownId ?? `${this.id}-${String(this.#nextFramework++).padStart(4, '0')}`;
+      // An unknown id is taken as given: a framework re-subscribing after a master failover.
+      const id = knownId ?? `${this.#id}-${String(this.#nextFramework++).padStart(4, '0')}`;
       framework = {
         id,
         info: { ...info, id: { value: id } },
         subscription: undefined,
         suppressed: false,
-        filters: new Map(),
+        filters: [],
         registeredTime: Date.now() / 1000,
         unregisteredTime: 0,
         tasks: new Map(),
+        unreachableTasks: new Map(),
         completedTasks: [],
         heartbeat: undefined,
         failoverTimer: undefined,
+        allocationCount: 0,
+        recovered: false,
+        counters: new Map(),
       };
       this.#frameworks.set(id, framework);
     }
-    framework.subscription = subscription;
-    subscription.send({
+    framework.subscription = stream;
+    framework.recovered = false;
+    // SUBSCRIBE sets the suppressed roles anew.
+    framework.suppressed = (options.suppressedRoles ?? []).includes(frameworkRole(framework.info));
+    counted = framework;
+    countFor(framework, 'calls');
+    countFor(framework, 'calls/subscribe');
+    stream.send({
       type: 'SUBSCRIBED',
       subscribed: {
         framework_id: { value: framework.id },
@@ -222,26 +504,33 @@ export class LocalMaster implements AgentUplink {
         master_info: this.masterInfo(),
       },
     });
-    subscription.send({ type: 'HEARTBEAT' });
+    if (!this.#heartbeatsPaused) stream.send({ type: 'HEARTBEAT' });
     const target = framework;
-    framework.heartbeat = setInterval(
-      () => target.subscription?.send({ type: 'HEARTBEAT' }),
-      this.#heartbeatSeconds * 1000,
-    );
+    framework.heartbeat = setInterval(() => {
+      if (!this.#heartbeatsPaused) target.subscription?.send({ type: 'HEARTBEAT' });
+    }, this.#heartbeatSeconds * 1000);
     return framework.id;
   }
 
   /**
-   * The stream of a subscription closed (the scheduler went away). Its offers are rescinded;
-   * after `failover_timeout` (0 by default, as in Mesos) the framework is removed.
+   * The stream of a subscription closed (the scheduler went away). Its offers are rescinded
+   * and its filters cleared (the framework is deactivated); after `failover_timeout` (0 by
+   * default, as in Mesos) the framework is removed.
    */
   disconnected(frameworkId: string, subscription: Subscription): void {
     const framework = this.#frameworks.get(frameworkId);
-    if (!framework || framework.subscription !== subscription) return;
+    if (!framework || framework.subscription?.streamId !== subscription.streamId) return;
+    this.#disconnect(framework);
+  }
+
+  #disconnect(framework: FrameworkRecord): void {
     framework.subscription = undefined;
     framework.unregisteredTime = Date.now() / 1000;
     clearInterval(framework.heartbeat);
+    // Rescinds to a disconnected framework reach nobody: the offers just go.
     this.#dropOffers(framework.id);
+    framework.filters.length = 0;
+    clearTimeout(framework.failoverTimer);
     const timeoutMs = (framework.info.failover_timeout ?? 0) * 1000;
     if (timeoutMs <= 0) this.#removeFramework(framework);
     else {
@@ -254,20 +543,28 @@ export class LocalMaster implements AgentUplink {
   handleCall(frameworkId: string, call: SchedulerCall): void {
     const framework = this.#frameworks.get(frameworkId);
     if (!framework) return;
+    const metric = call.type === undefined ? undefined : CALL_METRICS[call.type];
+    if (metric !== undefined) this.#count(metric);
+    countFor(framework, 'calls');
+    if (call.type !== undefined) countFor(framework, `calls/${call.type.toLowerCase()}`);
     switch (call.type) {
       case 'ACCEPT':
+        for (const offerId of call.accept?.offer_ids ?? []) {
+          if (this.#offers.get(offerId.value)?.frameworkId === framework.id) countFor(framework, 'offers/accepted');
+        }
         this.#accept(framework, call);
         break;
-      case 'DECLINE': {
-        const agentIds = (call.decline?.offer_ids ?? []).flatMap(
-          (offerId) => this.#returnOffer(framework, offerId.value)?.agentId ?? [],
-        );
-        this.#filterAgents(framework, agentIds, call.decline?.filters?.refuse_seconds);
+      case 'DECLINE':
+        for (const offerId of call.decline?.offer_ids ?? []) {
+          const offer = this.#returnOffer(framework, offerId.value);
+          if (!offer) continue;
+          countFor(framework, 'offers/declined');
+          this.#refuse(framework, offer.agentId, offer.resources, call.decline?.filters);
+        }
         break;
-      }
       case 'REVIVE':
         framework.suppressed = false;
-        framework.filters.clear();
+        framework.filters.length = 0;
         break;
       case 'SUPPRESS':
         framework.suppressed = true;
@@ -290,6 +587,13 @@ export class LocalMaster implements AgentUplink {
           this.#agents.get(agent_id.value)?.messageExecutor(framework.id, executor_id.value, data);
         }
         break;
+      case 'UPDATE_FRAMEWORK': {
+        const update = call.update_framework;
+        if (!update) break;
+        framework.info = { ...update.framework_info, id: { value: framework.id } };
+        framework.suppressed = (update.suppressed_roles ?? []).includes(frameworkRole(framework.info));
+        break;
+      }
       default:
         // REQUEST, SHUTDOWN, operations…: accepted (202) and ignored in this slice.
         break;
@@ -298,16 +602,23 @@ export class LocalMaster implements AgentUplink {
 
   /** AgentUplink: a status update from an agent, forwarded to its framework. */
   statusUpdate(agentId: string, frameworkId: string, status: TaskStatus): void {
+    // A disconnected or partitioned agent reaches nobody; its status update manager re-sends
+    // the update once it is back.
+    if (this.#agentConnections.get(agentId) !== 'active') return;
+    this.#count('messages_status_update');
     const framework = this.#frameworks.get(frameworkId);
-    if (!framework) return;
+    if (!framework) {
+      this.#count('invalid_status_updates');
+      return;
+    }
+    this.#count('valid_status_updates');
     const task = framework.tasks.get(status.task_id.value);
     if (task && !task.statuses.some((seen) => seen.uuid && status.uuid && Buffer.from(seen.uuid).equals(status.uuid))) {
-      task.state = status.state;
+      this.#setState(task, status.state);
       task.statuses.push(status);
       // Resources come back with the terminal update, before it is acknowledged (as in Mesos).
       if (isTerminalState(status.state)) task.released = true;
     }
-    void agentId;
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
   }
 
@@ -327,20 +638,41 @@ export class LocalMaster implements AgentUplink {
   /** One allocation cycle (also run every `allocationIntervalMs`). */
   allocate(): void {
     const now = Date.now();
-    const agents = [...this.#agents.values()].map((agent) => ({ id: agent.id, available: this.#available(agent) }));
+    // What is taken, by agent and by framework, in one pass over tasks and offers (every cycle,
+    // with many agents: no per-agent scans).
+    const takenOnAgent = new Map<string, Resource[]>();
+    const heldBy = new Map<string, Resource[]>();
+    const take = (agentId: string, frameworkId: string, resources: readonly Resource[]): void => {
+      takenOnAgent.set(agentId, [...(takenOnAgent.get(agentId) ?? []), ...resources]);
+      heldBy.set(frameworkId, [...(heldBy.get(frameworkId) ?? []), ...resources]);
+    };
+    for (const framework of this.#frameworks.values()) {
+      for (const task of framework.tasks.values()) if (!task.released) take(task.agentId, framework.id, task.resources);
+    }
+    for (const offer of this.#offers.values()) take(offer.agentId, offer.frameworkId, offer.resources);
+    const agents = [...this.#agents.values()]
+      .filter((agent) => this.#agentConnections.get(agent.id) === 'active')
+      .map((agent) => ({
+        id: agent.id,
+        total: agent.resources,
+        available: subtractResources(agent.resources, addResources([], takenOnAgent.get(agent.id) ?? [])) ?? [],
+      }));
     const frameworks = [...this.#frameworks.values()].map((framework) => ({
       id: framework.id,
       role: frameworkRole(framework.info),
       multiRole: (framework.info.roles?.length ?? 0) > 0,
       wantsOffers: framework.subscription !== undefined && !framework.suppressed,
-      isFiltering: (agentId: string, at: number) => (framework.filters.get(agentId) ?? 0) > at,
+      allocated: addResources([], heldBy.get(framework.id) ?? []),
+      allocationCount: framework.allocationCount,
+      isFiltered: (agentId: string, resources: readonly Resource[], at: number) =>
+        isRefused(framework.filters, agentId, resources, at),
     }));
-    const allocations = allocate(agents, frameworks, this.#rotation++, now);
+    const allocations = allocate(agents, frameworks, now);
     const byFramework = new Map<string, Offer[]>();
     for (const allocation of allocations) {
       const agent = this.#agents.get(allocation.agentId) as LocalAgent;
       const offer: Offer = {
-        id: { value: `${this.id}-O${this.#nextOffer++}` },
+        id: { value: `${this.#id}-O${this.#nextOffer++}` },
         framework_id: { value: allocation.frameworkId },
         agent_id: { value: agent.id },
         hostname: agent.hostname,
@@ -363,27 +695,11 @@ export class LocalMaster implements AgentUplink {
       byFramework.set(allocation.frameworkId, [...(byFramework.get(allocation.frameworkId) ?? []), offer]);
     }
     for (const [frameworkId, offers] of byFramework) {
-      this.#frameworks.get(frameworkId)?.subscription?.send({ type: 'OFFERS', offers: { offers } });
-    }
-  }
-
-  /**
-   * Another master front-end was elected (ZooKeeper failover) and serves on `port`. As when a
-   * real leader dies, every scheduler stream ends and outstanding offers are gone; frameworks,
-   * tasks and agents stay (the new leader learns them back from agents and re-subscribing
-   * schedulers), so a scheduler re-subscribing with its framework id finds its tasks.
-   */
-  failover(options: { readonly port: number }): void {
-    this.#port = options.port;
-    for (const framework of this.#frameworks.values()) {
-      const subscription = framework.subscription;
-      // A scheduler may have found the new leader before this master heard of the election.
-      if (subscription === undefined || subscription.masterPort === options.port) continue;
-      clearInterval(framework.heartbeat);
-      framework.subscription = undefined;
-      framework.unregisteredTime = Date.now() / 1000;
-      this.#dropOffers(framework.id);
-      subscription.end();
+      const framework = this.#frameworks.get(frameworkId);
+      if (!framework) continue;
+      framework.allocationCount += offers.length;
+      for (const _offer of offers) countFor(framework, 'offers/sent');
+      framework.subscription?.send({ type: 'OFFERS', offers: { offers } });
     }
   }
 
@@ -409,6 +725,178 @@ export class LocalMaster implements AgentUplink {
     );
   }
 
+  /**
+   * The agent's process is gone (test hook). As Mesos when an agent disconnects: its offers are
+   * rescinded first; the tasks of frameworks that do not checkpoint become TASK_LOST
+   * (REASON_AGENT_DISCONNECTED); those of checkpointing frameworks wait for the agent to come
+   * back ({@link LocalMaster.agentRestarted}) or to be marked unreachable.
+   */
+  agentDisconnected(agentId: string): void {
+    if (this.#agentConnections.get(agentId) !== 'active') return;
+    this.#agentConnections.set(agentId, 'disconnected');
+    this.#rescindOffersOn(agentId);
+    const hostname = this.#agents.get(agentId)?.hostname ?? agentId;
+    for (const framework of this.#frameworks.values()) {
+      if (framework.info.checkpoint) continue;
+      for (const task of [...framework.tasks.values()]) {
+        if (task.agentId !== agentId) continue;
+        this.#retireTask(framework, task, {
+          state: 'TASK_LOST',
+          message: `Agent ${hostname} disconnected`,
+          reason: 'REASON_AGENT_DISCONNECTED',
+        });
+      }
+    }
+  }
+
+  /**
+   * The agent is partitioned away (test hook), as when Mesos' health checks of it time out:
+   * offers rescinded first (as when the agent's connection broke before), then its tasks become
+   * TASK_UNREACHABLE for PARTITION_AWARE frameworks and TASK_LOST for the others
+   * (REASON_AGENT_REMOVED, "health check timed out"), then a FAILURE event names the agent.
+   */
+  agentUnreachable(agentId: string): void {
+    const connection = this.#agentConnections.get(agentId);
+    if (connection === undefined || connection === 'unreachable') return;
+    this.#agentConnections.set(agentId, 'unreachable');
+    this.#count('slave_removals');
+    this.#count('slave_removals/reason_unhealthy');
+    this.#count('slave_unreachable_scheduled');
+    this.#count('slave_unreachable_completed');
+    this.#rescindOffersOn(agentId);
+    // Mesos also sets `unreachable_time`; its nanoseconds since the epoch exceed what the
+    // client's codecs carry (safe integers), so it is left out.
+    for (const framework of this.#frameworks.values()) {
+      const partitionAware = hasCapability(framework.info, 'PARTITION_AWARE');
+      for (const task of [...framework.tasks.values()]) {
+        if (task.agentId !== agentId) continue;
+        const status = this.#statusOf(task, {
+          state: partitionAware ? 'TASK_UNREACHABLE' : 'TASK_LOST',
+          message: 'health check timed out',
+          reason: 'REASON_AGENT_REMOVED',
+        });
+        this.#setState(task, status.state);
+        task.statuses.push(status);
+        task.released = true;
+        framework.tasks.delete(task.info.task_id.value);
+        framework.unreachableTasks.set(task.info.task_id.value, task);
+        framework.subscription?.send({ type: 'UPDATE', update: { status } });
+      }
+    }
+    // Mesos' sendSlaveLost: every connected framework hears of the agent's removal.
+    for (const framework of this.#frameworks.values()) {
+      framework.subscription?.send({ type: 'FAILURE', failure: { agent_id: { value: agentId } } });
+    }
+  }
+
+  /**
+   * The partitioned agent is back (test hook), as when it re-registers: the tasks it still runs
+   * are the framework's again, in the state the agent reports (no update from the master: the
+   * agent's re-sent status updates, or a reconciliation, tell the scheduler). Frameworks removed
+   * meanwhile are shut down on it.
+   */
+  agentReachable(agentId: string): void {
+    const agent = this.#agents.get(agentId);
+    if (!agent || this.#agentConnections.get(agentId) !== 'unreachable') return;
+    this.#agentConnections.set(agentId, 'active');
+    this.#count('messages_reregister_slave');
+    this.#count('slave_reregistrations');
+    const reported = agentTaskStates(agent);
+    for (const framework of this.#frameworks.values()) {
+      for (const task of [...framework.unreachableTasks.values()]) {
+        if (task.agentId !== agentId) continue;
+        const state = reported.get(`${framework.id}/${task.info.task_id.value}`);
+        if (state === undefined) continue;
+        framework.unreachableTasks.delete(task.info.task_id.value);
+        task.state = state;
+        task.released = isTerminalState(state);
+        framework.tasks.set(task.info.task_id.value, task);
+      }
+    }
+    for (const frameworkId of this.#removedFrameworkIds) agent.shutdownFramework(frameworkId);
+  }
+
+  /**
+   * Agent `agent.id` restarted as a new process that knows no tasks (test hook). As when Mesos
+   * reconciles a re-registering agent: every task the master still has on it becomes
+   * TASK_DROPPED (PARTITION_AWARE) or TASK_LOST, "Reconciliation: task unknown to the agent".
+   */
+  agentRestarted(agent: LocalAgent): void {
+    const previous = this.#agentConnections.get(agent.id);
+    if (previous === 'active') this.#rescindOffersOn(agent.id);
+    this.#agents.set(agent.id, agent);
+    this.#agentConnections.set(agent.id, 'active');
+    this.#count('messages_reregister_slave');
+    this.#count('slave_reregistrations');
+    for (const framework of this.#frameworks.values()) {
+      const state: TaskState = hasCapability(framework.info, 'PARTITION_AWARE') ? 'TASK_DROPPED' : 'TASK_LOST';
+      const gone = [...framework.tasks.values(), ...framework.unreachableTasks.values()];
+      for (const task of gone) {
+        if (task.agentId !== agent.id) continue;
+        framework.unreachableTasks.delete(task.info.task_id.value);
+        framework.tasks.set(task.info.task_id.value, task);
+        this.#retireTask(framework, task, {
+          state,
+          message: 'Reconciliation: task unknown to the agent',
+          reason: 'REASON_RECONCILIATION',
+          source: 'SOURCE_AGENT',
+        });
+      }
+    }
+  }
+
+  /**
+   * The master fails over (test hook): a new master id and elected time, no offers, and every
+   * framework "recovered" (the caller cuts the streams): disconnected, with its tasks, until it
+   * re-subscribes with its id. As in Mesos, a recovered framework has no failover timeout
+   * running (master.cpp schedules it only when a connected framework disconnects), and removed
+   * frameworks are forgotten.
+   *
+   * @param options.id the new master's id (a ZooKeeper-elected front-end's own) @default a new UUID
+   * @param options.port the port of the front-end now leading (ZooKeeper failover) @default unchanged
+   */
+  failover(options: { readonly id?: string; readonly port?: number } = {}): void {
+    this.#id = options.id ?? randomUUID();
+    this.#electedTime = Date.now() / 1000;
+    if (options.port !== undefined) this.#port = options.port;
+    // With ZooKeeper (options.port), a scheduler may have found the new leader before this
+    // master heard of the election: its new subscription stays.
+    const kept = new Set(
+      [...this.#frameworks.values()].filter(
+        (framework) => options.port !== undefined && framework.subscription?.masterPort === options.port,
+      ),
+    );
+    for (const [offerId, offer] of this.#offers) {
+      if (![...kept].some((framework) => framework.id === offer.frameworkId)) this.#offers.delete(offerId);
+    }
+    this.#removedFrameworkIds.clear();
+    for (const framework of this.#frameworks.values()) {
+      if (kept.has(framework)) continue;
+      framework.subscription = undefined;
+      framework.recovered = true;
+      framework.filters.length = 0;
+      framework.suppressed = false;
+      clearInterval(framework.heartbeat);
+      clearTimeout(framework.failoverTimer);
+      framework.failoverTimer = undefined;
+    }
+  }
+
+  /** Stops (or resumes) HEARTBEAT events on every stream (test hook). */
+  setHeartbeatsPaused(paused: boolean): void {
+    this.#heartbeatsPaused = paused;
+  }
+
+  /** Delays every event by `ms` from now on, keeping their order (test hook). */
+  setLatency(ms: number): void {
+    this.#latencyMs = Math.max(0, ms);
+  }
+
+  /** The current event latency (test hook), in milliseconds. */
+  get latencyMs(): number {
+    return this.#latencyMs;
+  }
+
   /** Ends every stream and timer (the agents are stopped by the cluster). */
   stop(): void {
     clearInterval(this.#allocationTimer);
@@ -420,13 +908,107 @@ export class LocalMaster implements AgentUplink {
     }
   }
 
+  /**
+   * The JSON of `GET /metrics/snapshot`: the `master/*` (per framework too) and `system/*`
+   * keys of a 1.12 master (no `allocator/*` and `registrar/*` keys).
+   */
+  metrics(): Record<string, number> {
+    const snapshot: Record<string, number> = {};
+    const connections = [...this.#agentConnections.values()];
+    const registered = [...this.#agents.values()].filter((a) => this.#agentConnections.get(a.id) !== 'unreachable');
+    const frameworks = [...this.#frameworks.values()];
+    const active = frameworks.filter((framework) => framework.subscription !== undefined).length;
+    for (const name of COUNTER_NAMES) snapshot[`master/${name}`] = this.#counters.get(name) ?? 0;
+    snapshot['master/elected'] = 1;
+    snapshot['master/uptime_secs'] = Date.now() / 1000 - this.#startTime;
+    snapshot['master/frameworks_active'] = active;
+    snapshot['master/frameworks_connected'] = active;
+    snapshot['master/frameworks_disconnected'] = frameworks.length - active;
+    snapshot['master/frameworks_inactive'] = frameworks.length - active;
+    snapshot['master/outstanding_offers'] = this.#offers.size;
+    snapshot['master/slaves_active'] = connections.filter((c) => c === 'active').length;
+    snapshot['master/slaves_connected'] = connections.filter((c) => c === 'active').length;
+    snapshot['master/slaves_disconnected'] = connections.filter((c) => c === 'disconnected').length;
+    snapshot['master/slaves_inactive'] = connections.filter((c) => c === 'disconnected').length;
+    snapshot['master/slaves_unreachable'] = connections.filter((c) => c === 'unreachable').length;
+    const live = frameworks.flatMap((framework) => [
+      ...framework.tasks.values(),
+      ...framework.unreachableTasks.values(),
+    ]);
+    for (const [state, name] of Object.entries(TASK_STATE_METRICS) as Array<[TaskState, string]>) {
+      snapshot[`master/tasks_${name}`] = isTerminalState(state)
+        ? (this.#counters.get(`tasks_${name}`) ?? 0)
+        : live.filter((task) => task.state === state).length;
+    }
+    const total = registered.reduce<Resource[]>((sum, agent) => addResources(sum, agent.resources), []);
+    const used = registered.reduce<Resource[]>((sum, agent) => addResources(sum, this.#used(agent.id)), []);
+    for (const name of ['cpus', 'mem', 'disk', 'gpus']) {
+      const whole = scalarSum(total, name);
+      const taken = scalarSum(used, name);
+      snapshot[`master/${name}_total`] = whole;
+      snapshot[`master/${name}_used`] = taken;
+      snapshot[`master/${name}_percent`] = whole > 0 ? taken / whole : 0;
+      snapshot[`master/${name}_revocable_total`] = 0;
+      snapshot[`master/${name}_revocable_used`] = 0;
+      snapshot[`master/${name}_revocable_percent`] = 0;
+    }
+    for (const state of OPERATION_STATES) snapshot[`master/operations/${state}`] = 0;
+    for (const type of OPERATION_TYPES) {
+      for (const state of OPERATION_STATES) snapshot[`master/operations/${type}/${state}`] = 0;
+    }
+    for (const framework of [...frameworks, ...this.#completedFrameworks]) {
+      Object.assign(snapshot, this.#frameworkMetrics(framework));
+    }
+    const [load1, load5, load15] = loadavg();
+    snapshot['system/cpus_total'] = cpus().length;
+    snapshot['system/load_1min'] = load1 ?? 0;
+    snapshot['system/load_5min'] = load5 ?? 0;
+    snapshot['system/load_15min'] = load15 ?? 0;
+    snapshot['system/mem_free_bytes'] = freemem();
+    snapshot['system/mem_total_bytes'] = totalmem();
+    return snapshot;
+  }
+
+  /** The `master/frameworks/<name>/<id>/…` keys of one framework (kept after its removal, as Mesos). */
+  #frameworkMetrics(framework: FrameworkRecord): Record<string, number> {
+    const prefix = `master/frameworks/${framework.info.name}/${framework.id}/`;
+    const keys: Record<string, number> = {};
+    const counter = (name: string): number => framework.counters.get(name) ?? 0;
+    keys[`${prefix}calls`] = counter('calls');
+    for (const type of FRAMEWORK_CALL_TYPES) keys[`${prefix}calls/${type}`] = counter(`calls/${type}`);
+    keys[`${prefix}events`] = counter('events');
+    for (const type of FRAMEWORK_EVENT_TYPES) keys[`${prefix}events/${type}`] = counter(`events/${type}`);
+    for (const name of ['accepted', 'declined', 'rescinded', 'sent']) {
+      keys[`${prefix}offers/${name}`] = counter(`offers/${name}`);
+    }
+    keys[`${prefix}operations`] = 0;
+    for (const type of FRAMEWORK_OPERATION_TYPES) keys[`${prefix}operations/${type}`] = 0;
+    for (const role of framework.info.roles ?? [frameworkRole(framework.info)]) {
+      keys[`${prefix}roles/${role}/suppressed`] = framework.suppressed ? 1 : 0;
+    }
+    keys[`${prefix}subscribed`] = framework.subscription === undefined ? 0 : 1;
+    const live = [...framework.tasks.values(), ...framework.unreachableTasks.values()];
+    for (const state of FRAMEWORK_ACTIVE_STATES) {
+      keys[`${prefix}tasks/active/${state.toLowerCase()}`] = live.filter((task) => task.state === state).length;
+    }
+    for (const state of FRAMEWORK_TERMINAL_STATES) {
+      const name = `tasks/terminal/${state.toLowerCase()}`;
+      keys[`${prefix}${name}`] = counter(name);
+    }
+    return keys;
+  }
+
   /** The JSON of `GET /master/state`, shaped as a Mesos 1.x master's. */
   state(): Record<string, unknown> {
-    const slaves = [...this.#agents.values()].map((agent) => {
+    const reachable = [...this.#agents.values()].filter(
+      (agent) => this.#agentConnections.get(agent.id) !== 'unreachable',
+    );
+    const slaves = reachable.map((agent) => {
       const used = this.#used(agent.id);
       const offered = [...this.#offers.values()]
         .filter((offer) => offer.agentId === agent.id)
         .reduce<Resource[]>((sum, offer) => addResources(sum, offer.resources), []);
+      const active = this.#agentConnections.get(agent.id) === 'active';
       return {
         id: agent.id,
         hostname: agent.hostname,
@@ -438,7 +1020,7 @@ export class LocalMaster implements AgentUplink {
         offered_resources: resourceQuantities(offered),
         reserved_resources: {},
         unreserved_resources: resourceQuantities(agent.resources),
-        active: true,
+        active,
         deactivated: false,
         registered_time: agent.startTime,
         version: '1.12.0',
@@ -448,16 +1030,16 @@ export class LocalMaster implements AgentUplink {
     const frameworks = [...this.#frameworks.values()];
     return {
       version: '1.12.0',
-      id: this.id,
+      id: this.#id,
       pid: `master@127.0.0.1:${this.#port}`,
       hostname: '127.0.0.1',
       leader: `master@127.0.0.1:${this.#port}`,
       leader_info: this.masterInfo(),
       start_time: this.#startTime,
-      elected_time: this.#startTime,
-      activated_slaves: slaves.length * 1.0,
-      deactivated_slaves: 0.0,
-      unreachable_slaves: 0.0,
+      elected_time: this.#electedTime,
+      activated_slaves: slaves.filter((slave) => slave.active).length * 1.0,
+      deactivated_slaves: slaves.filter((slave) => !slave.active).length * 1.0,
+      unreachable_slaves: (this.#agents.size - slaves.length) * 1.0,
       flags: { port: String(this.#port), allocation_interval: `${this.#allocationMs}ms` },
       slaves,
       frameworks: frameworks.map((framework) => this.#frameworkJson(framework)),
@@ -469,10 +1051,8 @@ export class LocalMaster implements AgentUplink {
 
   #frameworkJson(framework: FrameworkRecord): Record<string, unknown> {
     const live = [...framework.tasks.values()];
-    const used = live.filter((task) => !task.released).reduce<Resource[]>((s, t) => addResources(s, t.resources), []);
-    const offered = [...this.#offers.values()]
-      .filter((offer) => offer.frameworkId === framework.id)
-      .reduce<Resource[]>((sum, offer) => addResources(sum, offer.resources), []);
+    const used = this.#usedBy(framework);
+    const offered = this.#offeredTo(framework.id);
     return {
       id: framework.id,
       name: framework.info.name,
@@ -481,7 +1061,7 @@ export class LocalMaster implements AgentUplink {
       webui_url: framework.info.webui_url ?? '',
       active: framework.subscription !== undefined,
       connected: framework.subscription !== undefined,
-      recovered: false,
+      recovered: framework.recovered,
       role: frameworkRole(framework.info),
       roles: framework.info.roles ?? [frameworkRole(framework.info)],
       ...(framework.info.principal === undefined ? {} : { principal: framework.info.principal }),
@@ -495,7 +1075,7 @@ export class LocalMaster implements AgentUplink {
       offered_resources: resourceQuantities(offered),
       tasks: live.map((task) => this.#taskJson(task)),
       completed_tasks: framework.completedTasks.map((task) => this.#taskJson(task)),
-      unreachable_tasks: [],
+      unreachable_tasks: [...framework.unreachableTasks.values()].map((task) => this.#taskJson(task)),
     };
   }
 
@@ -534,14 +1114,16 @@ export class LocalMaster implements AgentUplink {
     return used;
   }
 
-  #available(agent: LocalAgent): Resource[] {
-    let available: Resource[] = [...agent.resources];
-    const taken = addResources(
-      this.#used(agent.id),
-      [...this.#offers.values()].filter((offer) => offer.agentId === agent.id).flatMap((offer) => offer.resources),
-    );
-    available = subtractResources(available, taken) ?? [];
-    return available;
+  #usedBy(framework: FrameworkRecord): Resource[] {
+    return [...framework.tasks.values()]
+      .filter((task) => !task.released)
+      .reduce<Resource[]>((sum, task) => addResources(sum, task.resources), []);
+  }
+
+  #offeredTo(frameworkId: string): Resource[] {
+    return [...this.#offers.values()]
+      .filter((offer) => offer.frameworkId === frameworkId)
+      .reduce<Resource[]>((sum, offer) => addResources(sum, offer.resources), []);
   }
 
   #returnOffer(framework: FrameworkRecord, offerId: string): OfferRecord | undefined {
@@ -551,13 +1133,122 @@ export class LocalMaster implements AgentUplink {
     return offer;
   }
 
+  /** Removes a framework's offers without telling it (failover, removal, disconnection). */
   #dropOffers(frameworkId: string): void {
     for (const [id, offer] of this.#offers) if (offer.frameworkId === frameworkId) this.#offers.delete(id);
   }
 
-  #filterAgents(framework: FrameworkRecord, agentIds: readonly string[], refuseSeconds?: number): void {
-    const seconds = refuseSeconds ?? DEFAULT_REFUSE_SECONDS;
-    for (const agentId of agentIds) framework.filters.set(agentId, Date.now() + seconds * 1000);
+  /** RESCIND of every offer on an agent that went away. */
+  #rescindOffersOn(agentId: string): void {
+    for (const [id, offer] of [...this.#offers]) {
+      if (offer.agentId !== agentId) continue;
+      this.#offers.delete(id);
+      const framework = this.#frameworks.get(offer.frameworkId);
+      if (!framework) continue;
+      countFor(framework, 'offers/rescinded');
+      framework.subscription?.send({ type: 'RESCIND', rescind: { offer_id: { value: id } } });
+    }
+  }
+
+  /**
+   * A filter of the refused `resources` of an agent for `refuse_seconds` (default 5, at least
+   * one allocation interval, at most 365 days; 0 means none), as Mesos' `recoverResources`.
+   */
+  #refuse(framework: FrameworkRecord, agentId: string, resources: readonly Resource[], filters?: Filters): void {
+    let seconds = filters?.refuse_seconds ?? DEFAULT_REFUSE_SECONDS;
+    if (!Number.isFinite(seconds) || seconds < 0) seconds = DEFAULT_REFUSE_SECONDS;
+    if (seconds === 0 || resources.length === 0) return;
+    const timeoutMs = Math.max(this.#allocationMs, Math.min(seconds, MAX_REFUSE_SECONDS) * 1000);
+    const now = Date.now();
+    // Expired filters are dropped here, so that the list stays short.
+    const current = framework.filters.filter((filter) => filter.expiresAt > now);
+    framework.filters.length = 0;
+    framework.filters.push(...current, {
+      agentId,
+      resources: resources.map(stripAllocation),
+      expiresAt: now + timeoutMs,
+    });
+  }
+
+  #count(name: CounterName | `tasks_${string}`): void {
+    this.#counters.set(name, (this.#counters.get(name) ?? 0) + 1);
+  }
+
+  /** Sets a task's state; a first terminal state counts in `master/tasks_<state>`. */
+  #setState(task: TaskRecord, state: TaskState): void {
+    if (!isTerminalState(task.state) && isTerminalState(state)) {
+      const name = TASK_STATE_METRICS[state];
+      if (name !== undefined) this.#count(`tasks_${name}`);
+      const framework =
+        this.#frameworks.get(task.frameworkId) ??
+        this.#completedFrameworks.find((candidate) => candidate.id === task.frameworkId);
+      if (framework) countFor(framework, `tasks/terminal/${state.toLowerCase()}`);
+    }
+    task.state = state;
+  }
+
+  #statusOf(
+    task: TaskRecord,
+    update: { state: TaskState; message: string; reason: TaskStatusReason; source?: TaskStatus['source'] },
+  ): TaskStatus {
+    return {
+      task_id: { value: task.info.task_id.value },
+      state: update.state,
+      message: update.message,
+      source: update.source ?? 'SOURCE_MASTER',
+      reason: update.reason,
+      agent_id: { value: task.agentId },
+      timestamp: Date.now() / 1000,
+    };
+  }
+
+  /** A terminal update made by the master: the task moves to completed, the framework is told. */
+  #retireTask(
+    framework: FrameworkRecord,
+    task: TaskRecord,
+    update: { state: TaskState; message: string; reason: TaskStatusReason; source?: TaskStatus['source'] },
+  ): void {
+    const status = this.#statusOf(task, update);
+    this.#setState(task, status.state);
+    task.statuses.push(status);
+    task.released = true;
+    framework.tasks.delete(task.info.task_id.value);
+    framework.completedTasks.push(task);
+    framework.subscription?.send({ type: 'UPDATE', update: { status } });
+  }
+
+  /**
+   * The stream as the framework sees it: with a latency set, every event (and the end) is
+   * delayed, in order.
+   */
+  #withLatency(subscription: Subscription, onEvent: (event: SchedulerEvent) => void): Subscription {
+    const queue: Array<{ readonly at: number; readonly run: () => void }> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const drain = (): void => {
+      timer = undefined;
+      const now = Date.now();
+      while (queue.length > 0 && (queue[0] as { at: number }).at <= now) queue.shift()?.run();
+      const head = queue[0];
+      if (head) timer = setTimeout(drain, head.at - now);
+    };
+    const later = (run: () => void): void => {
+      if (this.#latencyMs <= 0 && queue.length === 0) {
+        run();
+        return;
+      }
+      const at = Math.max(Date.now() + this.#latencyMs, queue.at(-1)?.at ?? 0);
+      queue.push({ at, run });
+      if (timer === undefined) timer = setTimeout(drain, at - Date.now());
+    };
+    return {
+      streamId: subscription.streamId,
+      ...(subscription.masterPort === undefined ? {} : { masterPort: subscription.masterPort }),
+      send: (event) => {
+        onEvent(event);
+        later(() => subscription.send(event));
+      },
+      end: () => later(() => subscription.end()),
+    };
   }
 
   #masterUpdate(
@@ -568,6 +1259,13 @@ export class LocalMaster implements AgentUplink {
     reason: TaskStatusReason,
     agentId?: string,
   ): void {
+    // A task the master refused (invalid task or offers) counts as ended in that state;
+    // a reconciliation answer about an unknown task does not.
+    const name = TASK_STATE_METRICS[state];
+    if (reason !== 'REASON_RECONCILIATION' && name !== undefined && isTerminalState(state)) {
+      this.#count(`tasks_${name}`);
+      countFor(framework, `tasks/terminal/${state.toLowerCase()}`);
+    }
     // Updates made by the master carry no uuid: they need (and take) no acknowledgement.
     const status: TaskStatus = {
       task_id: { value: taskId },
@@ -650,7 +1348,7 @@ export class LocalMaster implements AgentUplink {
       agent.launchTask({ ...framework.info, id: { value: framework.id } }, task);
     }
     // What is left returns to the agent; the filter keeps it from this framework for a while.
-    this.#filterAgents(framework, [agentId], accept.filters?.refuse_seconds);
+    this.#refuse(framework, agentId, pool, accept.filters);
   }
 
   #validateTask(framework: FrameworkRecord, task: TaskInfo, agentId: string, pool: Resource[]): string | undefined {
@@ -703,7 +1401,11 @@ export class LocalMaster implements AgentUplink {
     const ack = call.acknowledge;
     if (!ack) return;
     const task = framework.tasks.get(ack.task_id.value);
-    this.#agents.get(ack.agent_id.value)?.acknowledge(framework.id, ack.task_id.value, ack.uuid);
+    this.#count(task ? 'valid_status_update_acknowledgements' : 'invalid_status_update_acknowledgements');
+    // An acknowledgement to an agent that is not connected is lost; the agent re-sends the update.
+    if (this.#agentConnections.get(ack.agent_id.value) === 'active') {
+      this.#agents.get(ack.agent_id.value)?.acknowledge(framework.id, ack.task_id.value, ack.uuid);
+    }
     if (!task) return;
     const last = task.statuses.at(-1);
     // The acknowledged terminal update retires the task into completed_tasks.
@@ -716,7 +1418,10 @@ export class LocalMaster implements AgentUplink {
   #kill(framework: FrameworkRecord, taskId: string): void {
     const task = framework.tasks.get(taskId);
     if (!task) {
-      this.#reconcileUnknown(framework, taskId);
+      const unreachable = framework.unreachableTasks.get(taskId);
+      // Nothing reaches a partitioned agent: the scheduler hears the task's latest state again.
+      if (unreachable) this.#sendLatest(framework, unreachable);
+      else this.#reconcileUnknown(framework, taskId);
       return;
     }
     this.#agents.get(task.agentId)?.killTask(framework.id, taskId);
@@ -734,47 +1439,68 @@ export class LocalMaster implements AgentUplink {
     );
   }
 
+  #sendLatest(framework: FrameworkRecord, task: TaskRecord): void {
+    const last = task.statuses.at(-1);
+    const status: TaskStatus = {
+      task_id: { value: task.info.task_id.value },
+      state: task.state,
+      message: 'Reconciliation: Latest task state',
+      source: 'SOURCE_MASTER',
+      reason: 'REASON_RECONCILIATION',
+      agent_id: { value: task.agentId },
+      // No executor_id: a command task has none at the master (flow2's recorded reconciliation).
+      timestamp: Date.now() / 1000,
+      ...(last?.container_status ? { container_status: last.container_status } : {}),
+    };
+    framework.subscription?.send({ type: 'UPDATE', update: { status } });
+  }
+
   #reconcile(framework: FrameworkRecord, call: SchedulerCall): void {
     const asked = call.reconcile?.tasks ?? [];
-    const latest = (task: TaskRecord): void => {
-      const last = task.statuses.at(-1);
-      const status: TaskStatus = {
-        task_id: { value: task.info.task_id.value },
-        state: task.state,
-        message: 'Reconciliation: Latest task state',
-        source: 'SOURCE_MASTER',
-        reason: 'REASON_RECONCILIATION',
-        agent_id: { value: task.agentId },
-        // No executor_id: a command task has none in the master (as recorded in flow2/).
-        timestamp: Date.now() / 1000,
-        ...(last?.container_status ? { container_status: last.container_status } : {}),
-      };
-      framework.subscription?.send({ type: 'UPDATE', update: { status } });
-    };
     if (asked.length === 0) {
-      for (const task of framework.tasks.values()) latest(task);
+      for (const task of framework.tasks.values()) this.#sendLatest(framework, task);
+      for (const task of framework.unreachableTasks.values()) this.#sendLatest(framework, task);
       return;
     }
     for (const entry of asked) {
-      const task = framework.tasks.get(entry.task_id.value);
-      if (task) latest(task);
+      const task = framework.tasks.get(entry.task_id.value) ?? framework.unreachableTasks.get(entry.task_id.value);
+      if (task) this.#sendLatest(framework, task);
       else this.#reconcileUnknown(framework, entry.task_id.value, entry.agent_id?.value);
     }
   }
 
+  /**
+   * Removes a framework (TEARDOWN, or its failover timeout passed), as Mesos'
+   * `removeFramework`: its offers go, its tasks are killed on the agents and recorded as
+   * TASK_KILLED (REASON_FRAMEWORK_REMOVED, no update sent), it moves to completed frameworks,
+   * and a later SUBSCRIBE with its id is refused.
+   */
   #removeFramework(framework: FrameworkRecord): void {
     if (this.#frameworks.get(framework.id) !== framework) return;
     this.#frameworks.delete(framework.id);
+    this.#removedFrameworkIds.add(framework.id);
     clearInterval(framework.heartbeat);
     clearTimeout(framework.failoverTimer);
     this.#dropOffers(framework.id);
-    for (const agent of this.#agents.values()) agent.shutdownFramework(framework.id);
-    for (const task of framework.tasks.values()) {
-      if (!isTerminalState(task.state)) task.state = 'TASK_KILLED';
+    for (const agent of this.#agents.values()) {
+      // A partitioned agent shuts the framework down when it comes back (see agentReachable).
+      if (this.#agentConnections.get(agent.id) !== 'unreachable') agent.shutdownFramework(framework.id);
+    }
+    for (const task of [...framework.tasks.values(), ...framework.unreachableTasks.values()]) {
+      if (!isTerminalState(task.state) || task.state === 'TASK_UNREACHABLE') {
+        const status = this.#statusOf(task, {
+          state: 'TASK_KILLED',
+          message: `Framework ${framework.id} removed`,
+          reason: 'REASON_FRAMEWORK_REMOVED',
+        });
+        this.#setState(task, 'TASK_KILLED');
+        task.statuses.push(status);
+      }
       task.released = true;
       framework.completedTasks.push(task);
     }
     framework.tasks.clear();
+    framework.unreachableTasks.clear();
     framework.unregisteredTime = Date.now() / 1000;
     const subscription = framework.subscription;
     framework.subscription = undefined;
@@ -782,4 +1508,34 @@ export class LocalMaster implements AgentUplink {
     subscription?.end();
     this.#completedFrameworks.push(framework);
   }
+}
+
+/** The tasks an agent reports in its `/state`, by `<frameworkId>/<taskId>`. */
+function agentTaskStates(agent: LocalAgent): Map<string, TaskState> {
+  interface StateTask {
+    readonly id: string;
+    readonly framework_id: string;
+    readonly state: TaskState;
+  }
+  interface StateExecutor {
+    readonly tasks?: readonly StateTask[];
+    readonly completed_tasks?: readonly StateTask[];
+  }
+  interface StateFramework {
+    readonly executors?: readonly StateExecutor[];
+    readonly completed_executors?: readonly StateExecutor[];
+  }
+  const state = agent.state() as {
+    frameworks?: readonly StateFramework[];
+    completed_frameworks?: readonly StateFramework[];
+  };
+  const states = new Map<string, TaskState>();
+  for (const framework of [...(state.frameworks ?? []), ...(state.completed_frameworks ?? [])]) {
+    for (const executor of [...(framework.executors ?? []), ...(framework.completed_executors ?? [])]) {
+      for (const task of [...(executor.tasks ?? []), ...(executor.completed_tasks ?? [])]) {
+        states.set(`${task.framework_id}/${task.id}`, task.state);
+      }
+    }
+  }
+  return states;
 }

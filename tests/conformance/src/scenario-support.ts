@@ -51,8 +51,8 @@ export interface ScenarioClientOptions {
   readonly capabilities?: readonly string[];
   /** Other client options (reconcile, autoAcknowledge, …). */
   readonly client?: Partial<Omit<SchedulerClientOptions, 'master' | 'encoding' | 'frameworkInfo'>>;
-  /** FrameworkInfo fields besides user, name, role and capabilities (e.g. `checkpoint`). */
-  readonly frameworkInfo?: Partial<Pick<FrameworkInfo, 'checkpoint' | 'failover_timeout'>>;
+  /** FrameworkInfo fields over the defaults (`failover_timeout: 0`), e.g. a failover timeout or an `id` to take over. */
+  readonly frameworkInfo?: Partial<Omit<FrameworkInfo, 'user' | 'name' | 'capabilities'>>;
 }
 
 /** The master of the current test file and the clients of the current test. */
