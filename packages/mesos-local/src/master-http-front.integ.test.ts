@@ -115,3 +115,35 @@ describe('connections', () => {
     expect((await connection.send(request)).status).toBe(200);
   });
 });
+
+describe('SUBSCRIBE', () => {
+  it("starts suppressed for the framework's role when suppressed_roles names it", async () => {
+    const cluster = await startLocalCluster({ agents: 1, allocationIntervalMs: 50 });
+    cleanups.push(() => cluster.stop());
+    const subscribe = (suppressed: string[]): Promise<Response> =>
+      fetch(`${cluster.httpUrl}/api/v1/scheduler`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({
+          type: 'SUBSCRIBE',
+          subscribe: { framework_info: { user: 'root', name: 'suppressed' }, suppressed_roles: suppressed },
+        }),
+      });
+    const suppressed = await subscribe(['*']);
+    const reader = (suppressed.body as ReadableStream<Uint8Array>).getReader();
+    cleanups.push(() => reader.cancel());
+    let text = '';
+    const deadline = Date.now() + 500;
+    while (Date.now() < deadline) {
+      const chunk = await Promise.race([
+        reader.read(),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), deadline - Date.now())),
+      ]);
+      if (chunk === undefined || chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    expect(text).toContain('"SUBSCRIBED"');
+    // Ten allocation cycles without an offer.
+    expect(text).not.toContain('"OFFERS"');
+  });
+});

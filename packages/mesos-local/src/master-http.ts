@@ -282,7 +282,12 @@ function subscribe(
   const info = call.subscribe?.framework_info ?? { user: '', name: '' };
   // An authenticated framework that names no principal gets the authenticated one, as in Mesos.
   const frameworkInfo = principal !== undefined && info.principal === undefined ? { ...info, principal } : info;
-  const frameworkId = master.subscribe(frameworkInfo, subscription);
+  const suppressedRoles = call.subscribe?.suppressed_roles ?? [];
+  const frameworkId = master.subscribe(
+    frameworkInfo,
+    subscription,
+    suppressedRoles.length > 0 ? { suppressedRoles } : {},
+  );
   response.once('close', () => {
     if (!detached()) master.disconnected(frameworkId, subscription);
   });
