@@ -147,3 +147,53 @@ describe('SUBSCRIBE', () => {
     expect(text).not.toContain('"OFFERS"');
   });
 });
+
+describe('UPDATE_FRAMEWORK', () => {
+  it('answers 200, and 400 for a change Mesos refuses (user, checkpoint, principal) or a mismatched id', async () => {
+    const cluster = await startLocalCluster({ agents: 0 });
+    cleanups.push(() => cluster.stop());
+    const subscribe = await fetch(`${cluster.httpUrl}/api/v1/scheduler`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'root', name: 'update' } } }),
+    });
+    const streamId = subscribe.headers.get('mesos-stream-id') as string;
+    const reader = (subscribe.body as ReadableStream<Uint8Array>).getReader();
+    cleanups.push(() => reader.cancel());
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const frameworkId = /"framework_id":\{"value":"([^"]+)"/.exec(first)?.[1] as string;
+    const update = (frameworkInfo: Record<string, unknown>, callFrameworkId = frameworkId) =>
+      fetch(`${cluster.httpUrl}/api/v1/scheduler`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Mesos-Stream-Id': streamId },
+        body: JSON.stringify({
+          type: 'UPDATE_FRAMEWORK',
+          framework_id: { value: callFrameworkId },
+          update_framework: { framework_info: { id: { value: frameworkId }, ...frameworkInfo } },
+        }),
+      });
+    const ok = await update({ user: 'root', name: 'renamed' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-length')).toBe('0');
+    const user = await update({ user: 'other', name: 'renamed' });
+    expect(user.status).toBe(400);
+    expect(await user.text()).toBe(
+      "FrameworkInfo update is not valid: Updating 'FrameworkInfo.user' is unsupported; attempted to update from 'root' to 'other'",
+    );
+    const checkpoint = await update({ user: 'root', name: 'renamed', checkpoint: true });
+    expect(await checkpoint.text()).toBe(
+      "FrameworkInfo update is not valid: Updating 'FrameworkInfo.checkpoint' is unsupported; attempted to update from 'false' to 'true'",
+    );
+    const principal = await update({ user: 'root', name: 'renamed', principal: 'p' });
+    expect(await principal.text()).toBe(
+      "FrameworkInfo update is not valid: Changing framework's principal is not allowed.",
+    );
+    const mismatch = await update({ user: 'root', name: 'renamed' }, `${frameworkId}x`);
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.text()).toBe(
+      "Failed to validate scheduler::Call: 'framework_id' differs from 'update_framework.framework_info.id'",
+    );
+    const state = (await (await fetch(`${cluster.httpUrl}/master/state`)).json()) as { frameworks: { name: string }[] };
+    expect(state.frameworks.map((framework) => framework.name)).toEqual(['renamed']);
+  });
+});

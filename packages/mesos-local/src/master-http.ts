@@ -2,6 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   encodeRecordIo,
+  type FrameworkInfo,
   MESOS_CONTENT_TYPES,
   type MesosEncoding,
   SCHEDULER_CALL_CODECS,
@@ -176,6 +177,12 @@ const PAYLOAD: Partial<Record<NonNullable<SchedulerCall['type']>, keyof Schedule
   SHUTDOWN: 'shutdown',
   MESSAGE: 'message',
   REQUEST: 'request',
+  RECONCILE: 'reconcile',
+  ACCEPT_INVERSE_OFFERS: 'accept_inverse_offers',
+  DECLINE_INVERSE_OFFERS: 'decline_inverse_offers',
+  ACKNOWLEDGE_OPERATION_STATUS: 'acknowledge_operation_status',
+  RECONCILE_OPERATIONS: 'reconcile_operations',
+  UPDATE_FRAMEWORK: 'update_framework',
 };
 
 function validateCall(call: SchedulerCall, principal: string | undefined): void {
@@ -206,6 +213,24 @@ function validateCall(call: SchedulerCall, principal: string | undefined): void 
   // Every other call names its framework first, then its payload.
   if (call.framework_id === undefined) fail("Expecting 'framework_id' to be present");
   needsPayload();
+  if (type === 'UPDATE_FRAMEWORK' && call.update_framework?.framework_info.id?.value !== call.framework_id?.value) {
+    fail("'framework_id' differs from 'update_framework.framework_info.id'");
+  }
+}
+
+/**
+ * Mesos' validateUpdate of an UPDATE_FRAMEWORK: principal, user and checkpoint cannot change.
+ * Returns the problem, if any.
+ */
+function updateProblem(current: FrameworkInfo, update: FrameworkInfo): string | undefined {
+  if (current.principal !== update.principal) return "Changing framework's principal is not allowed.";
+  if (current.user !== update.user) {
+    return `Updating 'FrameworkInfo.user' is unsupported; attempted to update from '${current.user}' to '${update.user}'`;
+  }
+  if ((current.checkpoint ?? false) !== (update.checkpoint ?? false)) {
+    return `Updating 'FrameworkInfo.checkpoint' is unsupported; attempted to update from '${current.checkpoint ?? false}' to '${update.checkpoint ?? false}'`;
+  }
+  return undefined;
 }
 
 function mismatchedPrincipal(authenticated: string, declared: string): string {
@@ -343,8 +368,13 @@ async function scheduler(
       `The stream ID '${streamId}' included in this request didn't match the stream ID currently associated with framework ID ${frameworkId}`,
     );
   }
+  if (call.type === 'UPDATE_FRAMEWORK' && known.info !== undefined && call.update_framework !== undefined) {
+    const problem = updateProblem(known.info, call.update_framework.framework_info);
+    if (problem !== undefined) throw new HttpProblem(400, `FrameworkInfo update is not valid: ${problem}`);
+  }
   master.handleCall(frameworkId, call);
-  sendEmpty(response, 202);
+  // UPDATE_FRAMEWORK is answered 200 (Mesos' Master::updateFramework), every other call 202.
+  sendEmpty(response, call.type === 'UPDATE_FRAMEWORK' ? 200 : 202);
 }
 
 /**

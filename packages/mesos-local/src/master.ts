@@ -403,12 +403,16 @@ export class LocalMaster implements AgentUplink {
     status: 'unknown' | 'disconnected' | 'subscribed';
     streamId?: string;
     principal?: string;
+    info?: FrameworkInfo;
   } {
     const framework = this.#frameworks.get(frameworkId);
     if (!framework) return { status: 'unknown' };
-    const principal = framework.info.principal === undefined ? {} : { principal: framework.info.principal };
-    if (!framework.subscription) return { status: 'disconnected', ...principal };
-    return { status: 'subscribed', streamId: framework.subscription.streamId, ...principal };
+    const known = {
+      info: framework.info,
+      ...(framework.info.principal === undefined ? {} : { principal: framework.info.principal }),
+    };
+    if (!framework.subscription) return { status: 'disconnected', ...known };
+    return { status: 'subscribed', streamId: framework.subscription.streamId, ...known };
   }
 
   /**
