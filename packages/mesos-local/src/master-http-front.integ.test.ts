@@ -197,3 +197,28 @@ describe('UPDATE_FRAMEWORK', () => {
     expect(state.frameworks.map((framework) => framework.name)).toEqual(['renamed']);
   });
 });
+
+describe('ACKNOWLEDGE', () => {
+  it('refuses a uuid that is not 16 bytes of a UUID version 1 to 5, as stout does', async () => {
+    const cluster = await startLocalCluster({ agents: 0 });
+    cleanups.push(() => cluster.stop());
+    const acknowledge = (uuid: Buffer) =>
+      fetch(`${cluster.httpUrl}/api/v1/scheduler`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          type: 'ACKNOWLEDGE',
+          framework_id: { value: 'any' },
+          acknowledge: { agent_id: { value: 'a' }, task_id: { value: 't' }, uuid: uuid.toString('base64') },
+        }),
+      });
+    for (const uuid of [Buffer.alloc(15, 0x41), Buffer.alloc(16, 0)]) {
+      const answer = await acknowledge(uuid);
+      expect(answer.status).toBe(400);
+      expect(await answer.text()).toBe('Failed to validate scheduler::Call: Not a valid UUID');
+    }
+    // A valid one passes validation; the framework is then unknown.
+    const valid = Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
+    expect(await (await acknowledge(valid)).text()).toBe('Framework cannot be found');
+  });
+});

@@ -216,6 +216,18 @@ function validateCall(call: SchedulerCall, principal: string | undefined): void 
   if (type === 'UPDATE_FRAMEWORK' && call.update_framework?.framework_info.id?.value !== call.framework_id?.value) {
     fail("'framework_id' differs from 'update_framework.framework_info.id'");
   }
+  const uuid = call.acknowledge?.uuid ?? call.acknowledge_operation_status?.uuid;
+  if ((type === 'ACKNOWLEDGE' || type === 'ACKNOWLEDGE_OPERATION_STATUS') && !isUuid(uuid)) fail('Not a valid UUID');
+  if (type === 'ACKNOWLEDGE_OPERATION_STATUS' && call.acknowledge_operation_status?.agent_id === undefined) {
+    fail("Expecting 'agent_id' to be present");
+  }
+}
+
+/** Whether `bytes` is a UUID as stout's `UUID::fromBytes` takes one: 16 bytes of version 1 to 5. */
+function isUuid(bytes: Uint8Array | undefined): boolean {
+  if (bytes === undefined || bytes.length !== 16) return false;
+  const version = (bytes[6] ?? 0) >> 4;
+  return version >= 1 && version <= 5;
 }
 
 /**
