@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `mesos-local` command: a local cluster until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
+import { readCredentialsFile } from './credentials.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const { values } = parseArgs({
@@ -10,6 +11,11 @@ const { values } = parseArgs({
     resources: { type: 'string' },
     attributes: { type: 'string' },
     'work-dir': { type: 'string' },
+    // Mesos' --credentials file (JSON or "principal secret" lines): scheduler calls need basic auth.
+    credentials: { type: 'string' },
+    // Mesos' --zk: every master registers there; several need it.
+    zookeeper: { type: 'string' },
+    masters: { type: 'string', default: '1' },
   },
 });
 
@@ -19,6 +25,9 @@ const cluster = await startLocalCluster({
   ...(values.resources === undefined ? {} : { resources: values.resources }),
   ...(values.attributes === undefined ? {} : { attributes: values.attributes }),
   ...(values['work-dir'] === undefined ? {} : { workDir: values['work-dir'] }),
+  ...(values.credentials === undefined ? {} : { credentials: readCredentialsFile(values.credentials) }),
+  ...(values.zookeeper === undefined ? {} : { zookeeper: values.zookeeper }),
+  masters: Number(values.masters),
 });
 process.stdout.write(`${cluster.masterUrl}\n`);
 

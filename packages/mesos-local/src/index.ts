@@ -1,5 +1,6 @@
 // @spark-mesos/mesos-local: a Mesos master and agents in this process, speaking Mesos' v1 HTTP API.
 
+export { parseCredentials, readCredentialsFile } from './credentials.js';
 export {
   type AgentFetcherOptions,
   createFetcherCache,
@@ -14,9 +15,17 @@ export {
   type LocalCluster,
   type LocalClusterAgent,
   type LocalClusterHooks,
+  type LocalClusterMaster,
   type LocalClusterOptions,
   startLocalCluster,
 } from './local-cluster.js';
+export { MASTER_NODE_PREFIX, masterInfoJson } from './master-election.js';
+export {
+  type FrameworkCredential,
+  type LeaderAddress,
+  type MasterHttpOptions,
+  SCHEDULER_AUTHENTICATION_REALM,
+} from './master-http.js';
 export {
   addResources,
   DEFAULT_AGENT_RESOURCES,

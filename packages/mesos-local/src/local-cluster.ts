@@ -5,10 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SparkMesosError } from '@spark-mesos/errors';
+import type { MasterAddress, MasterDetector } from '@spark-mesos/master-url';
 import { LocalAgent } from './agent.js';
 import { type AgentFetcherOptions, agentFetcherOptions } from './fetcher.js';
 import { LocalMaster } from './master.js';
-import { createMasterHttpHandler } from './master-http.js';
+import { type MasterRegistration, parseZooKeeperUrl, registerMaster, watchLeader } from './master-election.js';
+import { createMasterHttpHandler, type FrameworkCredential } from './master-http.js';
 import { DEFAULT_AGENT_RESOURCES, parseAttributes, parseResources } from './resources.js';
 
 /** Options of {@link startLocalCluster}. */
@@ -49,6 +51,43 @@ export interface LocalClusterOptions {
    * its `mem`), in milliseconds; 0 disables it. @default 1000
    */
   readonly memoryCheckIntervalMs?: number;
+  /**
+   * Framework authentication (Mesos' `--authenticate_http_frameworks` with `basic` and
+   * `--credentials`): scheduler API calls must carry `Authorization: Basic` with one of these.
+   * @default undefined (no authentication)
+   */
+  readonly credentials?: readonly FrameworkCredential[];
+  /**
+   * Mesos' `--zk`, e.g. `zk://127.0.0.1:2181/mesos`: every master registers there and the
+   * elected one serves; `masterUrl` is then `mesos://zk://…`. @default undefined (no ZooKeeper)
+   */
+  readonly zookeeper?: string;
+  /**
+   * Number of masters: HTTP front-ends of one shared master state, each on its own port
+   * (`port`, `port + 1`… or free ones), of which the ZooKeeper-elected one serves. More than one
+   * needs `zookeeper`. @default 1
+   */
+  readonly masters?: number;
+  /** ZooKeeper session timeout of each master, in milliseconds. @default 10000 */
+  readonly zookeeperSessionTimeoutMs?: number;
+}
+
+/** A master (HTTP front-end) of a {@link LocalCluster}. */
+export interface LocalClusterMaster {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Its port. */
+  readonly port: number;
+  /** Its ZooKeeper node (`/mesos/json.info_0000000000`), when registered there. */
+  readonly zookeeperNode: string | undefined;
+  /** Whether it is the elected master (always true without ZooKeeper). */
+  leading(): boolean;
+  /**
+   * Stops this master as if its process were killed: its ZooKeeper session closes (its node
+   * vanishes and the next master is elected) and its connections drop. The shared state
+   * (frameworks, tasks, agents) lives on for the new leader. Idempotent.
+   */
+  stop(): Promise<void>;
 }
 
 /** An agent of a {@link LocalCluster}. */
@@ -102,7 +141,9 @@ export interface LocalClusterHooks {
    * chunk), the master gets a new id and `elected_time`, outstanding offers are forgotten.
    * Frameworks re-subscribe with their id and keep their tasks. As in Mesos, the new master
    * runs no `failover_timeout` for a framework that never comes back (it stays, disconnected,
-   * `recovered` in `/master/state`), and forgets which frameworks were removed.
+   * `recovered` in `/master/state`), and forgets which frameworks were removed. With
+   * `zookeeper`, this fails the state over in place (the same master keeps leading); to fail
+   * over through ZooKeeper, stop the leading master: `cluster.masters[i].stop()`.
    */
   failoverMaster(): void;
   /** Stops sending HEARTBEAT events on every stream (streams stay open) until {@link LocalClusterHooks.resumeHeartbeats}. */
@@ -123,14 +164,16 @@ export interface LocalClusterHooks {
 
 /** A running local cluster. */
 export interface LocalCluster {
-  /** `mesos://127.0.0.1:<port>`, for a scheduler client. */
+  /** `mesos://127.0.0.1:<port>`, or `mesos://zk://…` with `zookeeper`, for a scheduler client. */
   readonly masterUrl: string;
-  /** `http://127.0.0.1:<port>`, for an operator client. */
+  /** `http://127.0.0.1:<port>` of the first master, for an operator client. */
   readonly httpUrl: string;
   /** The master id (a new one after `hooks.failoverMaster()`). */
   readonly masterId: string;
   /** The agents (a restarted agent has a new `url`). */
   readonly agents: readonly LocalClusterAgent[];
+  /** The masters, in registration order (the first is elected first). */
+  readonly masters: readonly LocalClusterMaster[];
   /** The work directory. */
   readonly workDir: string;
   /** Faults on demand, for tests. */
@@ -170,15 +213,51 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     ...(options.allocationIntervalMs === undefined ? {} : { allocationIntervalMs: options.allocationIntervalMs }),
   });
   const agents: LocalAgent[] = [];
+  const masterCount = options.masters ?? 1;
+  const zookeeper = options.zookeeper === undefined ? undefined : parseZooKeeperUrl(options.zookeeper);
+  if (!Number.isInteger(masterCount) || masterCount < 1 || (masterCount > 1 && zookeeper === undefined)) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_CONFIG',
+      `masters must be a whole number ≥ 1, and more than 1 needs zookeeper (zk://host:port/path), got masters ${masterCount}.`,
+      { cause: { masters: masterCount, zookeeper: options.zookeeper } },
+    );
+  }
   // The open scheduler event streams, by Mesos-Stream-Id, so that hooks can cut them.
   const streams = new Map<string, ServerResponse>();
-  const handler = createMasterHttpHandler(master, (): number => (server.address() as AddressInfo | null)?.port ?? 0);
-  const server: Server = createServer((request, response) => {
-    trackEventStream(request, response, streams);
-    const latencyMs = master.latencyMs;
-    if (latencyMs > 0) setTimeout(() => handler(request, response), latencyMs);
-    else handler(request, response);
-  });
+  // Each master front-end has its own id, as each Mesos master process has; the first one's is
+  // the state's until a failover elects another.
+  const fronts = Array.from(
+    { length: masterCount },
+    (_, index) => new MasterFront(index === 0 ? masterId : randomUUID()),
+  );
+  let leader: MasterAddress | undefined;
+  // The front-end the shared state serves as (0 until the cluster has started).
+  let masterPort = 0;
+  let detector: MasterDetector | undefined;
+  const leaderOf = (front: MasterFront): 'self' | MasterAddress | undefined =>
+    zookeeper === undefined || (leader !== undefined && leader.port === front.port) ? 'self' : leader;
+  for (const front of fronts) {
+    const handler = createMasterHttpHandler(master, {
+      port: () => front.port,
+      leader: () => {
+        const elected = leaderOf(front);
+        return elected === undefined || elected === 'self'
+          ? elected
+          : { hostname: elected.hostname ?? elected.host, port: elected.port };
+      },
+      detached: () => front.stopped,
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    });
+    front.server = createServer((request, response) => {
+      trackEventStream(request, response, streams);
+      const latencyMs = master.latencyMs;
+      if (latencyMs > 0) setTimeout(() => handler(request, response), latencyMs);
+      else handler(request, response);
+    });
+    // Never close idle connections, as libprocess: Mesos' C++ scheduler library keeps one open
+    // for its calls and takes its loss for a lost master.
+    front.server.keepAliveTimeout = 0;
+  }
   const createAgent = (id: string): LocalAgent =>
     new LocalAgent({
       id,
@@ -198,9 +277,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     });
   const stopAll = async (): Promise<void> => {
     master.stop();
+    await detector?.close().catch(() => {});
     await Promise.all(agents.map((agent) => agent.stop()));
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(fronts.map((front) => front.stop()));
     if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
   };
   try {
@@ -210,18 +289,57 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       await agent.start();
       master.addAgent(agent);
     }
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    for (const [index, front] of fronts.entries()) {
+      const port = options.port === undefined || options.port === 0 ? 0 : options.port + index;
+      await front.listen(port);
+    }
+    if (zookeeper !== undefined) {
+      const sessionTimeoutMs = options.zookeeperSessionTimeoutMs ?? 10_000;
+      // In order, so the first master has the lowest sequence and is elected first.
+      for (const front of fronts) {
+        front.registration = await registerMaster({
+          zookeeper,
+          masterInfo: {
+            ...master.masterInfo(),
+            id: front.id,
+            port: front.port,
+            pid: `master@127.0.0.1:${front.port}`,
+            address: { hostname: '127.0.0.1', ip: '127.0.0.1', port: front.port },
+          },
+          sessionTimeoutMs,
+        });
+      }
+      const watcher = watchLeader(
+        zookeeper,
+        (address) => {
+          leader = address;
+          const elected = fronts.find((front) => address !== undefined && front.port === address.port);
+          if (elected === undefined || masterPort === 0 || elected.port === masterPort) return;
+          // The shared state follows the newly elected front-end, with its id (see
+          // LocalMaster.failover); streams still open on another front-end are cut, as the
+          // connections to a dead master break.
+          masterPort = elected.port;
+          master.failover({ id: elected.id, port: elected.port });
+          for (const [streamId, response] of streams) {
+            if (response.socket?.localPort === elected.port) continue;
+            streams.delete(streamId);
+            response.destroy();
+          }
+        },
+        sessionTimeoutMs,
+      );
+      detector = watcher;
+      leader = await watcher.detect();
+    }
   } catch (error) {
     await stopAll().catch(() => {});
     throw new SparkMesosError('SM_ERR_LOCAL_CLUSTER', `Cannot start the local cluster: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  const port = (server.address() as AddressInfo).port;
-  master.start(port);
+  masterPort = leader?.port ?? (fronts[0] as MasterFront).port;
+  master.start(masterPort);
+  const port = (fronts[0] as MasterFront).port;
   let stopping: Promise<void> | undefined;
   const agentIndex = (agentId: string): number => {
     const index = agents.findIndex((agent) => agent.id === agentId);
@@ -292,7 +410,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     },
   };
   return {
-    masterUrl: `mesos://127.0.0.1:${port}`,
+    masterUrl: options.zookeeper === undefined ? `mesos://127.0.0.1:${port}` : `mesos://${options.zookeeper}`,
     httpUrl: `http://127.0.0.1:${port}`,
     get masterId() {
       return master.id;
@@ -300,6 +418,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     get agents() {
       return agents.map((agent) => ({ id: agent.id, url: agent.url }));
     },
+    masters: fronts.map((front) => ({
+      url: `http://127.0.0.1:${front.port}`,
+      port: front.port,
+      zookeeperNode: front.registration?.node,
+      leading: () => leaderOf(front) === 'self',
+      stop: () => front.stop(),
+    })),
     workDir,
     hooks,
     stop() {
@@ -334,4 +459,42 @@ function trackEventStream(
     }
     return Reflect.apply(writeHead, this, args) as ServerResponse;
   } as ServerResponse['writeHead'];
+}
+
+/** One master HTTP front-end: its server and ZooKeeper registration. */
+class MasterFront {
+  server: Server | undefined;
+  readonly id: string;
+  registration: MasterRegistration | undefined;
+  stopped = false;
+  #stopping: Promise<void> | undefined;
+
+  constructor(id: string) {
+    this.id = id;
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  listen(port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const server = this.server as Server;
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.#stopping ??= (async () => {
+      await this.registration?.withdraw();
+      const server = this.server;
+      if (server?.listening) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    })();
+    return this.#stopping;
+  }
 }

@@ -53,7 +53,7 @@ function send(request: Buffer, port: number): Promise<RawResponse> {
 }
 
 const cases = readdirSync(FLOW)
-  .filter((name) => name.endsWith('.request.raw'))
+  .filter((name) => /^(err|ok)-.*\.request\.raw$/.test(name))
   .map((name) => name.replace('.request.raw', ''));
 
 describe('scheduler API errors, replayed from a real master', () => {

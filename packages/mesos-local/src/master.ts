@@ -36,6 +36,8 @@ export interface Subscription {
   send(event: SchedulerEvent): void;
   /** Ends the stream (the final zero-length chunk). */
   end(): void;
+  /** Port of the master front-end serving the stream (see {@link LocalMaster.failover}). @default undefined */
+  readonly masterPort?: number;
 }
 
 interface TaskRecord {
@@ -397,11 +399,20 @@ export class LocalMaster implements AgentUplink {
    * Whether framework `frameworkId` is known (`'unknown'`), known but without a live stream
    * (`'disconnected'`), or subscribed with stream `streamId` (`'subscribed'`).
    */
-  frameworkStatus(frameworkId: string): { status: 'unknown' | 'disconnected' | 'subscribed'; streamId?: string } {
+  frameworkStatus(frameworkId: string): {
+    status: 'unknown' | 'disconnected' | 'subscribed';
+    streamId?: string;
+    principal?: string;
+    info?: FrameworkInfo;
+  } {
     const framework = this.#frameworks.get(frameworkId);
     if (!framework) return { status: 'unknown' };
-    if (!framework.subscription) return { status: 'disconnected' };
-    return { status: 'subscribed', streamId: framework.subscription.streamId };
+    const known = {
+      info: framework.info,
+      ...(framework.info.principal === undefined ? {} : { principal: framework.info.principal }),
+    };
+    if (!framework.subscription) return { status: 'disconnected', ...known };
+    return { status: 'subscribed', streamId: framework.subscription.streamId, ...known };
   }
 
   /**
@@ -674,9 +685,10 @@ export class LocalMaster implements AgentUplink {
           address: { hostname: '127.0.0.1', ip: '127.0.0.1', port: agent.port },
           path: '/slave(1)',
         },
-        resources: allocation.resources,
+        resources: this.#offerFormat(allocation.frameworkId, allocation.resources),
         ...(allocation.multiRole ? { allocation_info: { role: allocation.role } } : {}),
         ...(agent.attributes.length > 0 ? { attributes: [...agent.attributes] } : {}),
+        ...this.#offeredExecutors(agent.id, allocation.frameworkId),
       };
       this.#offers.set(offer.id.value, {
         offer,
@@ -693,6 +705,28 @@ export class LocalMaster implements AgentUplink {
       for (const _offer of offers) countFor(framework, 'offers/sent');
       framework.subscription?.send({ type: 'OFFERS', offers: { offers } });
     }
+  }
+
+  /** `executor_ids` of an offer: the framework's executors running on the agent (as recorded in cpp_scheduler/). */
+  #offeredExecutors(agentId: string, frameworkId: string): Pick<Offer, 'executor_ids'> {
+    const prefix = `${agentId} ${frameworkId} `;
+    const ids = [...this.#executors]
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([, executor]) => ({ value: executor.info.executor_id.value }));
+    return ids.length === 0 ? {} : { executor_ids: ids };
+  }
+
+  /**
+   * Resources as a framework gets them: with RESERVATION_REFINEMENT in Mesos' newer format (no
+   * deprecated `role`; a reservation as `reservations`), else with `role` (as recorded in
+   * cpp_scheduler/ and flow/).
+   */
+  #offerFormat(frameworkId: string, resources: Resource[]): Resource[] {
+    const info = this.#frameworks.get(frameworkId)?.info;
+    if (info === undefined || !hasCapability(info, 'RESERVATION_REFINEMENT')) return resources;
+    return resources.map(({ role, ...rest }) =>
+      role === undefined || role === '*' ? rest : { ...rest, reservations: [{ type: 'STATIC', role }] },
+    );
   }
 
   /**
@@ -821,13 +855,27 @@ export class LocalMaster implements AgentUplink {
    * re-subscribes with its id. As in Mesos, a recovered framework has no failover timeout
    * running (master.cpp schedules it only when a connected framework disconnects), and removed
    * frameworks are forgotten.
+   *
+   * @param options.id the new master's id (a ZooKeeper-elected front-end's own) @default a new UUID
+   * @param options.port the port of the front-end now leading (ZooKeeper failover) @default unchanged
    */
-  failover(): void {
-    this.#id = randomUUID();
+  failover(options: { readonly id?: string; readonly port?: number } = {}): void {
+    this.#id = options.id ?? randomUUID();
     this.#electedTime = Date.now() / 1000;
-    this.#offers.clear();
+    if (options.port !== undefined) this.#port = options.port;
+    // With ZooKeeper (options.port), a scheduler may have found the new leader before this
+    // master heard of the election: its new subscription stays.
+    const kept = new Set(
+      [...this.#frameworks.values()].filter(
+        (framework) => options.port !== undefined && framework.subscription?.masterPort === options.port,
+      ),
+    );
+    for (const [offerId, offer] of this.#offers) {
+      if (![...kept].some((framework) => framework.id === offer.frameworkId)) this.#offers.delete(offerId);
+    }
     this.#removedFrameworkIds.clear();
     for (const framework of this.#frameworks.values()) {
+      if (kept.has(framework)) continue;
       framework.subscription = undefined;
       framework.recovered = true;
       framework.filters.length = 0;
@@ -1198,6 +1246,7 @@ export class LocalMaster implements AgentUplink {
     };
     return {
       streamId: subscription.streamId,
+      ...(subscription.masterPort === undefined ? {} : { masterPort: subscription.masterPort }),
       send: (event) => {
         onEvent(event);
         later(() => subscription.send(event));
