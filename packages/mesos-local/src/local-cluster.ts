@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,8 +222,6 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       { cause: { masters: masterCount, zookeeper: options.zookeeper } },
     );
   }
-  // The open scheduler event streams, by Mesos-Stream-Id, so that hooks can cut them.
-  const streams = new Map<string, ServerResponse>();
   // Each master front-end has its own id, as each Mesos master process has; the first one's is
   // the state's until a failover elects another.
   const fronts = Array.from(
@@ -249,7 +247,6 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     });
     front.server = createServer((request, response) => {
-      trackEventStream(request, response, streams);
       const latencyMs = master.latencyMs;
       if (latencyMs > 0) setTimeout(() => handler(request, response), latencyMs);
       else handler(request, response);
@@ -320,11 +317,6 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
           // connections to a dead master break.
           masterPort = elected.port;
           master.failover({ id: elected.id, port: elected.port });
-          for (const [streamId, response] of streams) {
-            if (response.socket?.localPort === elected.port) continue;
-            streams.delete(streamId);
-            response.destroy();
-          }
         },
         sessionTimeoutMs,
       );
@@ -359,17 +351,6 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     master.agentDisconnected(agentId);
     await agent.stop();
   };
-  const cutStreams = (streamIds: readonly string[]): number => {
-    let cut = 0;
-    for (const streamId of streamIds) {
-      const response = streams.get(streamId);
-      if (!response) continue;
-      streams.delete(streamId);
-      response.destroy();
-      cut++;
-    }
-    return cut;
-  };
   const hooks: LocalClusterHooks = {
     killAgent,
     async restartAgent(agentId) {
@@ -387,7 +368,6 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     },
     failoverMaster() {
       master.failover();
-      cutStreams([...streams.keys()]);
     },
     pauseHeartbeats() {
       master.setHeartbeatsPaused(true);
@@ -396,9 +376,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       master.setHeartbeatsPaused(false);
     },
     dropSchedulerConnections(frameworkId) {
-      if (frameworkId === undefined) return cutStreams([...streams.keys()]);
-      const streamId = master.frameworkStatus(frameworkId).streamId;
-      return cutStreams(streamId === undefined ? [] : [streamId]);
+      return master.dropSubscriptions(frameworkId);
     },
     setLatency(ms) {
       if (!Number.isFinite(ms) || ms < 0) {
@@ -432,33 +410,6 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       return stopping;
     },
   };
-}
-
-/**
- * Remembers the response of each SUBSCRIBE by the `Mesos-Stream-Id` it is answered with, until
- * it closes: the handle that lets hooks cut a stream as a network failure would.
- */
-function trackEventStream(
-  request: IncomingMessage,
-  response: ServerResponse,
-  streams: Map<string, ServerResponse>,
-): void {
-  if (request.method !== 'POST') return;
-  const writeHead = response.writeHead;
-  response.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
-    for (const arg of args) {
-      if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) continue;
-      const entry = Object.entries(arg).find(([name]) => name.toLowerCase() === 'mesos-stream-id');
-      if (typeof entry?.[1] === 'string') {
-        const streamId = entry[1];
-        streams.set(streamId, response);
-        response.once('close', () => {
-          if (streams.get(streamId) === response) streams.delete(streamId);
-        });
-      }
-    }
-    return Reflect.apply(writeHead, this, args) as ServerResponse;
-  } as ServerResponse['writeHead'];
 }
 
 /** One master HTTP front-end: its server and ZooKeeper registration. */

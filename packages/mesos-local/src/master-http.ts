@@ -315,6 +315,9 @@ function subscribe(
     end() {
       if (!response.writableEnded) response.end();
     },
+    abort() {
+      response.destroy();
+    },
   };
   const info = call.subscribe?.framework_info ?? { user: '', name: '' };
   // An authenticated framework that names no principal gets the authenticated one, as in Mesos.

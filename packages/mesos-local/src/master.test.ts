@@ -30,7 +30,12 @@ function setup(agentCount = 1): LocalMaster {
 }
 
 function stream(events: SchedulerEvent[], streamId = `s-${events.length}-${Math.random()}`): Subscription {
-  return { streamId, send: (event) => events.push(event), end: () => events.push({ type: 'UNKNOWN' }) };
+  return {
+    streamId,
+    send: (event) => events.push(event),
+    end: () => events.push({ type: 'UNKNOWN' }),
+    abort: () => events.push({ type: 'UNKNOWN' }),
+  };
 }
 
 const offersIn = (events: readonly SchedulerEvent[]) =>

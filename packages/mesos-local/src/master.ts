@@ -36,6 +36,8 @@ export interface Subscription {
   send(event: SchedulerEvent): void;
   /** Ends the stream (the final zero-length chunk). */
   end(): void;
+  /** Cuts the connection as a network failure or a dying master would: no ERROR, no final chunk. */
+  abort(): void;
   /** Port of the master front-end serving the stream (see {@link LocalMaster.failover}). @default undefined */
   readonly masterPort?: number;
 }
@@ -876,7 +878,10 @@ export class LocalMaster implements AgentUplink {
     this.#removedFrameworkIds.clear();
     for (const framework of this.#frameworks.values()) {
       if (kept.has(framework)) continue;
+      const old = framework.subscription;
       framework.subscription = undefined;
+      // The old master is gone: its connections break.
+      old?.abort();
       framework.recovered = true;
       framework.filters.length = 0;
       framework.suppressed = false;
@@ -884,6 +889,24 @@ export class LocalMaster implements AgentUplink {
       clearTimeout(framework.failoverTimer);
       framework.failoverTimer = undefined;
     }
+  }
+
+  /**
+   * Cuts the event stream of framework `frameworkId` (every framework's when omitted) as a
+   * network failure would (test hook); the framework is then disconnected as by any broken
+   * connection.
+   *
+   * @returns how many streams were cut
+   */
+  dropSubscriptions(frameworkId?: string): number {
+    let cut = 0;
+    for (const framework of this.#frameworks.values()) {
+      if (frameworkId !== undefined && framework.id !== frameworkId) continue;
+      if (framework.subscription === undefined) continue;
+      framework.subscription.abort();
+      cut++;
+    }
+    return cut;
   }
 
   /** Stops (or resumes) HEARTBEAT events on every stream (test hook). */
@@ -1252,6 +1275,8 @@ export class LocalMaster implements AgentUplink {
         later(() => subscription.send(event));
       },
       end: () => later(() => subscription.end()),
+      // A broken connection is not delayed: nothing queued behind it can arrive anymore.
+      abort: () => subscription.abort(),
     };
   }
 
