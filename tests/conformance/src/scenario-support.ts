@@ -23,7 +23,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '@spark-mesos/mesos-client';
-import { type LocalCluster, startLocalCluster } from '@spark-mesos/mesos-local';
+import { type LocalCluster, type LocalClusterHooks, startLocalCluster } from '@spark-mesos/mesos-local';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** The real master under test, if any. */
@@ -63,7 +63,19 @@ export interface ConformanceMaster {
   schedulerClient(encoding: MesosEncoding, options: ScenarioClientOptions): SchedulerClient;
   /** An operator client of the leader `client` subscribed to. */
   operatorClient(client: SchedulerClient): OperatorClient;
+  /**
+   * mesos-local's test hooks, for scenarios that make a fault happen; undefined against a real
+   * master, where such scenarios are skipped (`it.skipIf(hooksUnavailable)`).
+   */
+  readonly hooks: LocalClusterHooks | undefined;
 }
+
+/**
+ * Whether the scenarios that need a test hook (kill an agent, fail the master over, …) are
+ * skipped: against a real master they cannot make the fault happen, and are reported skipped
+ * rather than passed.
+ */
+export const hooksUnavailable = realMaster !== undefined;
 
 /**
  * Registers the hooks of a test file: a two-agent mesos-local cluster for the file (unless a real
@@ -79,7 +91,12 @@ export function useConformanceMaster(): ConformanceMaster {
       url = realMaster;
       return;
     }
-    cluster = await startLocalCluster({ agents: 2, heartbeatIntervalSeconds: 1, allocationIntervalMs: 50 });
+    cluster = await startLocalCluster({
+      agents: 2,
+      heartbeatIntervalSeconds: 1,
+      allocationIntervalMs: 50,
+      statusUpdateRetryMs: 500,
+    });
     url = cluster.masterUrl;
   });
 
@@ -103,6 +120,9 @@ export function useConformanceMaster(): ConformanceMaster {
   return {
     get url(): string {
       return masterUrl();
+    },
+    get hooks(): LocalClusterHooks | undefined {
+      return cluster?.hooks;
     },
     schedulerClient(encoding, options) {
       const capabilities = [...(options.capabilities ?? []), ...(role === undefined ? [] : ['MULTI_ROLE'])].map(
