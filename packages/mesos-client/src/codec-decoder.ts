@@ -85,6 +85,12 @@ function toSafeNumber(value: number | protobuf.Long, typeName: string, field: st
   return n;
 }
 
+/** Converts a protobufjs Long (or number) to the nearest number (FieldPlan.approximate). */
+function toNearestNumber(value: number | protobuf.Long): number {
+  if (typeof value === 'number') return value;
+  return (value.unsigned ? value.high >>> 0 : value.high) * 4294967296 + (value.low >>> 0);
+}
+
 function missing(typeName: string, field: string): never {
   throw new DecodeProblem('missing-required', typeName, field);
 }
@@ -102,6 +108,8 @@ function readExpression(plan: TypePlan, field: FieldPlan, index: number): string
   const protoType = protoTypeOf(plan, field).type;
   const read = SCALAR_READ[protoType];
   if (read === undefined) throw new Error(`unsupported type ${protoType} of ${plan.name}.${field.name}`);
+  // An approximate field skips the ±2^53 check: A(x) instead of L(x,T,F).
+  if (field.approximate && read.startsWith('L(')) return read.replace(/^L\((.*),T,F\)$/, 'A($1)');
   return read.replace('T', typeName).replace('F', name);
 }
 
@@ -175,10 +183,11 @@ function generate(plan: TypePlan): GeneratedDecoder {
     'D',
     'E',
     'L',
+    'A',
     'M',
     `return function decode_${plan.name.replace(/\./g, '_')}(r,l){${lines.join('\n')}}`,
   );
-  const impl = factory(subDecoders, enumNames, toSafeNumber, missing) as GeneratedDecoder;
+  const impl = factory(subDecoders, enumNames, toSafeNumber, toNearestNumber, missing) as GeneratedDecoder;
   decoders.set(plan, impl);
   return impl;
 }

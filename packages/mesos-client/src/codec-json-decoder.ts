@@ -55,6 +55,13 @@ function int64(value: unknown): number {
   return fail();
 }
 
+// FieldPlan.approximate: the nearest number, even beyond ±2^53.
+function approximateInt64(value: unknown): number {
+  const n = typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n)) return n;
+  return fail();
+}
+
 function uint64(value: unknown): number {
   const n = typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
   if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return n;
@@ -68,7 +75,7 @@ function bytes(value: unknown): Uint8Array {
 }
 
 /** Helpers the generated code reaches through its `H` argument. */
-const HELPERS = { fail, int32, uint32, double, int64, uint64, bytes, setMapEntry };
+const HELPERS = { fail, int32, uint32, double, int64, approximateInt64, uint64, bytes, setMapEntry };
 
 /**
  * Statements converting `x` (never null/undefined for a single field; anything for items) in
@@ -87,6 +94,7 @@ function convert(field: FieldPlan, index: number): string {
     case 'double':
       return 'if(typeof x!=="number")x=H.double(x);';
     case 'int64':
+      if (field.approximate) return 'if(typeof x!=="number"||!Number.isInteger(x))x=H.approximateInt64(x);';
       return 'if(typeof x!=="number"||!Number.isSafeInteger(x))x=H.int64(x);';
     case 'uint64':
       return 'if(typeof x!=="number"||!(x>=0)||!Number.isSafeInteger(x))x=H.uint64(x);';

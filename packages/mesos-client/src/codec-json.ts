@@ -79,6 +79,7 @@ function readValue(root: TypePlan, field: FieldPlan, value: unknown, path: Path)
     case 'uint64': {
       const n = toNumber(value, true);
       if (n === undefined || !Number.isInteger(n)) break;
+      if (field.approximate && (field.kind === 'int64' || n >= 0)) return n;
       if (!Number.isSafeInteger(n) || (field.kind === 'uint64' && n < 0)) {
         throw decodeError(
           root,

@@ -40,7 +40,17 @@ export interface FieldPlan {
   readonly enumName: string | undefined;
   /** For message fields: the plan of the field's type (filled right after creation). */
   message: TypePlan | undefined;
+  /**
+   * A 64-bit integer taken as the nearest `number` even beyond ±2^53, instead of being refused:
+   * only `TimeInfo.nanoseconds`. Nanoseconds since the epoch (about 1.8 × 10^18) exceed 2^53, and
+   * a real master sends them (a task's `unreachable_time`, an offer's maintenance
+   * `unavailability`); a double keeps them to within 256 ns.
+   */
+  readonly approximate: boolean;
 }
+
+// The 64-bit fields read approximately beyond ±2^53 (see FieldPlan.approximate).
+const APPROXIMATE_FIELDS = new Set(['mesos.v1.TimeInfo.nanoseconds', 'mesos.TimeInfo.nanoseconds']);
 
 /** The flattened view of one message type. */
 export interface TypePlan {
@@ -126,6 +136,7 @@ function build(type: protobuf.Type): TypePlan {
       enumValues: resolved instanceof protobuf.Enum ? new Map(Object.entries(resolved.values)) : undefined,
       enumName: resolved instanceof protobuf.Enum ? resolved.fullName.slice(1) : undefined,
       message: undefined,
+      approximate: APPROXIMATE_FIELDS.has(`${type.fullName.slice(1)}.${field.name}`),
     };
     fields.push(fieldPlan);
     (plan.byName as Map<string, FieldPlan>).set(field.name, fieldPlan);

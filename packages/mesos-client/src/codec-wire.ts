@@ -85,7 +85,10 @@ function convertValue(root: TypePlan, field: FieldPlan, value: unknown, target: 
       ok = typeof value === 'number' && (target === 'protobuf' || Number.isFinite(value));
       break;
     case 'int64':
-      ok = Number.isSafeInteger(value);
+      // An approximate field (TimeInfo.nanoseconds) takes any integer within int64.
+      ok = field.approximate
+        ? Number.isInteger(value) && Math.abs(value as number) < 2 ** 63
+        : Number.isSafeInteger(value);
       break;
     case 'uint64':
       ok = Number.isSafeInteger(value) && (value as number) >= 0;

@@ -11,7 +11,7 @@ import {
 } from './codec.js';
 import { getTypePlan } from './codec-plan.js';
 import { decodeProtobuf, decodeProtobufReference } from './codec-protobuf.js';
-import type { SchedulerCall } from './generated/mesos-types.js';
+import type { SchedulerCall, TaskStatus } from './generated/mesos-types.js';
 import { lookupMesosType } from './schema.js';
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
@@ -93,7 +93,7 @@ describe('JSON mapping', () => {
   });
 
   it('accepts 64-bit integers as numbers or numeric strings, within ±2^53', () => {
-    const codec = createMessageCodec('mesos.v1.TimeInfo', 'json');
+    const codec = createMessageCodec('mesos.v1.DurationInfo', 'json');
     expect(codec.decode(json({ nanoseconds: 1_700_000_000_000_000_000 / 1000 }))).toEqual({ nanoseconds: 1.7e15 });
     expect(codec.decode(json({ nanoseconds: '-42' }))).toEqual({ nanoseconds: -42 });
     const error = thrown(() => codec.decode(new TextEncoder().encode('{"nanoseconds":9007199254740993}')));
@@ -217,6 +217,42 @@ describe('protobuf', () => {
     });
   });
 
+  it("reads TimeInfo nanoseconds since the epoch beyond 2^53 (a real master's unreachable_time) as the nearest number", () => {
+    // 2026-11-18T…Z in nanoseconds: beyond 2^53, as every absolute TimeInfo a master sends.
+    const nanoseconds = '1795000000123456789';
+    const status = lookupMesosType('mesos.v1.TaskStatus');
+    const bytes = status
+      .encode(
+        status.fromObject({ task_id: { value: 't' }, state: 'TASK_UNREACHABLE', unreachable_time: { nanoseconds } }),
+      )
+      .finish();
+    const expected: TaskStatus = {
+      task_id: { value: 't' },
+      state: 'TASK_UNREACHABLE',
+      unreachable_time: { nanoseconds: Number(nanoseconds) },
+    };
+    expect(createMessageCodec('mesos.v1.TaskStatus', 'protobuf').decode(bytes)).toEqual(expected);
+    const body = `{"task_id":{"value":"t"},"state":"TASK_UNREACHABLE","unreachable_time":{"nanoseconds":${nanoseconds}}}`;
+    const jsonCodec = createMessageCodec('mesos.v1.TaskStatus', 'json');
+    expect(jsonCodec.decode(new TextEncoder().encode(body))).toEqual(expected);
+    // Both encodings write it back, to within the 256 ns a double keeps at that size.
+    const again = createMessageCodec('mesos.v1.TaskStatus', 'protobuf').encode(expected);
+    const decoded = status.toObject(status.decode(again), { longs: String }) as {
+      unreachable_time: { nanoseconds: string };
+    };
+    expect(Math.abs(Number(BigInt(decoded.unreachable_time.nanoseconds) - BigInt(nanoseconds)))).toBeLessThanOrEqual(
+      256,
+    );
+    expect(jsonCodec.decode(jsonCodec.encode(expected))).toEqual(expected);
+    // An event carrying it decodes in a stream like any other.
+    const event = SCHEDULER_EVENT_CODECS.protobuf.encode({ type: 'UPDATE', update: { status: expected } });
+    expect(SCHEDULER_EVENT_CODECS.protobuf.decode(event)).toEqual({ type: 'UPDATE', update: { status: expected } });
+    // Other 64-bit fields still refuse what a number cannot hold exactly.
+    expect(
+      thrown(() => createMessageCodec('mesos.v1.Value.Range', 'json').encode({ begin: 1, end: 2 ** 60 })).code,
+    ).toBe('SM_ERR_MESOS_ENCODE');
+  });
+
   it('drops unknown enum numbers, as proto2 does', () => {
     const status = lookupMesosType('mesos.v1.TaskStatus');
     const bytes = status.encode({ task_id: { value: 't' }, state: 1, source: 999 }).finish();
@@ -256,7 +292,7 @@ describe('encode validation', () => {
       );
       const unsafe = { type: 'DECLINE', decline: { offer_ids: [], filters: { refuse_seconds: 1 } } } as SchedulerCall;
       expect(codec.encode(unsafe)).toBeInstanceOf(Uint8Array);
-      const time = createMessageCodec('mesos.v1.TimeInfo', encoding);
+      const time = createMessageCodec('mesos.v1.DurationInfo', encoding);
       const error = thrown(() => time.encode({ nanoseconds: 2 ** 60 }));
       expect(error.code).toBe('SM_ERR_MESOS_ENCODE');
       expect(error.message).toContain("field 'nanoseconds'");

@@ -18,7 +18,9 @@ import type {
  * - enums as their value names (`'OFFERS'`, `'TASK_RUNNING'`); an unknown enum value (a number
  *   from protobuf, a name from JSON) is dropped, as Mesos does;
  * - `bytes` as `Uint8Array` (always a copy, never a view of the input);
- * - 64-bit integers and doubles as `number`; a 64-bit integer beyond ±2^53 fails to decode;
+ * - 64-bit integers and doubles as `number`; a 64-bit integer beyond ±2^53 fails to decode,
+ *   except `TimeInfo.nanoseconds` (nanoseconds since the epoch exceed 2^53; it is read as the
+ *   nearest number, within 256 ns);
  * - absent optional fields absent: defaults are never filled in, so protobuf re-encoding of a
  *   decoded message gives the same bytes;
  * - repeated and map fields absent when empty (decoders never produce `[]` or `{}`; encoders
