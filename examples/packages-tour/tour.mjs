@@ -1,12 +1,14 @@
 // The packages tour: what spark-mesos already does, end to end, with real components.
 // Run by `npm start` (after install and build). Until the driver exists this is the main demo.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { environmentFrom, loadSparkConf } from '@spark-mesos/config';
 import { isSparkMesosError } from '@spark-mesos/errors';
 import { createMasterDetector, formatMasterUrl, parseMasterUrl } from '@spark-mesos/master-url';
 import { findZooKeeper, startZooKeeperServer } from '@spark-mesos/master-url/testing';
+import { createOperatorClient, createSchedulerClient, launchOperation } from '@spark-mesos/mesos-client';
+import { startLocalCluster } from '@spark-mesos/mesos-local';
 import zookeeper from 'node-zookeeper-client';
 
 const bold = (text) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -160,4 +162,64 @@ if (findZooKeeper() === undefined) {
     await server.stop();
   }
 }
-console.log(`\n${bold('Done.')} Next: the Mesos client, the local cluster, and the Pi example on local-cluster[…].`);
+heading('4. A local Mesos cluster, the scheduler client, one task and its sandbox');
+{
+  const cluster = await startLocalCluster({ agents: 2, resources: 'cpus:2;mem:1024', allocationIntervalMs: 100 });
+  const client = createSchedulerClient({
+    master: cluster.masterUrl,
+    frameworkInfo: { user: userInfo().username, name: 'spark-mesos packages tour', failover_timeout: 0 },
+    logger: quiet,
+  });
+  try {
+    console.log(`  mesos-local: ${cluster.agents.length} agents, master at ${cluster.masterUrl}`);
+    const offered = new Promise((resolve) => client.on('OFFERS', (event) => resolve(event.offers.offers)));
+    await client.start();
+    const offers = await offered;
+    console.log(`  subscribed as framework ${client.frameworkId}; ${offers.length} offer(s):`);
+    for (const offer of offers) {
+      const amount = (name) => offer.resources.find((resource) => resource.name === name)?.scalar?.value;
+      console.log(`    ${offer.id.value} on ${offer.hostname}: cpus ${amount('cpus')}, mem ${amount('mem')} MB`);
+    }
+    const offer = offers[0];
+    const taskId = 'tour-task-1';
+    const states = [];
+    const finished = new Promise((resolve) =>
+      client.on('UPDATE', (event) => {
+        const status = event.update.status;
+        if (status.task_id.value !== taskId) return;
+        states.push(status.state);
+        if (!['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING'].includes(status.state)) resolve(status);
+      }),
+    );
+    await client.accept({
+      offer_ids: [offer.id],
+      operations: [
+        launchOperation([
+          {
+            name: 'hello',
+            task_id: { value: taskId },
+            agent_id: offer.agent_id,
+            resources: [
+              { name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 } },
+              { name: 'mem', type: 'SCALAR', scalar: { value: 64 } },
+            ],
+            command: { shell: true, value: 'echo "hello from $MESOS_SANDBOX"' },
+          },
+        ]),
+      ],
+    });
+    const status = await finished;
+    console.log(`  task ${taskId}: ${states.join(' → ')} (${status.message})`);
+    // The debugging path a driver uses when a task fails: the sandbox, found through the master.
+    const operator = createOperatorClient({ master: cluster.httpUrl });
+    const sandbox = await operator.locateTaskSandbox(taskId, client.frameworkId);
+    const stdout = await operator.readFileTail(sandbox.agentUrl, `${sandbox.directory}/stdout`, 4096);
+    console.log(`  its stdout, read from the agent's /files/read: ${stdout.data.trim()}`);
+    await client.teardown();
+  } finally {
+    await client.close();
+    await cluster.stop();
+  }
+}
+
+console.log(`\n${bold('Done.')} Next: the offer matcher, the executor, and the Pi example on local-cluster[…].`);
