@@ -83,10 +83,32 @@ export interface LocalAgentOptions {
    * its `mem` (tasks and executor) is killed. 0 disables the check. @default 1000
    */
   readonly memoryCheckIntervalMs?: number;
+  /**
+   * Completed executors (with their completed tasks) kept in memory per framework, for `/state`
+   * and `/files`; beyond it the oldest is dropped, its sandbox stays on disk (the agent's
+   * `--max_completed_executors_per_framework`).
+   * @default 150
+   */
+  readonly maxCompletedExecutorsPerFramework?: number;
+  /**
+   * Completed frameworks (those with no executor left) kept in memory; beyond it the oldest is
+   * dropped, with its completed executors (Mesos' `MAX_COMPLETED_FRAMEWORKS`, a constant there).
+   * @default 50
+   */
+  readonly maxCompletedFrameworks?: number;
 }
 
 /** Grace period between SIGTERM and SIGKILL when the task has no kill policy (Mesos' default). */
 const DEFAULT_KILL_GRACE_MS = 3000;
+/** Mesos' `DEFAULT_MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK` (src/slave/constants.hpp). */
+const DEFAULT_MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK = 150;
+/** Mesos' `MAX_COMPLETED_FRAMEWORKS` (src/slave/constants.hpp). */
+const DEFAULT_MAX_COMPLETED_FRAMEWORKS = 50;
+/**
+ * Mesos' `MAX_COMPLETED_TASKS_PER_EXECUTOR`: completed tasks kept per executor (a custom
+ * executor may run any number of tasks), the oldest dropped first.
+ */
+const MAX_COMPLETED_TASKS_PER_EXECUTOR = 200;
 /** What Mesos adds to a command task for its command executor (`DEFAULT_EXECUTOR_MEM`). */
 const COMMAND_EXECUTOR_MEM_MB = 32;
 
@@ -201,6 +223,8 @@ export class LocalAgent {
   readonly #reregistrationTimeoutMs: number;
   readonly #heartbeatMs: number;
   readonly #memoryCheckMs: number;
+  readonly #maxCompletedExecutors: number;
+  readonly #maxCompletedFrameworks: number;
   readonly #frameworks = new Map<string, AgentFramework>();
   readonly #completedFrameworks: AgentFramework[] = [];
   readonly #server: Server;
@@ -223,6 +247,9 @@ export class LocalAgent {
     this.#reregistrationTimeoutMs = options.executorReregistrationTimeoutMs ?? 2_000;
     this.#heartbeatMs = options.executorHeartbeatIntervalMs ?? 30 * 60_000;
     this.#memoryCheckMs = options.memoryCheckIntervalMs ?? 1_000;
+    this.#maxCompletedExecutors =
+      options.maxCompletedExecutorsPerFramework ?? DEFAULT_MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK;
+    this.#maxCompletedFrameworks = options.maxCompletedFrameworks ?? DEFAULT_MAX_COMPLETED_FRAMEWORKS;
     this.#server = createServer(createAgentHttpHandler(this));
     this.#fetcher = new AgentFetcher(options.workDir, options.fetcher);
     // libprocess never closes an idle connection, and Mesos' executor library takes the close of
@@ -385,6 +412,7 @@ export class LocalAgent {
         this.#shutdownExecutor(framework, executor);
       }
     }
+    this.#completeFramework(framework);
   }
 
   /** Kills every container (SIGKILL, whole process groups), waits for them, closes the server. */
@@ -882,17 +910,43 @@ export class LocalAgent {
   #completeTask(framework: AgentFramework, executor: AgentExecutor, task: AgentTask): void {
     if (executor.tasks.get(task.info.task_id.value) !== task) return;
     executor.tasks.delete(task.info.task_id.value);
-    executor.completedTasks.push(task);
+    this.#keepCompletedTasks(executor, [task]);
     if (executor.state === 'TERMINATED' && executor.tasks.size === 0) this.#completeExecutor(framework, executor);
   }
 
   #completeExecutor(framework: AgentFramework, executor: AgentExecutor): void {
     if (framework.executors.get(executor.id) !== executor) return;
     for (const task of executor.tasks.values()) clearInterval(task.retryTimer);
-    executor.completedTasks.push(...executor.tasks.values());
+    this.#keepCompletedTasks(executor, [...executor.tasks.values()]);
     executor.tasks.clear();
+    // Nothing reads the process of a completed executor: let its ChildProcess go.
+    if (executor.process?.hasExited) executor.process = undefined;
     framework.executors.delete(executor.id);
     framework.completedExecutors.push(executor);
+    // As Mesos' bounded buffer: the oldest completed executors leave memory (not the disk).
+    if (framework.completedExecutors.length > this.#maxCompletedExecutors) {
+      framework.completedExecutors.splice(0, framework.completedExecutors.length - this.#maxCompletedExecutors);
+    }
+    // Mesos' Slave::removeExecutor: a framework with no executor left is removed (completed).
+    if (framework.executors.size === 0) this.#completeFramework(framework);
+  }
+
+  #keepCompletedTasks(executor: AgentExecutor, tasks: readonly AgentTask[]): void {
+    executor.completedTasks.push(...tasks);
+    if (executor.completedTasks.length > MAX_COMPLETED_TASKS_PER_EXECUTOR) {
+      executor.completedTasks.splice(0, executor.completedTasks.length - MAX_COMPLETED_TASKS_PER_EXECUTOR);
+    }
+  }
+
+  // Moves a framework without executors to the completed ones, of which the oldest beyond the
+  // bound are dropped (their sandboxes stay on disk, as Mesos leaves them to its GC).
+  #completeFramework(framework: AgentFramework): void {
+    if (this.#frameworks.get(framework.id) !== framework || framework.executors.size > 0) return;
+    this.#frameworks.delete(framework.id);
+    this.#completedFrameworks.push(framework);
+    if (this.#completedFrameworks.length > this.#maxCompletedFrameworks) {
+      this.#completedFrameworks.splice(0, this.#completedFrameworks.length - this.#maxCompletedFrameworks);
+    }
   }
 
   #executorOfTask(framework: AgentFramework | undefined, taskId: string): AgentExecutor | undefined {
