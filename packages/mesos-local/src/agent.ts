@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   type Attribute,
+  type CommandInfo,
   type ExecutorCallSubscribe,
   type ExecutorEvent,
   type ExecutorInfo,
@@ -20,6 +22,7 @@ import { createAgentHttpHandler } from './agent-http.js';
 import { type CommandExit, type CommandTask, describeExit, startCommandTask } from './command-task.js';
 import { AgentFetcher, type AgentFetcherOptions } from './fetcher.js';
 import { canSampleMemory, formatBytes, sampleGroupMemory } from './memory-usage.js';
+import { leaseProcessLauncher, type ProcessLauncherLease } from './process-launcher.js';
 import { attributeValues, resourceQuantities } from './resources.js';
 
 /**
@@ -230,6 +233,10 @@ export class LocalAgent {
   readonly #server: Server;
   readonly #fetcher: AgentFetcher;
   #memoryTimer: NodeJS.Timeout | undefined;
+  #launcher: ProcessLauncherLease | undefined;
+  // Containers' processes being started: each settles once its process belongs to its executor,
+  // or, when the agent stopped meanwhile, has been killed and has exited.
+  readonly #launches = new Set<Promise<unknown>>();
   #port = 0;
   #stopped = false;
   readonly startTime = Date.now() / 1000;
@@ -260,6 +267,7 @@ export class LocalAgent {
   /** Listens on 127.0.0.1 (a free port) and starts the memory check. */
   async start(): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
+    this.#launcher ??= leaseProcessLauncher();
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(0, '127.0.0.1', () => resolve());
@@ -311,7 +319,7 @@ export class LocalAgent {
     // Like Mesos' containerizer, the URIs are fetched before the command starts: the task stays
     // STAGING meanwhile, and a failed fetch fails the launch.
     const user = task.command?.user ?? framework.user;
-    void this.#fetcher.fetch(task.command?.uris, executor.directory, executor.containerId, user).then((failure) => {
+    void this.#prepareSandbox(executor, task.command?.uris, user).then((failure) => {
       if (this.#fetcher.stopped || agentFramework.executors.get(taskId) !== executor) return;
       if (executor.killing || failure !== undefined) {
         executor.state = 'TERMINATED';
@@ -329,28 +337,96 @@ export class LocalAgent {
     });
   }
 
-  #startCommand(agentFramework: AgentFramework, executor: AgentExecutor, agentTask: AgentTask): void {
-    const task = agentTask.info;
+  // The sandbox directory (created off the event loop), then the URIs: undefined, or why the
+  // container cannot be launched.
+  async #prepareSandbox(
+    executor: AgentExecutor,
+    uris: CommandInfo['uris'],
+    user: string | undefined,
+  ): Promise<string | undefined> {
     try {
-      executor.process = startCommandTask({
-        command: task.command ?? { value: '' },
-        sandbox: executor.directory,
-        env: this.#executorEnvironment(agentFramework, executor),
-      });
+      await mkdir(executor.directory, { recursive: true });
     } catch (error) {
-      executor.state = 'TERMINATED';
-      // As Mesos' agent when the containerizer cannot launch: from the agent, not the executor.
-      this.#agentUpdate(executor, agentTask, 'TASK_FAILED', {
-        message: `Failed to launch container: ${(error as Error).message}`,
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-      });
+      return `Failed to create the sandbox directory '${executor.directory}': ${(error as Error).message}`;
+    }
+    return this.#fetcher.fetch(uris, executor.directory, executor.containerId, user);
+  }
+
+  // Starts a container's process through the launcher; `started` runs once it has a pid, unless
+  // the agent stopped meanwhile (then it is killed, and the agent's stop() waits for its exit).
+  #launch(
+    executor: AgentExecutor,
+    command: CommandInfo,
+    env: Record<string, string>,
+    started: (process: CommandTask) => void,
+    failed: (error: Error) => void,
+  ): void {
+    const launcher = this.#launcher;
+    if (launcher === undefined) {
+      failed(new Error('the agent has not been started'));
       return;
     }
-    executor.state = 'RUNNING';
-    const source = { source: 'SOURCE_EXECUTOR' } as const;
-    this.#agentUpdate(executor, agentTask, 'TASK_STARTING', source);
-    this.#agentUpdate(executor, agentTask, 'TASK_RUNNING', source);
-    void executor.process.exited.then((exit) => this.#commandExited(agentFramework, executor, agentTask, exit));
+    const launch = startCommandTask({ command, sandbox: executor.directory, env }, launcher).then(
+      (process) => {
+        if (this.#stopped) {
+          process.kill(0);
+          return process.exited;
+        }
+        started(process);
+        return undefined;
+      },
+      (error: unknown) => {
+        if (!this.#stopped) failed(error as Error);
+      },
+    );
+    this.#launches.add(launch);
+    void launch.finally(() => this.#launches.delete(launch));
+  }
+
+  #startCommand(agentFramework: AgentFramework, executor: AgentExecutor, agentTask: AgentTask): void {
+    const task = agentTask.info;
+    this.#launch(
+      executor,
+      task.command ?? { value: '' },
+      this.#executorEnvironment(agentFramework, executor),
+      (process) => {
+        executor.process = process;
+        if (agentFramework.executors.get(executor.id) !== executor) {
+          // Its framework was removed while the process started: it goes, unreported.
+          process.kill(0);
+          return;
+        }
+        if (executor.killing) {
+          // Killed while the process started: as a kill during the fetch, no TASK_STARTING.
+          process.kill(0);
+          void process.exited.then(() => {
+            executor.state = 'TERMINATED';
+            this.#clearTimers(executor);
+            if (agentFramework.terminating) {
+              if (!isTerminalState(agentTask.state)) agentTask.state = 'TASK_KILLED';
+              this.#completeExecutor(agentFramework, executor);
+              return;
+            }
+            this.#agentUpdate(executor, agentTask, 'TASK_KILLED', { reason: 'REASON_TASK_KILLED_DURING_LAUNCH' });
+          });
+          return;
+        }
+        executor.state = 'RUNNING';
+        const source = { source: 'SOURCE_EXECUTOR' } as const;
+        this.#agentUpdate(executor, agentTask, 'TASK_STARTING', source);
+        this.#agentUpdate(executor, agentTask, 'TASK_RUNNING', source);
+        void process.exited.then((exit) => this.#commandExited(agentFramework, executor, agentTask, exit));
+      },
+      (error) => {
+        executor.state = 'TERMINATED';
+        if (agentFramework.executors.get(executor.id) !== executor) return;
+        // As Mesos' agent when the containerizer cannot launch: from the agent, not the executor.
+        this.#agentUpdate(executor, agentTask, 'TASK_FAILED', {
+          message: `Failed to launch container: ${error.message}`,
+          reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        });
+      },
+    );
   }
 
   /**
@@ -420,6 +496,7 @@ export class LocalAgent {
     this.#stopped = true;
     clearInterval(this.#memoryTimer);
     await this.#fetcher.stop();
+    await Promise.all(this.#launches);
     const exits: Promise<unknown>[] = [];
     for (const framework of this.#frameworks.values()) {
       framework.terminating = true;
@@ -438,6 +515,8 @@ export class LocalAgent {
       }
     }
     await Promise.all(exits);
+    this.#launcher?.release();
+    this.#launcher = undefined;
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -627,8 +706,8 @@ export class LocalAgent {
 
   #newExecutor(framework: AgentFramework, executorId: string, info: ExecutorInfo | undefined): AgentExecutor {
     const containerId = randomUUID();
+    // Created by #prepareSandbox, off the event loop.
     const directory = join(this.workDir, 'frameworks', framework.id, 'executors', executorId, 'runs', containerId);
-    mkdirSync(directory, { recursive: true });
     const executor: AgentExecutor = {
       id: executorId,
       frameworkId: framework.id,
@@ -686,51 +765,58 @@ export class LocalAgent {
     executor.tasks.set(taskId, task);
     const started = executor;
     const user = executorInfo.command?.user ?? framework.info.user;
-    void this.#fetcher
-      .fetch(executorInfo.command?.uris, started.directory, started.containerId, user)
-      .then((failure) => {
-        if (this.#fetcher.stopped || framework.executors.get(executorId) !== started) return;
-        if (failure !== undefined) {
-          started.pendingTermination = {
-            state: 'TASK_FAILED',
-            reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-            message: failure,
-          };
-          this.#executorExited(framework, started, { code: null, signal: null });
-        } else if (started.state !== 'REGISTERING' || framework.terminating) {
-          // Shut down (its tasks killed, its framework removed) while its URIs were fetched.
-          this.#executorExited(framework, started, { code: null, signal: null });
-        } else this.#startExecutor(framework, started, executorInfo);
-      });
+    void this.#prepareSandbox(started, executorInfo.command?.uris, user).then((failure) => {
+      if (this.#fetcher.stopped || framework.executors.get(executorId) !== started) return;
+      if (failure !== undefined) {
+        started.pendingTermination = {
+          state: 'TASK_FAILED',
+          reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+          message: failure,
+        };
+        this.#executorExited(framework, started, { code: null, signal: null });
+      } else if (started.state === 'TERMINATING' || started.state === 'TERMINATED' || framework.terminating) {
+        // Shut down (its tasks killed, its framework removed) while its URIs were fetched.
+        this.#executorExited(framework, started, { code: null, signal: null });
+      } else this.#startExecutor(framework, started, executorInfo);
+    });
   }
 
   #startExecutor(framework: AgentFramework, started: AgentExecutor, executorInfo: ExecutorInfo): void {
-    try {
-      started.process = startCommandTask({
-        command: executorInfo.command ?? { value: '' },
-        sandbox: started.directory,
-        env: this.#executorEnvironment(framework, started),
-      });
-    } catch (error) {
-      started.pendingTermination = {
-        state: 'TASK_FAILED',
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        message: `Failed to launch container: ${(error as Error).message}`,
-      };
-      this.#executorExited(framework, started, { code: null, signal: null });
-      return;
-    }
-    void started.process.exited.then((exit) => this.#executorExited(framework, started, exit));
-    this.#timer(started, this.#registrationTimeoutMs, () => {
-      if (started.state !== 'REGISTERING' || framework.terminating) return;
-      started.state = 'TERMINATING';
-      started.pendingTermination = {
-        state: 'TASK_FAILED',
-        reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT',
-        message: `Executor did not register within ${formatStoutDuration(this.#registrationTimeoutMs)}`,
-      };
-      started.process?.kill(0);
-    });
+    this.#launch(
+      started,
+      executorInfo.command ?? { value: '' },
+      this.#executorEnvironment(framework, started),
+      (process) => {
+        started.process = process;
+        void process.exited.then((exit) => this.#executorExited(framework, started, exit));
+        if (started.state === 'TERMINATING' || started.state === 'TERMINATED' || framework.terminating) {
+          // Shut down (its tasks killed, its framework removed) while its process started: a
+          // subscribed executor got SHUTDOWN and has its grace period, as in #shutdownExecutor.
+          this.#timer(started, started.connection ? this.#gracePeriodOf(started) : 0, () => process.kill(0));
+          return;
+        }
+        // Subscribed already (it can be quicker than the launcher's answer): no timeout to arm.
+        if (started.state !== 'REGISTERING') return;
+        this.#timer(started, this.#registrationTimeoutMs, () => {
+          if (started.state !== 'REGISTERING' || framework.terminating) return;
+          started.state = 'TERMINATING';
+          started.pendingTermination = {
+            state: 'TASK_FAILED',
+            reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT',
+            message: `Executor did not register within ${formatStoutDuration(this.#registrationTimeoutMs)}`,
+          };
+          started.process?.kill(0);
+        });
+      },
+      (error) => {
+        started.pendingTermination = {
+          state: 'TASK_FAILED',
+          reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+          message: `Failed to launch container: ${error.message}`,
+        };
+        this.#executorExited(framework, started, { code: null, signal: null });
+      },
+    );
   }
 
   #killExecutorTask(framework: AgentFramework, executor: AgentExecutor, task: AgentTask): void {
