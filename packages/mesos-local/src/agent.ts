@@ -177,6 +177,8 @@ interface AgentExecutor {
   readonly info: ExecutorInfo | undefined;
   readonly containerId: string;
   readonly directory: string;
+  // Whether its sandbox directory exists already (made before fetching URIs).
+  sandboxCreated: boolean;
   state: ExecutorState;
   process: CommandTask | undefined;
   readonly tasks: Map<string, AgentTask>;
@@ -337,18 +339,21 @@ export class LocalAgent {
     });
   }
 
-  // The sandbox directory (created off the event loop), then the URIs: undefined, or why the
-  // container cannot be launched.
+  // Before the launch: the sandbox directory and the URIs (off the event loop). Without URIs the
+  // launcher creates the sandbox with the process, which saves a round through the event loop.
+  // Resolves to undefined, or why the container cannot be launched.
   async #prepareSandbox(
     executor: AgentExecutor,
     uris: CommandInfo['uris'],
     user: string | undefined,
   ): Promise<string | undefined> {
+    if (uris === undefined || uris.length === 0) return undefined;
     try {
       await mkdir(executor.directory, { recursive: true });
     } catch (error) {
       return `Failed to create the sandbox directory '${executor.directory}': ${(error as Error).message}`;
     }
+    executor.sandboxCreated = true;
     return this.#fetcher.fetch(uris, executor.directory, executor.containerId, user);
   }
 
@@ -366,7 +371,10 @@ export class LocalAgent {
       failed(new Error('the agent has not been started'));
       return;
     }
-    const launch = startCommandTask({ command, sandbox: executor.directory, env }, launcher).then(
+    const launch = startCommandTask(
+      { command, sandbox: executor.directory, env, createSandbox: !executor.sandboxCreated },
+      launcher,
+    ).then(
       (process) => {
         if (this.#stopped) {
           process.kill(0);
@@ -706,7 +714,7 @@ export class LocalAgent {
 
   #newExecutor(framework: AgentFramework, executorId: string, info: ExecutorInfo | undefined): AgentExecutor {
     const containerId = randomUUID();
-    // Created by #prepareSandbox, off the event loop.
+    // Created by #prepareSandbox or the launcher, off the event loop.
     const directory = join(this.workDir, 'frameworks', framework.id, 'executors', executorId, 'runs', containerId);
     const executor: AgentExecutor = {
       id: executorId,
@@ -715,6 +723,7 @@ export class LocalAgent {
       info,
       containerId,
       directory,
+      sandboxCreated: false,
       state: 'REGISTERING',
       process: undefined,
       tasks: new Map(),

@@ -39,6 +39,8 @@ export interface CommandTaskOptions {
   readonly sandbox: string;
   /** Environment added to the agent's (the command's own variables win). */
   readonly env: Readonly<Record<string, string>>;
+  /** Whether the sandbox is still to be created (by the launcher, with the process). @default false */
+  readonly createSandbox?: boolean;
 }
 
 /**
@@ -131,6 +133,7 @@ export async function startCommandTask(
           ...(argv[0] === undefined ? {} : { argv0: argv[0] }),
         }),
     cwd: options.sandbox,
+    ...(options.createSandbox ? { createDirectory: true } : {}),
     env,
     stdout: `${options.sandbox}/stdout`,
     stderr: `${options.sandbox}/stderr`,

@@ -52,6 +52,17 @@ describe('leaseProcessLauncher', () => {
     expect(await launched.exited).toEqual({ code: null, signal: 'SIGTERM' });
   });
 
+  it('creates its directory first when asked to', async () => {
+    const { lease, dir } = setUp();
+    const sandbox = join(dir, 'executors', 'e1', 'runs', 'c1');
+    const launched = await lease.launch({
+      ...request(sandbox, 'pwd'),
+      createDirectory: true,
+    });
+    expect(await launched.exited).toEqual({ code: 0, signal: null });
+    expect(readFileSync(join(sandbox, 'stdout'), 'utf8')).toBe(`${sandbox}\n`);
+  });
+
   it('reports a program that cannot be executed as exit status 127, without a pid', async () => {
     const { lease, dir } = setUp();
     const launched = await lease.launch({ ...request(dir, ''), file: join(dir, 'no-such-program'), args: [] });

@@ -37,6 +37,8 @@ export interface LaunchRequest {
   readonly argv0?: string;
   /** Working directory. */
   readonly cwd: string;
+  /** Whether to create `cwd` (and its parents) first. @default false */
+  readonly createDirectory?: boolean;
   /** The whole environment. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** File that stdout is appended to (created if missing). */
@@ -54,16 +56,17 @@ export interface LaunchedProcess {
 }
 
 // The launcher's program (CommonJS, run with `node -e`, so that it needs no file of its own next
-// to the bundle). Messages in: { id, file, args, argv0?, cwd, env, stdout, stderr }. Out:
+// to the bundle). Messages in: { id, file, args, argv0?, cwd, createDirectory?, env, stdout, stderr }. Out:
 // { id, pid } or { id, error } once spawned, then { id, code, signal } once exited.
 const LAUNCHER_SOURCE = `
 const { spawn } = require('node:child_process');
-const { openSync, closeSync } = require('node:fs');
+const { openSync, closeSync, mkdirSync } = require('node:fs');
 const groups = new Set();
 const send = (message) => { if (process.connected) process.send(message); };
 process.on('message', (m) => {
   let out, err, child;
   try {
+    if (m.createDirectory) mkdirSync(m.cwd, { recursive: true });
     out = openSync(m.stdout, 'a');
     err = openSync(m.stderr, 'a');
     const options = { cwd: m.cwd, env: m.env, stdio: ['ignore', out, err], detached: true };
