@@ -1,10 +1,11 @@
 // The launcher process that starts containers' processes off the agent's event loop.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSparkMesosError } from '@spark-mesos/errors';
 import { afterEach, describe, expect, it } from 'vitest';
-import { leaseProcessLauncher, type ProcessLauncherLease } from './process-launcher.js';
+import { LAUNCHER_SOURCE, leaseProcessLauncher, type ProcessLauncherLease } from './process-launcher.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -78,5 +79,39 @@ describe('leaseProcessLauncher', () => {
     lease.release();
     const refused = await lease.launch(request(dir, 'true')).catch((error: unknown) => error);
     expect(isSparkMesosError(refused, 'SM_ERR_TASK_LAUNCH')).toBe(true);
+  });
+
+  it.skipIf(process.platform !== 'linux')('kills the process groups it started when its parent goes away', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesos-local-launcher-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // The launcher's program with this test as its parent, which then disconnects as a dying
+    // process would.
+    const launcher = spawn(process.execPath, ['-e', LAUNCHER_SOURCE], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exited = new Promise((resolve) => launcher.once('exit', resolve));
+    const spawned = new Promise<{ pid: number }>((resolve) => launcher.once('message', resolve));
+    launcher.send({ id: 1, ...request(dir, 'sleep 60 & wait') });
+    const { pid } = await spawned;
+    expect(pid).toBeGreaterThan(0);
+    // A live (not zombie) process in its group: orphans killed here may stay zombies when this
+    // container's init does not reap them.
+    const alive = (): boolean =>
+      readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .some((name) => {
+          try {
+            const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            return fields[0] !== 'Z' && Number(fields[2]) === pid;
+          } catch {
+            return false;
+          }
+        });
+    expect(alive()).toBe(true);
+    launcher.disconnect();
+    await exited;
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(alive()).toBe(false);
   });
 });

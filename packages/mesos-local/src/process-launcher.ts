@@ -55,10 +55,14 @@ export interface LaunchedProcess {
   readonly exited: Promise<LaunchedExit>;
 }
 
-// The launcher's program (CommonJS, run with `node -e`, so that it needs no file of its own next
-// to the bundle). Messages in: { id, file, args, argv0?, cwd, createDirectory?, env, stdout, stderr }. Out:
-// { id, pid } or { id, error } once spawned, then { id, code, signal } once exited.
-const LAUNCHER_SOURCE = `
+/**
+ * The launcher's program: CommonJS run with `node -e`, so that it needs no file of its own next to
+ * the bundle. Messages in: `{ id, file, args, argv0?, cwd, createDirectory?, env, stdout, stderr }`;
+ * out: `{ id, pid }` or `{ id, error }` once spawned, then `{ id, code, signal }` once exited.
+ *
+ * @internal exported for its tests
+ */
+export const LAUNCHER_SOURCE = `
 const { spawn } = require('node:child_process');
 const { openSync, closeSync, mkdirSync } = require('node:fs');
 const groups = new Set();
