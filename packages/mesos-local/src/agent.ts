@@ -359,11 +359,12 @@ export class LocalAgent {
 
   // Starts a container's process through the launcher; `started` runs once it has a pid, unless
   // the agent stopped meanwhile (then it is killed, and the agent's stop() waits for its exit).
+  // stop() also waits for what `started` returns: the exit of a process it killed at once.
   #launch(
     executor: AgentExecutor,
     command: CommandInfo,
     env: Record<string, string>,
-    started: (process: CommandTask) => void,
+    started: (process: CommandTask) => Promise<unknown> | undefined,
     failed: (error: Error) => void,
   ): void {
     const launcher = this.#launcher;
@@ -380,8 +381,7 @@ export class LocalAgent {
           process.kill(0);
           return process.exited;
         }
-        started(process);
-        return undefined;
+        return started(process);
       },
       (error: unknown) => {
         if (!this.#stopped) failed(error as Error);
@@ -402,7 +402,7 @@ export class LocalAgent {
         if (agentFramework.executors.get(executor.id) !== executor) {
           // Its framework was removed while the process started: it goes, unreported.
           process.kill(0);
-          return;
+          return process.exited;
         }
         if (executor.killing) {
           // Killed while the process started: as a kill during the fetch, no TASK_STARTING.
@@ -417,13 +417,14 @@ export class LocalAgent {
             }
             this.#agentUpdate(executor, agentTask, 'TASK_KILLED', { reason: 'REASON_TASK_KILLED_DURING_LAUNCH' });
           });
-          return;
+          return undefined;
         }
         executor.state = 'RUNNING';
         const source = { source: 'SOURCE_EXECUTOR' } as const;
         this.#agentUpdate(executor, agentTask, 'TASK_STARTING', source);
         this.#agentUpdate(executor, agentTask, 'TASK_RUNNING', source);
         void process.exited.then((exit) => this.#commandExited(agentFramework, executor, agentTask, exit));
+        return undefined;
       },
       (error) => {
         executor.state = 'TERMINATED';
@@ -802,10 +803,10 @@ export class LocalAgent {
           // Shut down (its tasks killed, its framework removed) while its process started: a
           // subscribed executor got SHUTDOWN and has its grace period, as in #shutdownExecutor.
           this.#timer(started, started.connection ? this.#gracePeriodOf(started) : 0, () => process.kill(0));
-          return;
+          return undefined;
         }
         // Subscribed already (it can be quicker than the launcher's answer): no timeout to arm.
-        if (started.state !== 'REGISTERING') return;
+        if (started.state !== 'REGISTERING') return undefined;
         this.#timer(started, this.#registrationTimeoutMs, () => {
           if (started.state !== 'REGISTERING' || framework.terminating) return;
           started.state = 'TERMINATING';
@@ -816,6 +817,7 @@ export class LocalAgent {
           };
           started.process?.kill(0);
         });
+        return undefined;
       },
       (error) => {
         started.pendingTermination = {
