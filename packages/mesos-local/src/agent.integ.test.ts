@@ -1,5 +1,5 @@
 // The agent's status update manager: re-send with the same uuid until acknowledged, in order.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskStatus } from '@spark-mesos/mesos-client';
@@ -12,7 +12,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function agentWith(updates: TaskStatus[]): Promise<LocalAgent> {
+async function agentWith(
+  updates: TaskStatus[],
+  options: Partial<ConstructorParameters<typeof LocalAgent>[0]> = {},
+): Promise<LocalAgent> {
   const workDir = mkdtempSync(join(tmpdir(), 'mesos-local-agent-'));
   const agent = new LocalAgent({
     id: 'M-S0',
@@ -20,6 +23,7 @@ async function agentWith(updates: TaskStatus[]): Promise<LocalAgent> {
     workDir,
     statusUpdateRetryMs: 50,
     uplink: { statusUpdate: (_agent, _framework, status) => updates.push(status) },
+    ...options,
   });
   await agent.start();
   cleanups.push(async () => {
@@ -105,5 +109,58 @@ describe('LocalAgent', () => {
     ackAll();
     await until(() => updates.some((u) => u.state === 'TASK_KILLED'));
     expect(updates.find((u) => u.state === 'TASK_KILLED')?.message).toBe('Command terminated with signal Terminated');
+  });
+
+  it('keeps a bounded number of completed executors and frameworks; their sandboxes stay on disk', async () => {
+    const updates: TaskStatus[] = [];
+    const current: { agent?: LocalAgent } = {};
+    // Acknowledges every update as a scheduler would, so that tasks complete.
+    const acknowledging = (frameworkId: string, status: TaskStatus): void => {
+      updates.push(status);
+      setImmediate(() => current.agent?.acknowledge(frameworkId, status.task_id.value, status.uuid as Uint8Array));
+    };
+    const agent = await agentWith(updates, {
+      maxCompletedExecutorsPerFramework: 2,
+      maxCompletedFrameworks: 1,
+      uplink: { statusUpdate: (_agent, frameworkId, status) => acknowledging(frameworkId, status) },
+    });
+    current.agent = agent;
+    type State = {
+      frameworks: Array<{ id: string }>;
+      completed_frameworks: Array<{ id: string; completed_executors: Array<{ id: string; directory: string }> }>;
+    };
+    const run = async (frameworkId: string, taskId: string): Promise<void> => {
+      agent.launchTask(
+        { ...framework, id: { value: frameworkId } },
+        { name: 't', task_id: { value: taskId }, agent_id: { value: 'M-S0' }, command: { value: 'true' } },
+      );
+      await until(() => updates.some((u) => u.task_id.value === taskId && u.state === 'TASK_FINISHED'));
+      // Completed once the terminal update is acknowledged.
+      await until(() =>
+        (agent.state() as State).completed_frameworks.some((f) =>
+          f.completed_executors.some((executor) => executor.id === taskId),
+        ),
+      );
+    };
+    await run('F-1', 't1');
+    const firstSandbox = agent.sandboxOf('F-1', 't1') as string;
+    await run('F-1', 't2');
+    await run('F-1', 't3');
+    let state = agent.state() as State;
+    expect(state.frameworks).toEqual([]);
+    expect(state.completed_frameworks.map((f) => f.id)).toEqual(['F-1']);
+    // The oldest executor left memory (and /files), not the disk.
+    expect(state.completed_frameworks[0]?.completed_executors.map((executor) => executor.id)).toEqual(['t2', 't3']);
+    expect(agent.sandboxOf('F-1', 't1')).toBeUndefined();
+    expect(existsSync(`${firstSandbox}/stdout`)).toBe(true);
+    // A second completed framework pushes the first one out.
+    await run('F-2', 't4');
+    state = agent.state() as State;
+    expect(state.completed_frameworks.map((f) => f.id)).toEqual(['F-2']);
+    expect(agent.sandboxOf('F-1', 't3')).toBeUndefined();
+    // A completed framework that launches again is active again, with its completed executors.
+    await run('F-2', 't5');
+    state = agent.state() as State;
+    expect(state.completed_frameworks[0]?.completed_executors.map((executor) => executor.id)).toEqual(['t4', 't5']);
   });
 });

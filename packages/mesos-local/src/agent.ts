@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   type Attribute,
+  type CommandInfo,
   type ExecutorCallSubscribe,
   type ExecutorEvent,
   type ExecutorInfo,
@@ -20,6 +22,7 @@ import { createAgentHttpHandler } from './agent-http.js';
 import { type CommandExit, type CommandTask, describeExit, startCommandTask } from './command-task.js';
 import { AgentFetcher, type AgentFetcherOptions } from './fetcher.js';
 import { canSampleMemory, formatBytes, sampleGroupMemory } from './memory-usage.js';
+import { leaseProcessLauncher, type ProcessLauncherLease } from './process-launcher.js';
 import { attributeValues, resourceQuantities } from './resources.js';
 
 /**
@@ -83,10 +86,32 @@ export interface LocalAgentOptions {
    * its `mem` (tasks and executor) is killed. 0 disables the check. @default 1000
    */
   readonly memoryCheckIntervalMs?: number;
+  /**
+   * Completed executors (with their completed tasks) kept in memory per framework, for `/state`
+   * and `/files`; beyond it the oldest is dropped, its sandbox stays on disk (the agent's
+   * `--max_completed_executors_per_framework`).
+   * @default 150
+   */
+  readonly maxCompletedExecutorsPerFramework?: number;
+  /**
+   * Completed frameworks (those with no executor left) kept in memory; beyond it the oldest is
+   * dropped, with its completed executors (Mesos' `MAX_COMPLETED_FRAMEWORKS`, a constant there).
+   * @default 50
+   */
+  readonly maxCompletedFrameworks?: number;
 }
 
 /** Grace period between SIGTERM and SIGKILL when the task has no kill policy (Mesos' default). */
 const DEFAULT_KILL_GRACE_MS = 3000;
+/** Mesos' `DEFAULT_MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK` (src/slave/constants.hpp). */
+const DEFAULT_MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK = 150;
+/** Mesos' `MAX_COMPLETED_FRAMEWORKS` (src/slave/constants.hpp). */
+const DEFAULT_MAX_COMPLETED_FRAMEWORKS = 50;
+/**
+ * Mesos' `MAX_COMPLETED_TASKS_PER_EXECUTOR`: completed tasks kept per executor (a custom
+ * executor may run any number of tasks), the oldest dropped first.
+ */
+const MAX_COMPLETED_TASKS_PER_EXECUTOR = 200;
 /** What Mesos adds to a command task for its command executor (`DEFAULT_EXECUTOR_MEM`). */
 const COMMAND_EXECUTOR_MEM_MB = 32;
 
@@ -152,6 +177,8 @@ interface AgentExecutor {
   readonly info: ExecutorInfo | undefined;
   readonly containerId: string;
   readonly directory: string;
+  // Whether its sandbox directory exists already (made before fetching URIs).
+  sandboxCreated: boolean;
   state: ExecutorState;
   process: CommandTask | undefined;
   readonly tasks: Map<string, AgentTask>;
@@ -201,11 +228,17 @@ export class LocalAgent {
   readonly #reregistrationTimeoutMs: number;
   readonly #heartbeatMs: number;
   readonly #memoryCheckMs: number;
+  readonly #maxCompletedExecutors: number;
+  readonly #maxCompletedFrameworks: number;
   readonly #frameworks = new Map<string, AgentFramework>();
   readonly #completedFrameworks: AgentFramework[] = [];
   readonly #server: Server;
   readonly #fetcher: AgentFetcher;
   #memoryTimer: NodeJS.Timeout | undefined;
+  #launcher: ProcessLauncherLease | undefined;
+  // Containers' processes being started: each settles once its process belongs to its executor,
+  // or, when the agent stopped meanwhile, has been killed and has exited.
+  readonly #launches = new Set<Promise<unknown>>();
   #port = 0;
   #stopped = false;
   readonly startTime = Date.now() / 1000;
@@ -223,6 +256,9 @@ export class LocalAgent {
     this.#reregistrationTimeoutMs = options.executorReregistrationTimeoutMs ?? 2_000;
     this.#heartbeatMs = options.executorHeartbeatIntervalMs ?? 30 * 60_000;
     this.#memoryCheckMs = options.memoryCheckIntervalMs ?? 1_000;
+    this.#maxCompletedExecutors =
+      options.maxCompletedExecutorsPerFramework ?? DEFAULT_MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK;
+    this.#maxCompletedFrameworks = options.maxCompletedFrameworks ?? DEFAULT_MAX_COMPLETED_FRAMEWORKS;
     this.#server = createServer(createAgentHttpHandler(this));
     this.#fetcher = new AgentFetcher(options.workDir, options.fetcher);
     // libprocess never closes an idle connection, and Mesos' executor library takes the close of
@@ -233,6 +269,7 @@ export class LocalAgent {
   /** Listens on 127.0.0.1 (a free port) and starts the memory check. */
   async start(): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
+    this.#launcher ??= leaseProcessLauncher();
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(0, '127.0.0.1', () => resolve());
@@ -284,7 +321,7 @@ export class LocalAgent {
     // Like Mesos' containerizer, the URIs are fetched before the command starts: the task stays
     // STAGING meanwhile, and a failed fetch fails the launch.
     const user = task.command?.user ?? framework.user;
-    void this.#fetcher.fetch(task.command?.uris, executor.directory, executor.containerId, user).then((failure) => {
+    void this.#prepareSandbox(executor, task.command?.uris, user).then((failure) => {
       if (this.#fetcher.stopped || agentFramework.executors.get(taskId) !== executor) return;
       if (executor.killing || failure !== undefined) {
         executor.state = 'TERMINATED';
@@ -302,28 +339,103 @@ export class LocalAgent {
     });
   }
 
-  #startCommand(agentFramework: AgentFramework, executor: AgentExecutor, agentTask: AgentTask): void {
-    const task = agentTask.info;
+  // Before the launch: the sandbox directory and the URIs (off the event loop). Without URIs the
+  // launcher creates the sandbox with the process, which saves a round through the event loop.
+  // Resolves to undefined, or why the container cannot be launched.
+  async #prepareSandbox(
+    executor: AgentExecutor,
+    uris: CommandInfo['uris'],
+    user: string | undefined,
+  ): Promise<string | undefined> {
+    if (uris === undefined || uris.length === 0) return undefined;
     try {
-      executor.process = startCommandTask({
-        command: task.command ?? { value: '' },
-        sandbox: executor.directory,
-        env: this.#executorEnvironment(agentFramework, executor),
-      });
+      await mkdir(executor.directory, { recursive: true });
     } catch (error) {
-      executor.state = 'TERMINATED';
-      // As Mesos' agent when the containerizer cannot launch: from the agent, not the executor.
-      this.#agentUpdate(executor, agentTask, 'TASK_FAILED', {
-        message: `Failed to launch container: ${(error as Error).message}`,
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-      });
+      return `Failed to create the sandbox directory '${executor.directory}': ${(error as Error).message}`;
+    }
+    executor.sandboxCreated = true;
+    return this.#fetcher.fetch(uris, executor.directory, executor.containerId, user);
+  }
+
+  // Starts a container's process through the launcher; `started` runs once it has a pid, unless
+  // the agent stopped meanwhile (then it is killed, and the agent's stop() waits for its exit).
+  // stop() also waits for what `started` returns: the exit of a process it killed at once.
+  #launch(
+    executor: AgentExecutor,
+    command: CommandInfo,
+    env: Record<string, string>,
+    started: (process: CommandTask) => Promise<unknown> | undefined,
+    failed: (error: Error) => void,
+  ): void {
+    const launcher = this.#launcher;
+    if (launcher === undefined) {
+      failed(new Error('the agent has not been started'));
       return;
     }
-    executor.state = 'RUNNING';
-    const source = { source: 'SOURCE_EXECUTOR' } as const;
-    this.#agentUpdate(executor, agentTask, 'TASK_STARTING', source);
-    this.#agentUpdate(executor, agentTask, 'TASK_RUNNING', source);
-    void executor.process.exited.then((exit) => this.#commandExited(agentFramework, executor, agentTask, exit));
+    const launch = startCommandTask(
+      { command, sandbox: executor.directory, env, createSandbox: !executor.sandboxCreated },
+      launcher,
+    ).then(
+      (process) => {
+        if (this.#stopped) {
+          process.kill(0);
+          return process.exited;
+        }
+        return started(process);
+      },
+      (error: unknown) => {
+        if (!this.#stopped) failed(error as Error);
+      },
+    );
+    this.#launches.add(launch);
+    void launch.finally(() => this.#launches.delete(launch));
+  }
+
+  #startCommand(agentFramework: AgentFramework, executor: AgentExecutor, agentTask: AgentTask): void {
+    const task = agentTask.info;
+    this.#launch(
+      executor,
+      task.command ?? { value: '' },
+      this.#executorEnvironment(agentFramework, executor),
+      (process) => {
+        executor.process = process;
+        if (agentFramework.executors.get(executor.id) !== executor) {
+          // Its framework was removed while the process started: it goes, unreported.
+          process.kill(0);
+          return process.exited;
+        }
+        if (executor.killing) {
+          // Killed while the process started: as a kill during the fetch, no TASK_STARTING.
+          process.kill(0);
+          void process.exited.then(() => {
+            executor.state = 'TERMINATED';
+            this.#clearTimers(executor);
+            if (agentFramework.terminating) {
+              if (!isTerminalState(agentTask.state)) agentTask.state = 'TASK_KILLED';
+              this.#completeExecutor(agentFramework, executor);
+              return;
+            }
+            this.#agentUpdate(executor, agentTask, 'TASK_KILLED', { reason: 'REASON_TASK_KILLED_DURING_LAUNCH' });
+          });
+          return undefined;
+        }
+        executor.state = 'RUNNING';
+        const source = { source: 'SOURCE_EXECUTOR' } as const;
+        this.#agentUpdate(executor, agentTask, 'TASK_STARTING', source);
+        this.#agentUpdate(executor, agentTask, 'TASK_RUNNING', source);
+        void process.exited.then((exit) => this.#commandExited(agentFramework, executor, agentTask, exit));
+        return undefined;
+      },
+      (error) => {
+        executor.state = 'TERMINATED';
+        if (agentFramework.executors.get(executor.id) !== executor) return;
+        // As Mesos' agent when the containerizer cannot launch: from the agent, not the executor.
+        this.#agentUpdate(executor, agentTask, 'TASK_FAILED', {
+          message: `Failed to launch container: ${error.message}`,
+          reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        });
+      },
+    );
   }
 
   /**
@@ -385,6 +497,7 @@ export class LocalAgent {
         this.#shutdownExecutor(framework, executor);
       }
     }
+    this.#completeFramework(framework);
   }
 
   /** Kills every container (SIGKILL, whole process groups), waits for them, closes the server. */
@@ -392,6 +505,7 @@ export class LocalAgent {
     this.#stopped = true;
     clearInterval(this.#memoryTimer);
     await this.#fetcher.stop();
+    await Promise.all(this.#launches);
     const exits: Promise<unknown>[] = [];
     for (const framework of this.#frameworks.values()) {
       framework.terminating = true;
@@ -410,6 +524,8 @@ export class LocalAgent {
       }
     }
     await Promise.all(exits);
+    this.#launcher?.release();
+    this.#launcher = undefined;
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -599,8 +715,8 @@ export class LocalAgent {
 
   #newExecutor(framework: AgentFramework, executorId: string, info: ExecutorInfo | undefined): AgentExecutor {
     const containerId = randomUUID();
+    // Created by #prepareSandbox or the launcher, off the event loop.
     const directory = join(this.workDir, 'frameworks', framework.id, 'executors', executorId, 'runs', containerId);
-    mkdirSync(directory, { recursive: true });
     const executor: AgentExecutor = {
       id: executorId,
       frameworkId: framework.id,
@@ -608,6 +724,7 @@ export class LocalAgent {
       info,
       containerId,
       directory,
+      sandboxCreated: false,
       state: 'REGISTERING',
       process: undefined,
       tasks: new Map(),
@@ -658,51 +775,59 @@ export class LocalAgent {
     executor.tasks.set(taskId, task);
     const started = executor;
     const user = executorInfo.command?.user ?? framework.info.user;
-    void this.#fetcher
-      .fetch(executorInfo.command?.uris, started.directory, started.containerId, user)
-      .then((failure) => {
-        if (this.#fetcher.stopped || framework.executors.get(executorId) !== started) return;
-        if (failure !== undefined) {
-          started.pendingTermination = {
-            state: 'TASK_FAILED',
-            reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-            message: failure,
-          };
-          this.#executorExited(framework, started, { code: null, signal: null });
-        } else if (started.state !== 'REGISTERING' || framework.terminating) {
-          // Shut down (its tasks killed, its framework removed) while its URIs were fetched.
-          this.#executorExited(framework, started, { code: null, signal: null });
-        } else this.#startExecutor(framework, started, executorInfo);
-      });
+    void this.#prepareSandbox(started, executorInfo.command?.uris, user).then((failure) => {
+      if (this.#fetcher.stopped || framework.executors.get(executorId) !== started) return;
+      if (failure !== undefined) {
+        started.pendingTermination = {
+          state: 'TASK_FAILED',
+          reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+          message: failure,
+        };
+        this.#executorExited(framework, started, { code: null, signal: null });
+      } else if (started.state === 'TERMINATING' || started.state === 'TERMINATED' || framework.terminating) {
+        // Shut down (its tasks killed, its framework removed) while its URIs were fetched.
+        this.#executorExited(framework, started, { code: null, signal: null });
+      } else this.#startExecutor(framework, started, executorInfo);
+    });
   }
 
   #startExecutor(framework: AgentFramework, started: AgentExecutor, executorInfo: ExecutorInfo): void {
-    try {
-      started.process = startCommandTask({
-        command: executorInfo.command ?? { value: '' },
-        sandbox: started.directory,
-        env: this.#executorEnvironment(framework, started),
-      });
-    } catch (error) {
-      started.pendingTermination = {
-        state: 'TASK_FAILED',
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        message: `Failed to launch container: ${(error as Error).message}`,
-      };
-      this.#executorExited(framework, started, { code: null, signal: null });
-      return;
-    }
-    void started.process.exited.then((exit) => this.#executorExited(framework, started, exit));
-    this.#timer(started, this.#registrationTimeoutMs, () => {
-      if (started.state !== 'REGISTERING' || framework.terminating) return;
-      started.state = 'TERMINATING';
-      started.pendingTermination = {
-        state: 'TASK_FAILED',
-        reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT',
-        message: `Executor did not register within ${formatStoutDuration(this.#registrationTimeoutMs)}`,
-      };
-      started.process?.kill(0);
-    });
+    this.#launch(
+      started,
+      executorInfo.command ?? { value: '' },
+      this.#executorEnvironment(framework, started),
+      (process) => {
+        started.process = process;
+        void process.exited.then((exit) => this.#executorExited(framework, started, exit));
+        if (started.state === 'TERMINATING' || started.state === 'TERMINATED' || framework.terminating) {
+          // Shut down (its tasks killed, its framework removed) while its process started: a
+          // subscribed executor got SHUTDOWN and has its grace period, as in #shutdownExecutor.
+          this.#timer(started, started.connection ? this.#gracePeriodOf(started) : 0, () => process.kill(0));
+          return undefined;
+        }
+        // Subscribed already (it can be quicker than the launcher's answer): no timeout to arm.
+        if (started.state !== 'REGISTERING') return undefined;
+        this.#timer(started, this.#registrationTimeoutMs, () => {
+          if (started.state !== 'REGISTERING' || framework.terminating) return;
+          started.state = 'TERMINATING';
+          started.pendingTermination = {
+            state: 'TASK_FAILED',
+            reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT',
+            message: `Executor did not register within ${formatStoutDuration(this.#registrationTimeoutMs)}`,
+          };
+          started.process?.kill(0);
+        });
+        return undefined;
+      },
+      (error) => {
+        started.pendingTermination = {
+          state: 'TASK_FAILED',
+          reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+          message: `Failed to launch container: ${error.message}`,
+        };
+        this.#executorExited(framework, started, { code: null, signal: null });
+      },
+    );
   }
 
   #killExecutorTask(framework: AgentFramework, executor: AgentExecutor, task: AgentTask): void {
@@ -882,17 +1007,43 @@ export class LocalAgent {
   #completeTask(framework: AgentFramework, executor: AgentExecutor, task: AgentTask): void {
     if (executor.tasks.get(task.info.task_id.value) !== task) return;
     executor.tasks.delete(task.info.task_id.value);
-    executor.completedTasks.push(task);
+    this.#keepCompletedTasks(executor, [task]);
     if (executor.state === 'TERMINATED' && executor.tasks.size === 0) this.#completeExecutor(framework, executor);
   }
 
   #completeExecutor(framework: AgentFramework, executor: AgentExecutor): void {
     if (framework.executors.get(executor.id) !== executor) return;
     for (const task of executor.tasks.values()) clearInterval(task.retryTimer);
-    executor.completedTasks.push(...executor.tasks.values());
+    this.#keepCompletedTasks(executor, [...executor.tasks.values()]);
     executor.tasks.clear();
+    // Nothing reads the process of a completed executor: let its ChildProcess go.
+    if (executor.process?.hasExited) executor.process = undefined;
     framework.executors.delete(executor.id);
     framework.completedExecutors.push(executor);
+    // As Mesos' bounded buffer: the oldest completed executors leave memory (not the disk).
+    if (framework.completedExecutors.length > this.#maxCompletedExecutors) {
+      framework.completedExecutors.splice(0, framework.completedExecutors.length - this.#maxCompletedExecutors);
+    }
+    // Mesos' Slave::removeExecutor: a framework with no executor left is removed (completed).
+    if (framework.executors.size === 0) this.#completeFramework(framework);
+  }
+
+  #keepCompletedTasks(executor: AgentExecutor, tasks: readonly AgentTask[]): void {
+    executor.completedTasks.push(...tasks);
+    if (executor.completedTasks.length > MAX_COMPLETED_TASKS_PER_EXECUTOR) {
+      executor.completedTasks.splice(0, executor.completedTasks.length - MAX_COMPLETED_TASKS_PER_EXECUTOR);
+    }
+  }
+
+  // Moves a framework without executors to the completed ones, of which the oldest beyond the
+  // bound are dropped (their sandboxes stay on disk, as Mesos leaves them to its GC).
+  #completeFramework(framework: AgentFramework): void {
+    if (this.#frameworks.get(framework.id) !== framework || framework.executors.size > 0) return;
+    this.#frameworks.delete(framework.id);
+    this.#completedFrameworks.push(framework);
+    if (this.#completedFrameworks.length > this.#maxCompletedFrameworks) {
+      this.#completedFrameworks.splice(0, this.#completedFrameworks.length - this.#maxCompletedFrameworks);
+    }
   }
 
   #executorOfTask(framework: AgentFramework | undefined, taskId: string): AgentExecutor | undefined {

@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { SparkMesosError } from '@spark-mesos/errors';
 import type { CommandInfo, Environment } from '@spark-mesos/mesos-client';
+import type { ProcessLauncherLease } from './process-launcher.js';
 
 /**
  * One container's process, as Mesos runs a command task (its command executor) or a custom
@@ -40,6 +39,8 @@ export interface CommandTaskOptions {
   readonly sandbox: string;
   /** Environment added to the agent's (the command's own variables win). */
   readonly env: Readonly<Record<string, string>>;
+  /** Whether the sandbox is still to be created (by the launcher, with the process). @default false */
+  readonly createSandbox?: boolean;
 }
 
 /**
@@ -94,21 +95,26 @@ export function describeExit(exit: CommandExit): string {
   return `Command exited with status ${exit.code ?? 0}`;
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  if (pid <= 0) return;
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-pid, signal);
   } catch {
     // Already gone (ESRCH): nothing to kill.
   }
 }
 
 /**
- * Starts a command task.
+ * Starts a command task through `launcher` (see ./process-launcher.ts): settles once its process
+ * runs, with the process' id.
  *
- * @throws SparkMesosError `SM_ERR_TASK_LAUNCH` when the command has no value or cannot be spawned
+ * @throws SparkMesosError `SM_ERR_TASK_LAUNCH` when the command has no value or its environment
+ *   cannot be resolved; the launcher's error when it cannot open the sandbox's files or spawn
  */
-export function startCommandTask(options: CommandTaskOptions): CommandTask {
+export async function startCommandTask(
+  options: CommandTaskOptions,
+  launcher: Pick<ProcessLauncherLease, 'launch'>,
+): Promise<CommandTask> {
   const { command } = options;
   const shell = command.shell ?? true;
   if (command.value === undefined || command.value === '') {
@@ -117,56 +123,45 @@ export function startCommandTask(options: CommandTaskOptions): CommandTask {
     });
   }
   const env = { ...process.env, ...options.env, ...resolveEnvironment(command.environment) };
-  const stdout = openSync(`${options.sandbox}/stdout`, 'a');
-  const stderr = openSync(`${options.sandbox}/stderr`, 'a');
-  let child: ChildProcess;
-  try {
-    const argv = command.arguments ?? [];
-    child = shell
-      ? spawn('/bin/sh', ['-c', command.value], {
-          cwd: options.sandbox,
-          env,
-          stdio: ['ignore', stdout, stderr],
-          detached: true,
-        })
-      : spawn(command.value, argv.slice(1), {
-          cwd: options.sandbox,
-          env,
-          stdio: ['ignore', stdout, stderr],
-          detached: true,
+  const argv = command.arguments ?? [];
+  const launched = await launcher.launch({
+    ...(shell
+      ? { file: '/bin/sh', args: ['-c', command.value] }
+      : {
+          file: command.value,
+          args: argv.slice(1),
           ...(argv[0] === undefined ? {} : { argv0: argv[0] }),
-        });
-  } finally {
-    // The child has its own copies of the descriptors.
-    closeSync(stdout);
-    closeSync(stderr);
-  }
-  const exited = new Promise<CommandExit>((resolve) => {
-    child.once('error', () => resolve({ code: 127, signal: null }));
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+        }),
+    cwd: options.sandbox,
+    ...(options.createSandbox ? { createDirectory: true } : {}),
+    env,
+    stdout: `${options.sandbox}/stdout`,
+    stderr: `${options.sandbox}/stderr`,
   });
+  const { pid } = launched;
   let killTimer: NodeJS.Timeout | undefined;
   let hasExited = false;
-  void exited.then(() => {
+  const exited = launched.exited.then((exit): CommandExit => {
     hasExited = true;
     if (killTimer) clearTimeout(killTimer);
     // Whatever the task left running in its group goes with it, as with Mesos' containerizer.
-    killGroup(child, 'SIGKILL');
+    killGroup(pid, 'SIGKILL');
+    return exit;
   });
   return {
-    pid: child.pid ?? -1,
+    pid,
     get hasExited() {
       return hasExited;
     },
     exited,
     kill(gracePeriodMs) {
       if (gracePeriodMs <= 0) {
-        killGroup(child, 'SIGKILL');
+        killGroup(pid, 'SIGKILL');
         return;
       }
-      killGroup(child, 'SIGTERM');
+      killGroup(pid, 'SIGTERM');
       if (killTimer) return;
-      killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), gracePeriodMs);
+      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), gracePeriodMs);
       killTimer.unref();
     },
   };
