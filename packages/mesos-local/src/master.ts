@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { SparkMesosError } from '@spark-mesos/errors';
 import type {
   ExecutorInfo,
   Filters,
@@ -102,6 +103,42 @@ export interface LocalMasterOptions {
   readonly heartbeatIntervalSeconds?: number;
   /** Milliseconds between allocation cycles. @default 1000 */
   readonly allocationIntervalMs?: number;
+  /**
+   * How many removed (torn-down or timed-out) frameworks `/master/state` keeps in
+   * `completed_frameworks`, the newest; older ones are forgotten (Mesos'
+   * `--max_completed_frameworks`).
+   * @default 50
+   */
+  readonly maxCompletedFrameworks?: number;
+  /**
+   * How many finished tasks each framework keeps in `completed_tasks`, the newest; older ones
+   * are forgotten (Mesos' `--max_completed_tasks_per_framework`).
+   * @default 1000
+   */
+  readonly maxCompletedTasksPerFramework?: number;
+}
+
+/** Mesos' `DEFAULT_MAX_COMPLETED_FRAMEWORKS` (src/master/constants.hpp). */
+const DEFAULT_MAX_COMPLETED_FRAMEWORKS = 50;
+/** Mesos' `DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK` (src/master/constants.hpp). */
+const DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
+
+function wholeNumberOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_CONFIG',
+      `${name} must be a whole number ≥ 0, got ${value}. Leave it out for Mesos' default (${fallback}).`,
+      { cause: { [name]: value } },
+    );
+  }
+  return value;
+}
+
+/** Appends to a bounded history, dropping the oldest entries beyond `limit` (Mesos' circular buffers). */
+function pushBounded<T>(history: T[], limit: number, ...entries: T[]): void {
+  history.push(...entries);
+  if (history.length > limit) history.splice(0, history.length - limit);
 }
 
 /** Seconds a DECLINE (or ACCEPT) filters the refused resources when the call gives no `refuse_seconds`. */
@@ -327,6 +364,8 @@ export class LocalMaster implements AgentUplink {
   #id: string;
   readonly #heartbeatSeconds: number;
   readonly #allocationMs: number;
+  readonly #maxCompletedFrameworks: number;
+  readonly #maxCompletedTasks: number;
   readonly #agents = new Map<string, LocalAgent>();
   readonly #agentConnections = new Map<string, AgentConnection>();
   readonly #frameworks = new Map<string, FrameworkRecord>();
@@ -351,6 +390,16 @@ export class LocalMaster implements AgentUplink {
     this.#id = options.id;
     this.#heartbeatSeconds = options.heartbeatIntervalSeconds ?? 15;
     this.#allocationMs = options.allocationIntervalMs ?? 1000;
+    this.#maxCompletedFrameworks = wholeNumberOption(
+      'maxCompletedFrameworks',
+      options.maxCompletedFrameworks,
+      DEFAULT_MAX_COMPLETED_FRAMEWORKS,
+    );
+    this.#maxCompletedTasks = wholeNumberOption(
+      'maxCompletedTasksPerFramework',
+      options.maxCompletedTasksPerFramework,
+      DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK,
+    );
   }
 
   /** The master id (a new one after {@link LocalMaster.failover}). */
@@ -1240,7 +1289,7 @@ export class LocalMaster implements AgentUplink {
     task.statuses.push(status);
     task.released = true;
     framework.tasks.delete(task.info.task_id.value);
-    framework.completedTasks.push(task);
+    pushBounded(framework.completedTasks, this.#maxCompletedTasks, task);
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
   }
 
@@ -1440,7 +1489,7 @@ export class LocalMaster implements AgentUplink {
     // The acknowledged terminal update retires the task into completed_tasks.
     if (last?.uuid && isTerminalState(last.state) && Buffer.from(last.uuid).equals(Buffer.from(ack.uuid))) {
       framework.tasks.delete(ack.task_id.value);
-      framework.completedTasks.push(task);
+      pushBounded(framework.completedTasks, this.#maxCompletedTasks, task);
     }
   }
 
@@ -1526,7 +1575,7 @@ export class LocalMaster implements AgentUplink {
         task.statuses.push(status);
       }
       task.released = true;
-      framework.completedTasks.push(task);
+      pushBounded(framework.completedTasks, this.#maxCompletedTasks, task);
     }
     framework.tasks.clear();
     framework.unreachableTasks.clear();
@@ -1535,7 +1584,7 @@ export class LocalMaster implements AgentUplink {
     framework.subscription = undefined;
     // TEARDOWN ends the stream with the final chunk and no ERROR event, as a real master does.
     subscription?.end();
-    this.#completedFrameworks.push(framework);
+    pushBounded(this.#completedFrameworks, this.#maxCompletedFrameworks, framework);
   }
 }
 
