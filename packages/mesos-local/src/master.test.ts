@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SchedulerEvent } from '@spark-mesos/mesos-client';
+import type { OfferID, SchedulerEvent } from '@spark-mesos/mesos-client';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalAgent } from './agent.js';
 import { LocalMaster, type LocalMasterOptions, type Subscription } from './master.js';
@@ -196,5 +197,187 @@ describe('LocalMaster: bounded history of finished work (as Mesos)', () => {
   it('refuses a bound that is not a whole number ≥ 0', () => {
     expect(() => setup(0, { maxCompletedTasksPerFramework: -1 })).toThrow(/maxCompletedTasksPerFramework/);
     expect(() => setup(0, { maxCompletedFrameworks: 1.5 })).toThrow(/whole number/);
+  });
+});
+
+describe('LocalMaster: free resources kept between allocation cycles', () => {
+  const operation = fc.oneof(
+    { arbitrary: fc.constant({ type: 'allocate' as const }), weight: 3 },
+    {
+      arbitrary: fc.record({
+        type: fc.constant('launch' as const),
+        pick: fc.nat(),
+        cpus: fc.integer({ min: 1, max: 3 }),
+      }),
+      weight: 3,
+    },
+    { arbitrary: fc.record({ type: fc.constant('finish' as const), pick: fc.nat() }), weight: 2 },
+    fc.record({ type: fc.constant('decline' as const), pick: fc.nat(), refuse: fc.constantFrom(0, 60) }),
+    fc.record({ type: fc.constant('acknowledge' as const), pick: fc.nat() }),
+    fc.record({ type: fc.constant('revive' as const) }),
+    fc.record({ type: fc.constant('teardown' as const) }),
+    fc.record({ type: fc.constant('subscribe' as const), checkpoint: fc.boolean() }),
+    fc.record({ type: fc.constant('agentDisconnected' as const), pick: fc.nat() }),
+    fc.record({ type: fc.constant('agentRestarted' as const), pick: fc.nat() }),
+  );
+
+  it('equal a full recomputation (total − live tasks − outstanding offers) after any operations', () => {
+    fc.assert(
+      fc.property(fc.array(operation, { maxLength: 40 }), (operations) => {
+        const master = setup(3, {}, 'cpus:4;mem:1024;ports:[31000-31009]');
+        for (const agent of master.agents) {
+          for (const method of ['launchTask', 'killTask', 'acknowledge', 'shutdownFramework'] as const) {
+            vi.spyOn(agent, method).mockImplementation(() => {});
+          }
+        }
+        let frameworkId = '';
+        let events: SchedulerEvent[] = [];
+        let seen = 0;
+        const offers: Array<{ id: OfferID; agentId: string }> = [];
+        const tasks: Array<{ id: string; agentId: string; uuid?: Uint8Array }> = [];
+        let nextTask = 0;
+        const subscribe = (checkpoint: boolean): void => {
+          events = [];
+          seen = 0;
+          offers.length = 0;
+          tasks.length = 0;
+          frameworkId = master.subscribe({ user: 'u', name: 'f', checkpoint }, stream(events));
+        };
+        const take = <T>(list: T[], pick: number): T | undefined =>
+          list.length === 0 ? undefined : list.splice(pick % list.length, 1)[0];
+        subscribe(false);
+        for (const step of operations) {
+          switch (step.type) {
+            case 'allocate':
+              master.allocate();
+              break;
+            case 'launch': {
+              const offer = take(offers, step.pick);
+              if (!offer) break;
+              const id = `t${nextTask++}`;
+              master.handleCall(frameworkId, {
+                type: 'ACCEPT',
+                framework_id: { value: frameworkId },
+                accept: {
+                  offer_ids: [offer.id],
+                  operations: [
+                    {
+                      type: 'LAUNCH',
+                      launch: {
+                        task_infos: [
+                          {
+                            name: id,
+                            task_id: { value: id },
+                            agent_id: { value: offer.agentId },
+                            resources: parseResources(`cpus:${step.cpus};mem:100;ports:[31000-31001]`),
+                            command: { value: 'true' },
+                          },
+                        ],
+                      },
+                    },
+                  ],
+                  filters: { refuse_seconds: 0 },
+                },
+              });
+              tasks.push({ id, agentId: offer.agentId });
+              break;
+            }
+            case 'decline': {
+              const offer = take(offers, step.pick);
+              if (!offer) break;
+              master.handleCall(frameworkId, {
+                type: 'DECLINE',
+                framework_id: { value: frameworkId },
+                decline: { offer_ids: [offer.id], filters: { refuse_seconds: step.refuse } },
+              });
+              break;
+            }
+            case 'finish': {
+              const running = tasks.filter((candidate) => candidate.uuid === undefined);
+              const task = running[step.pick % Math.max(1, running.length)];
+              if (!task) break;
+              task.uuid = new Uint8Array(16).fill(nextTask++ % 256);
+              master.statusUpdate(task.agentId, frameworkId, {
+                task_id: { value: task.id },
+                state: 'TASK_FINISHED',
+                source: 'SOURCE_EXECUTOR',
+                uuid: task.uuid,
+              });
+              break;
+            }
+            case 'acknowledge': {
+              const task = take(
+                tasks.filter((candidate) => candidate.uuid !== undefined),
+                step.pick,
+              );
+              if (!task?.uuid) break;
+              tasks.splice(tasks.indexOf(task), 1);
+              master.handleCall(frameworkId, {
+                type: 'ACKNOWLEDGE',
+                framework_id: { value: frameworkId },
+                acknowledge: { agent_id: { value: task.agentId }, task_id: { value: task.id }, uuid: task.uuid },
+              });
+              break;
+            }
+            case 'revive':
+              master.handleCall(frameworkId, { type: 'REVIVE', framework_id: { value: frameworkId } });
+              break;
+            case 'teardown':
+              master.handleCall(frameworkId, { type: 'TEARDOWN', framework_id: { value: frameworkId } });
+              subscribe(false);
+              break;
+            case 'subscribe':
+              master.handleCall(frameworkId, { type: 'TEARDOWN', framework_id: { value: frameworkId } });
+              subscribe(step.checkpoint);
+              break;
+            case 'agentDisconnected':
+              master.agentDisconnected(`M-S${step.pick % 3}`);
+              break;
+            case 'agentRestarted': {
+              const agent = master.agents[step.pick % 3] as LocalAgent;
+              master.agentRestarted(agent);
+              break;
+            }
+          }
+          // Offers made and rescinded since the last step.
+          for (const event of events.slice(seen)) {
+            if (event.type === 'OFFERS') {
+              for (const offer of event.offers?.offers ?? [])
+                offers.push({ id: offer.id, agentId: offer.agent_id.value });
+            }
+            if (event.type === 'RESCIND') {
+              const gone = offers.findIndex((offer) => offer.id.value === event.rescind?.offer_id.value);
+              if (gone >= 0) offers.splice(gone, 1);
+            }
+          }
+          seen = events.length;
+          // The full recomputation, from /master/state: resources − used − offered.
+          const slaves = master.state().slaves as Array<{
+            id: string;
+            resources: Record<string, number>;
+            used_resources: Record<string, number>;
+            offered_resources: Record<string, number>;
+          }>;
+          for (const slave of slaves) {
+            const free = master.freeResources(slave.id);
+            for (const name of ['cpus', 'mem']) {
+              const expected =
+                Math.round(
+                  ((slave.resources[name] ?? 0) -
+                    (slave.used_resources[name] ?? 0) -
+                    (slave.offered_resources[name] ?? 0)) *
+                    1000,
+                ) / 1000;
+              const actual = free
+                .filter((resource) => resource.name === name)
+                .reduce((sum, resource) => sum + (resource.scalar?.value ?? 0), 0);
+              expect(actual, `${name} free on ${slave.id} after ${step.type}`).toBe(expected);
+            }
+          }
+        }
+        master.stop();
+      }),
+      { numRuns: 150 },
+    );
   });
 });

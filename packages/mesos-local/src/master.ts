@@ -90,6 +90,38 @@ interface OfferRecord {
 }
 
 /**
+ * A map whose every change reports the agent of the changed entry: the master keeps each
+ * agent's free resources between allocation cycles and recomputes only those of agents whose
+ * offers or tasks changed.
+ */
+class AgentKeyedMap<V extends { readonly agentId: string }> extends Map<string, V> {
+  readonly #changed: (agentId: string) => void;
+
+  constructor(changed: (agentId: string) => void) {
+    super();
+    this.#changed = changed;
+  }
+
+  override set(key: string, value: V): this {
+    const previous = super.get(key);
+    if (previous) this.#changed(previous.agentId);
+    this.#changed(value.agentId);
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    const previous = super.get(key);
+    if (previous) this.#changed(previous.agentId);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    for (const value of super.values()) this.#changed(value.agentId);
+    super.clear();
+  }
+}
+
+/**
  * Where the master sees an agent: registered and connected (`active`), registered but its
  * process gone (`disconnected`, until it restarts), or partitioned away (`unreachable`).
  */
@@ -373,7 +405,14 @@ export class LocalMaster implements AgentUplink {
   // Ids of removed frameworks, refused at SUBSCRIBE. Like Mesos (which does not persist them),
   // a master failover forgets them.
   readonly #removedFrameworkIds = new Set<string>();
-  readonly #offers = new Map<string, OfferRecord>();
+  // Free resources (total − unreleased tasks − outstanding offers) of each agent as of the last
+  // allocation cycle; an entry goes when the agent's tasks or offers change (see AgentKeyedMap,
+  // #release), so that a cycle recomputes only those agents.
+  readonly #free = new Map<string, Resource[]>();
+  readonly #agentChanged = (agentId: string): void => {
+    this.#free.delete(agentId);
+  };
+  readonly #offers = new AgentKeyedMap<OfferRecord>(this.#agentChanged);
   // Custom executors by `<agentId> <frameworkId> <executorId>`.
   readonly #executors = new Map<string, ExecutorRecord>();
   readonly #startTime = Date.now() / 1000;
@@ -416,6 +455,7 @@ export class LocalMaster implements AgentUplink {
   /** Registers an agent. */
   addAgent(agent: LocalAgent): void {
     this.#agents.set(agent.id, agent);
+    this.#agentChanged(agent.id);
     this.#agentConnections.set(agent.id, 'active');
     this.#count('messages_register_slave');
     this.#count('slave_registrations');
@@ -533,7 +573,7 @@ export class LocalMaster implements AgentUplink {
         filters: [],
         registeredTime: Date.now() / 1000,
         unregisteredTime: 0,
-        tasks: new Map(),
+        tasks: new AgentKeyedMap<TaskRecord>(this.#agentChanged),
         unreachableTasks: new Map(),
         completedTasks: [],
         heartbeat: undefined,
@@ -672,7 +712,7 @@ export class LocalMaster implements AgentUplink {
       this.#setState(task, status.state);
       task.statuses.push(status);
       // Resources come back with the terminal update, before it is acknowledged (as in Mesos).
-      if (isTerminalState(status.state)) task.released = true;
+      if (isTerminalState(status.state)) this.#release(task, true);
     }
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
   }
@@ -690,38 +730,86 @@ export class LocalMaster implements AgentUplink {
     this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`);
   }
 
+  /**
+   * What the allocator may offer on agent `agentId` now: its resources less those of its live
+   * tasks and of its outstanding offers (custom executors' resources are not subtracted).
+   */
+  freeResources(agentId: string): Resource[] {
+    const agent = this.#agents.get(agentId);
+    if (!agent) return [];
+    return this.#freeOn([agent]).get(agentId) ?? [];
+  }
+
+  /**
+   * Free resources of `agents`, from #free where still valid, else recomputed (and kept) in one
+   * pass over tasks and offers; `heldBy`, when given, also gets every framework's tasks' and
+   * offers' resources (the allocator's shares).
+   */
+  #freeOn(agents: readonly LocalAgent[], heldBy?: Map<string, Resource[]>): Map<string, Resource[]> {
+    const stale = new Set(agents.filter((agent) => !this.#free.has(agent.id)).map((agent) => agent.id));
+    const takenOnAgent = new Map<string, Resource[]>();
+    if (stale.size > 0 || heldBy) {
+      const take = (agentId: string, frameworkId: string, resources: readonly Resource[]): void => {
+        if (stale.has(agentId)) {
+          const onAgent = takenOnAgent.get(agentId);
+          if (onAgent) onAgent.push(...resources);
+          else takenOnAgent.set(agentId, [...resources]);
+        }
+        if (heldBy) {
+          const held = heldBy.get(frameworkId);
+          if (held) held.push(...resources);
+          else heldBy.set(frameworkId, [...resources]);
+        }
+      };
+      for (const framework of this.#frameworks.values()) {
+        for (const task of framework.tasks.values())
+          if (!task.released) take(task.agentId, framework.id, task.resources);
+      }
+      for (const offer of this.#offers.values()) take(offer.agentId, offer.frameworkId, offer.resources);
+    }
+    const free = new Map<string, Resource[]>();
+    for (const agent of agents) {
+      let available = this.#free.get(agent.id);
+      if (available === undefined) {
+        const taken = takenOnAgent.get(agent.id) ?? [];
+        available = subtractResources(agent.resources, addResources([], taken)) ?? [];
+        this.#free.set(agent.id, available);
+      }
+      free.set(agent.id, available);
+    }
+    return free;
+  }
+
   /** One allocation cycle (also run every `allocationIntervalMs`). */
   allocate(): void {
     const now = Date.now();
-    // What is taken, by agent and by framework, in one pass over tasks and offers (every cycle,
-    // with many agents: no per-agent scans).
-    const takenOnAgent = new Map<string, Resource[]>();
+    const active = [...this.#agents.values()].filter((agent) => this.#agentConnections.get(agent.id) === 'active');
     const heldBy = new Map<string, Resource[]>();
-    const take = (agentId: string, frameworkId: string, resources: readonly Resource[]): void => {
-      takenOnAgent.set(agentId, [...(takenOnAgent.get(agentId) ?? []), ...resources]);
-      heldBy.set(frameworkId, [...(heldBy.get(frameworkId) ?? []), ...resources]);
-    };
-    for (const framework of this.#frameworks.values()) {
-      for (const task of framework.tasks.values()) if (!task.released) take(task.agentId, framework.id, task.resources);
-    }
-    for (const offer of this.#offers.values()) take(offer.agentId, offer.frameworkId, offer.resources);
-    const agents = [...this.#agents.values()]
-      .filter((agent) => this.#agentConnections.get(agent.id) === 'active')
-      .map((agent) => ({
-        id: agent.id,
-        total: agent.resources,
-        available: subtractResources(agent.resources, addResources([], takenOnAgent.get(agent.id) ?? [])) ?? [],
-      }));
-    const frameworks = [...this.#frameworks.values()].map((framework) => ({
-      id: framework.id,
-      role: frameworkRole(framework.info),
-      multiRole: (framework.info.roles?.length ?? 0) > 0,
-      wantsOffers: framework.subscription !== undefined && !framework.suppressed,
-      allocated: addResources([], heldBy.get(framework.id) ?? []),
-      allocationCount: framework.allocationCount,
-      isFiltered: (agentId: string, resources: readonly Resource[], at: number) =>
-        isRefused(framework.filters, agentId, resources, at),
+    const free = this.#freeOn(active, heldBy);
+    const agents = active.map((agent) => ({
+      id: agent.id,
+      total: agent.resources,
+      available: free.get(agent.id) ?? [],
     }));
+    const frameworks = [...this.#frameworks.values()].map((framework) => {
+      // The framework's filters by agent, so that each agent's check reads only its own.
+      const filtersOn = new Map<string, OfferFilter[]>();
+      for (const filter of framework.filters) {
+        const list = filtersOn.get(filter.agentId);
+        if (list) list.push(filter);
+        else filtersOn.set(filter.agentId, [filter]);
+      }
+      return {
+        id: framework.id,
+        role: frameworkRole(framework.info),
+        multiRole: (framework.info.roles?.length ?? 0) > 0,
+        wantsOffers: framework.subscription !== undefined && !framework.suppressed,
+        allocated: addResources([], heldBy.get(framework.id) ?? []),
+        allocationCount: framework.allocationCount,
+        isFiltered: (agentId: string, resources: readonly Resource[], at: number) =>
+          isRefused(filtersOn.get(agentId) ?? [], agentId, resources, at),
+      };
+    });
     const allocations = allocate(agents, frameworks, now);
     const byFramework = new Map<string, Offer[]>();
     for (const allocation of allocations) {
@@ -747,7 +835,9 @@ export class LocalMaster implements AgentUplink {
         agentId: agent.id,
         resources: allocation.resources.map(stripAllocation),
       });
-      byFramework.set(allocation.frameworkId, [...(byFramework.get(allocation.frameworkId) ?? []), offer]);
+      const batch = byFramework.get(allocation.frameworkId);
+      if (batch) batch.push(offer);
+      else byFramework.set(allocation.frameworkId, [offer]);
     }
     for (const [frameworkId, offers] of byFramework) {
       const framework = this.#frameworks.get(frameworkId);
@@ -832,7 +922,7 @@ export class LocalMaster implements AgentUplink {
         });
         this.#setState(task, status.state);
         task.statuses.push(status);
-        task.released = true;
+        this.#release(task, true);
         framework.tasks.delete(task.info.task_id.value);
         framework.unreachableTasks.set(task.info.task_id.value, task);
         framework.subscription?.send({ type: 'UPDATE', update: { status } });
@@ -864,7 +954,7 @@ export class LocalMaster implements AgentUplink {
         if (state === undefined) continue;
         framework.unreachableTasks.delete(task.info.task_id.value);
         task.state = state;
-        task.released = isTerminalState(state);
+        this.#release(task, isTerminalState(state));
         framework.tasks.set(task.info.task_id.value, task);
       }
     }
@@ -880,6 +970,7 @@ export class LocalMaster implements AgentUplink {
     const previous = this.#agentConnections.get(agent.id);
     if (previous === 'active') this.#rescindOffersOn(agent.id);
     this.#agents.set(agent.id, agent);
+    this.#agentChanged(agent.id);
     this.#agentConnections.set(agent.id, 'active');
     this.#count('messages_reregister_slave');
     this.#count('slave_reregistrations');
@@ -1246,6 +1337,12 @@ export class LocalMaster implements AgentUplink {
     });
   }
 
+  /** Whether a task's resources are back on its agent (its terminal update came); keeps #free true. */
+  #release(task: TaskRecord, released: boolean): void {
+    if (task.released !== released) this.#agentChanged(task.agentId);
+    task.released = released;
+  }
+
   #count(name: CounterName | `tasks_${string}`): void {
     this.#counters.set(name, (this.#counters.get(name) ?? 0) + 1);
   }
@@ -1287,7 +1384,7 @@ export class LocalMaster implements AgentUplink {
     const status = this.#statusOf(task, update);
     this.#setState(task, status.state);
     task.statuses.push(status);
-    task.released = true;
+    this.#release(task, true);
     framework.tasks.delete(task.info.task_id.value);
     pushBounded(framework.completedTasks, this.#maxCompletedTasks, task);
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
@@ -1574,7 +1671,7 @@ export class LocalMaster implements AgentUplink {
         this.#setState(task, 'TASK_KILLED');
         task.statuses.push(status);
       }
-      task.released = true;
+      this.#release(task, true);
       pushBounded(framework.completedTasks, this.#maxCompletedTasks, task);
     }
     framework.tasks.clear();
