@@ -782,6 +782,10 @@ export class LocalMaster implements AgentUplink {
 
   /** One allocation cycle (also run every `allocationIntervalMs`). */
   allocate(): void {
+    // Nobody takes offers (no framework, or all suppressed or disconnected): nothing to compute.
+    const wantsOffers = (framework: FrameworkRecord): boolean =>
+      framework.subscription !== undefined && !framework.suppressed;
+    if (![...this.#frameworks.values()].some(wantsOffers)) return;
     const now = Date.now();
     const active = [...this.#agents.values()].filter((agent) => this.#agentConnections.get(agent.id) === 'active');
     const heldBy = new Map<string, Resource[]>();
@@ -803,7 +807,7 @@ export class LocalMaster implements AgentUplink {
         id: framework.id,
         role: frameworkRole(framework.info),
         multiRole: (framework.info.roles?.length ?? 0) > 0,
-        wantsOffers: framework.subscription !== undefined && !framework.suppressed,
+        wantsOffers: wantsOffers(framework),
         allocated: addResources([], heldBy.get(framework.id) ?? []),
         allocationCount: framework.allocationCount,
         isFiltered: (agentId: string, resources: readonly Resource[], at: number) =>
