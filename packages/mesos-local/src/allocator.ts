@@ -150,6 +150,8 @@ export function allocate(
     return dominant;
   };
   for (const agent of agents) {
+    // Nothing worth an offer on the agent: no part of it is either, whoever asks.
+    if (!isAllocatable(agent.available)) continue;
     let left: Resource[] = [...agent.available];
     const served = new Set<Contender>();
     for (;;) {
@@ -183,7 +185,8 @@ export function allocate(
       const { contender, resources } = chosen;
       const { framework } = contender;
       served.add(contender);
-      left = subtractResources(left, resources) ?? [];
+      // All of what is left (the usual case: nothing reserved) leaves nothing, without the arithmetic.
+      left = resources.length === left.length ? [] : (subtractResources(left, resources) ?? []);
       addTo(contender.held, resources);
       addTo(roleHeld.get(framework.role) as Map<string, number>, resources);
       contender.count++;

@@ -27,6 +27,10 @@ export interface LocalClusterOptions {
   readonly heartbeatIntervalSeconds?: number;
   /** Milliseconds between allocation (offer) cycles. @default 1000 */
   readonly allocationIntervalMs?: number;
+  /** Removed frameworks kept in `/master/state` (Mesos' `--max_completed_frameworks`). @default 50 */
+  readonly maxCompletedFrameworks?: number;
+  /** Finished tasks kept per framework (Mesos' `--max_completed_tasks_per_framework`). @default 1000 */
+  readonly maxCompletedTasksPerFramework?: number;
   /** Where sandboxes live. @default a new temporary directory, removed by `stop()` */
   readonly workDir?: string;
   /** Re-send period of an unacknowledged status update, in milliseconds. @default 10000 */
@@ -211,6 +215,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       ? {}
       : { heartbeatIntervalSeconds: options.heartbeatIntervalSeconds }),
     ...(options.allocationIntervalMs === undefined ? {} : { allocationIntervalMs: options.allocationIntervalMs }),
+    ...(options.maxCompletedFrameworks === undefined ? {} : { maxCompletedFrameworks: options.maxCompletedFrameworks }),
+    ...(options.maxCompletedTasksPerFramework === undefined
+      ? {}
+      : { maxCompletedTasksPerFramework: options.maxCompletedTasksPerFramework }),
   });
   const agents: LocalAgent[] = [];
   const masterCount = options.masters ?? 1;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { SparkMesosError } from '@spark-mesos/errors';
 import type {
   ExecutorInfo,
   Filters,
@@ -89,6 +90,38 @@ interface OfferRecord {
 }
 
 /**
+ * A map whose every change reports the agent of the changed entry: the master keeps each
+ * agent's free resources between allocation cycles and recomputes only those of agents whose
+ * offers or tasks changed.
+ */
+class AgentKeyedMap<V extends { readonly agentId: string }> extends Map<string, V> {
+  readonly #changed: (agentId: string) => void;
+
+  constructor(changed: (agentId: string) => void) {
+    super();
+    this.#changed = changed;
+  }
+
+  override set(key: string, value: V): this {
+    const previous = super.get(key);
+    if (previous) this.#changed(previous.agentId);
+    this.#changed(value.agentId);
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    const previous = super.get(key);
+    if (previous) this.#changed(previous.agentId);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    for (const value of super.values()) this.#changed(value.agentId);
+    super.clear();
+  }
+}
+
+/**
  * Where the master sees an agent: registered and connected (`active`), registered but its
  * process gone (`disconnected`, until it restarts), or partitioned away (`unreachable`).
  */
@@ -102,6 +135,42 @@ export interface LocalMasterOptions {
   readonly heartbeatIntervalSeconds?: number;
   /** Milliseconds between allocation cycles. @default 1000 */
   readonly allocationIntervalMs?: number;
+  /**
+   * How many removed (torn-down or timed-out) frameworks `/master/state` keeps in
+   * `completed_frameworks`, the newest; older ones are forgotten (Mesos'
+   * `--max_completed_frameworks`).
+   * @default 50
+   */
+  readonly maxCompletedFrameworks?: number;
+  /**
+   * How many finished tasks each framework keeps in `completed_tasks`, the newest; older ones
+   * are forgotten (Mesos' `--max_completed_tasks_per_framework`).
+   * @default 1000
+   */
+  readonly maxCompletedTasksPerFramework?: number;
+}
+
+/** Mesos' `DEFAULT_MAX_COMPLETED_FRAMEWORKS` (src/master/constants.hpp). */
+const DEFAULT_MAX_COMPLETED_FRAMEWORKS = 50;
+/** Mesos' `DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK` (src/master/constants.hpp). */
+const DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
+
+function wholeNumberOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_CONFIG',
+      `${name} must be a whole number ≥ 0, got ${value}. Leave it out for Mesos' default (${fallback}).`,
+      { cause: { [name]: value } },
+    );
+  }
+  return value;
+}
+
+/** Appends to a bounded history, dropping the oldest entries beyond `limit` (Mesos' circular buffers). */
+function pushBounded<T>(history: T[], limit: number, ...entries: T[]): void {
+  history.push(...entries);
+  if (history.length > limit) history.splice(0, history.length - limit);
 }
 
 /** Seconds a DECLINE (or ACCEPT) filters the refused resources when the call gives no `refuse_seconds`. */
@@ -327,6 +396,8 @@ export class LocalMaster implements AgentUplink {
   #id: string;
   readonly #heartbeatSeconds: number;
   readonly #allocationMs: number;
+  readonly #maxCompletedFrameworks: number;
+  readonly #maxCompletedTasks: number;
   readonly #agents = new Map<string, LocalAgent>();
   readonly #agentConnections = new Map<string, AgentConnection>();
   readonly #frameworks = new Map<string, FrameworkRecord>();
@@ -334,7 +405,14 @@ export class LocalMaster implements AgentUplink {
   // Ids of removed frameworks, refused at SUBSCRIBE. Like Mesos (which does not persist them),
   // a master failover forgets them.
   readonly #removedFrameworkIds = new Set<string>();
-  readonly #offers = new Map<string, OfferRecord>();
+  // Free resources (total − unreleased tasks − outstanding offers) of each agent as of the last
+  // allocation cycle; an entry goes when the agent's tasks or offers change (see AgentKeyedMap,
+  // #release), so that a cycle recomputes only those agents.
+  readonly #free = new Map<string, Resource[]>();
+  readonly #agentChanged = (agentId: string): void => {
+    this.#free.delete(agentId);
+  };
+  readonly #offers = new AgentKeyedMap<OfferRecord>(this.#agentChanged);
   // Custom executors by `<agentId> <frameworkId> <executorId>`.
   readonly #executors = new Map<string, ExecutorRecord>();
   readonly #startTime = Date.now() / 1000;
@@ -351,6 +429,16 @@ export class LocalMaster implements AgentUplink {
     this.#id = options.id;
     this.#heartbeatSeconds = options.heartbeatIntervalSeconds ?? 15;
     this.#allocationMs = options.allocationIntervalMs ?? 1000;
+    this.#maxCompletedFrameworks = wholeNumberOption(
+      'maxCompletedFrameworks',
+      options.maxCompletedFrameworks,
+      DEFAULT_MAX_COMPLETED_FRAMEWORKS,
+    );
+    this.#maxCompletedTasks = wholeNumberOption(
+      'maxCompletedTasksPerFramework',
+      options.maxCompletedTasksPerFramework,
+      DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK,
+    );
   }
 
   /** The master id (a new one after {@link LocalMaster.failover}). */
@@ -367,6 +455,7 @@ export class LocalMaster implements AgentUplink {
   /** Registers an agent. */
   addAgent(agent: LocalAgent): void {
     this.#agents.set(agent.id, agent);
+    this.#agentChanged(agent.id);
     this.#agentConnections.set(agent.id, 'active');
     this.#count('messages_register_slave');
     this.#count('slave_registrations');
@@ -484,7 +573,7 @@ export class LocalMaster implements AgentUplink {
         filters: [],
         registeredTime: Date.now() / 1000,
         unregisteredTime: 0,
-        tasks: new Map(),
+        tasks: new AgentKeyedMap<TaskRecord>(this.#agentChanged),
         unreachableTasks: new Map(),
         completedTasks: [],
         heartbeat: undefined,
@@ -623,7 +712,7 @@ export class LocalMaster implements AgentUplink {
       this.#setState(task, status.state);
       task.statuses.push(status);
       // Resources come back with the terminal update, before it is acknowledged (as in Mesos).
-      if (isTerminalState(status.state)) task.released = true;
+      if (isTerminalState(status.state)) this.#release(task, true);
     }
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
   }
@@ -641,38 +730,90 @@ export class LocalMaster implements AgentUplink {
     this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`);
   }
 
+  /**
+   * What the allocator may offer on agent `agentId` now: its resources less those of its live
+   * tasks and of its outstanding offers (custom executors' resources are not subtracted).
+   */
+  freeResources(agentId: string): Resource[] {
+    const agent = this.#agents.get(agentId);
+    if (!agent) return [];
+    return this.#freeOn([agent]).get(agentId) ?? [];
+  }
+
+  /**
+   * Free resources of `agents`, from #free where still valid, else recomputed (and kept) in one
+   * pass over tasks and offers; `heldBy`, when given, also gets every framework's tasks' and
+   * offers' resources (the allocator's shares).
+   */
+  #freeOn(agents: readonly LocalAgent[], heldBy?: Map<string, Resource[]>): Map<string, Resource[]> {
+    const stale = new Set(agents.filter((agent) => !this.#free.has(agent.id)).map((agent) => agent.id));
+    const takenOnAgent = new Map<string, Resource[]>();
+    if (stale.size > 0 || heldBy) {
+      const take = (agentId: string, frameworkId: string, resources: readonly Resource[]): void => {
+        if (stale.has(agentId)) {
+          const onAgent = takenOnAgent.get(agentId);
+          if (onAgent) onAgent.push(...resources);
+          else takenOnAgent.set(agentId, [...resources]);
+        }
+        if (heldBy) {
+          const held = heldBy.get(frameworkId);
+          if (held) held.push(...resources);
+          else heldBy.set(frameworkId, [...resources]);
+        }
+      };
+      for (const framework of this.#frameworks.values()) {
+        for (const task of framework.tasks.values())
+          if (!task.released) take(task.agentId, framework.id, task.resources);
+      }
+      for (const offer of this.#offers.values()) take(offer.agentId, offer.frameworkId, offer.resources);
+    }
+    const free = new Map<string, Resource[]>();
+    for (const agent of agents) {
+      let available = this.#free.get(agent.id);
+      if (available === undefined) {
+        const taken = takenOnAgent.get(agent.id) ?? [];
+        available = subtractResources(agent.resources, addResources([], taken)) ?? [];
+        this.#free.set(agent.id, available);
+      }
+      free.set(agent.id, available);
+    }
+    return free;
+  }
+
   /** One allocation cycle (also run every `allocationIntervalMs`). */
   allocate(): void {
+    // Nobody takes offers (no framework, or all suppressed or disconnected): nothing to compute.
+    const wantsOffers = (framework: FrameworkRecord): boolean =>
+      framework.subscription !== undefined && !framework.suppressed;
+    if (![...this.#frameworks.values()].some(wantsOffers)) return;
     const now = Date.now();
-    // What is taken, by agent and by framework, in one pass over tasks and offers (every cycle,
-    // with many agents: no per-agent scans).
-    const takenOnAgent = new Map<string, Resource[]>();
+    const active = [...this.#agents.values()].filter((agent) => this.#agentConnections.get(agent.id) === 'active');
     const heldBy = new Map<string, Resource[]>();
-    const take = (agentId: string, frameworkId: string, resources: readonly Resource[]): void => {
-      takenOnAgent.set(agentId, [...(takenOnAgent.get(agentId) ?? []), ...resources]);
-      heldBy.set(frameworkId, [...(heldBy.get(frameworkId) ?? []), ...resources]);
-    };
-    for (const framework of this.#frameworks.values()) {
-      for (const task of framework.tasks.values()) if (!task.released) take(task.agentId, framework.id, task.resources);
-    }
-    for (const offer of this.#offers.values()) take(offer.agentId, offer.frameworkId, offer.resources);
-    const agents = [...this.#agents.values()]
-      .filter((agent) => this.#agentConnections.get(agent.id) === 'active')
-      .map((agent) => ({
-        id: agent.id,
-        total: agent.resources,
-        available: subtractResources(agent.resources, addResources([], takenOnAgent.get(agent.id) ?? [])) ?? [],
-      }));
-    const frameworks = [...this.#frameworks.values()].map((framework) => ({
-      id: framework.id,
-      role: frameworkRole(framework.info),
-      multiRole: (framework.info.roles?.length ?? 0) > 0,
-      wantsOffers: framework.subscription !== undefined && !framework.suppressed,
-      allocated: addResources([], heldBy.get(framework.id) ?? []),
-      allocationCount: framework.allocationCount,
-      isFiltered: (agentId: string, resources: readonly Resource[], at: number) =>
-        isRefused(framework.filters, agentId, resources, at),
+    const free = this.#freeOn(active, heldBy);
+    const agents = active.map((agent) => ({
+      id: agent.id,
+      total: agent.resources,
+      available: free.get(agent.id) ?? [],
     }));
+    const frameworks = [...this.#frameworks.values()].map((framework) => {
+      // The framework's filters by agent, so that each agent's check reads only its own.
+      const filtersOn = new Map<string, OfferFilter[]>();
+      for (const filter of framework.filters) {
+        const list = filtersOn.get(filter.agentId);
+        if (list) list.push(filter);
+        else filtersOn.set(filter.agentId, [filter]);
+      }
+      return {
+        id: framework.id,
+        role: frameworkRole(framework.info),
+        multiRole: (framework.info.roles?.length ?? 0) > 0,
+        wantsOffers: wantsOffers(framework),
+        allocated: addResources([], heldBy.get(framework.id) ?? []),
+        allocationCount: framework.allocationCount,
+        isFiltered: (agentId: string, resources: readonly Resource[], at: number) =>
+          isRefused(filtersOn.get(agentId) ?? [], agentId, resources, at),
+      };
+    });
     const allocations = allocate(agents, frameworks, now);
     const byFramework = new Map<string, Offer[]>();
     for (const allocation of allocations) {
@@ -698,7 +839,9 @@ export class LocalMaster implements AgentUplink {
         agentId: agent.id,
         resources: allocation.resources.map(stripAllocation),
       });
-      byFramework.set(allocation.frameworkId, [...(byFramework.get(allocation.frameworkId) ?? []), offer]);
+      const batch = byFramework.get(allocation.frameworkId);
+      if (batch) batch.push(offer);
+      else byFramework.set(allocation.frameworkId, [offer]);
     }
     for (const [frameworkId, offers] of byFramework) {
       const framework = this.#frameworks.get(frameworkId);
@@ -783,7 +926,7 @@ export class LocalMaster implements AgentUplink {
         });
         this.#setState(task, status.state);
         task.statuses.push(status);
-        task.released = true;
+        this.#release(task, true);
         framework.tasks.delete(task.info.task_id.value);
         framework.unreachableTasks.set(task.info.task_id.value, task);
         framework.subscription?.send({ type: 'UPDATE', update: { status } });
@@ -815,7 +958,7 @@ export class LocalMaster implements AgentUplink {
         if (state === undefined) continue;
         framework.unreachableTasks.delete(task.info.task_id.value);
         task.state = state;
-        task.released = isTerminalState(state);
+        this.#release(task, isTerminalState(state));
         framework.tasks.set(task.info.task_id.value, task);
       }
     }
@@ -831,6 +974,7 @@ export class LocalMaster implements AgentUplink {
     const previous = this.#agentConnections.get(agent.id);
     if (previous === 'active') this.#rescindOffersOn(agent.id);
     this.#agents.set(agent.id, agent);
+    this.#agentChanged(agent.id);
     this.#agentConnections.set(agent.id, 'active');
     this.#count('messages_reregister_slave');
     this.#count('slave_reregistrations');
@@ -1197,6 +1341,12 @@ export class LocalMaster implements AgentUplink {
     });
   }
 
+  /** Whether a task's resources are back on its agent (its terminal update came); keeps #free true. */
+  #release(task: TaskRecord, released: boolean): void {
+    if (task.released !== released) this.#agentChanged(task.agentId);
+    task.released = released;
+  }
+
   #count(name: CounterName | `tasks_${string}`): void {
     this.#counters.set(name, (this.#counters.get(name) ?? 0) + 1);
   }
@@ -1238,9 +1388,9 @@ export class LocalMaster implements AgentUplink {
     const status = this.#statusOf(task, update);
     this.#setState(task, status.state);
     task.statuses.push(status);
-    task.released = true;
+    this.#release(task, true);
     framework.tasks.delete(task.info.task_id.value);
-    framework.completedTasks.push(task);
+    pushBounded(framework.completedTasks, this.#maxCompletedTasks, task);
     framework.subscription?.send({ type: 'UPDATE', update: { status } });
   }
 
@@ -1440,7 +1590,7 @@ export class LocalMaster implements AgentUplink {
     // The acknowledged terminal update retires the task into completed_tasks.
     if (last?.uuid && isTerminalState(last.state) && Buffer.from(last.uuid).equals(Buffer.from(ack.uuid))) {
       framework.tasks.delete(ack.task_id.value);
-      framework.completedTasks.push(task);
+      pushBounded(framework.completedTasks, this.#maxCompletedTasks, task);
     }
   }
 
@@ -1525,8 +1675,8 @@ export class LocalMaster implements AgentUplink {
         this.#setState(task, 'TASK_KILLED');
         task.statuses.push(status);
       }
-      task.released = true;
-      framework.completedTasks.push(task);
+      this.#release(task, true);
+      pushBounded(framework.completedTasks, this.#maxCompletedTasks, task);
     }
     framework.tasks.clear();
     framework.unreachableTasks.clear();
@@ -1535,7 +1685,7 @@ export class LocalMaster implements AgentUplink {
     framework.subscription = undefined;
     // TEARDOWN ends the stream with the final chunk and no ERROR event, as a real master does.
     subscription?.end();
-    this.#completedFrameworks.push(framework);
+    pushBounded(this.#completedFrameworks, this.#maxCompletedFrameworks, framework);
   }
 }
 

@@ -68,6 +68,31 @@ describe('resource arithmetic', () => {
     expect(subtractResources(agent, parseResources('ports:[80-80]'))).toBeUndefined();
     expect(subtractResources(agent, parseResources('gpus:1'))).toBeUndefined();
   });
+
+  it('never changes its inputs (results share nested values with them, without deep copies)', () => {
+    const deepFreeze = <T>(value: T): T => {
+      if (value !== null && typeof value === 'object') {
+        for (const nested of Object.values(value)) deepFreeze(nested);
+        Object.freeze(value);
+      }
+      return value;
+    };
+    const total = deepFreeze(parseResources('cpus:4;mem:4096;ports:[31000-31010,31020-31030];ids:{a,b,c}'));
+    const some = deepFreeze(parseResources('cpus:1.5;ports:[31005-31006,31020-31020];ids:{b}'));
+    const left = subtractResources(total, some) ?? [];
+    expect(resourceQuantities(left)).toMatchObject({
+      cpus: 2.5,
+      mem: 4096,
+      ports: '[31000-31004, 31007-31010, 31021-31030]',
+      ids: '{a, c}',
+    });
+    const back = addResources(left, some);
+    expect(resourceQuantities(back)).toEqual({ ...resourceQuantities(total), ids: '{a, c, b}' });
+    expect(resourceQuantities(addResources(total, total))).toMatchObject({ cpus: 8, mem: 8192 });
+    // The sums are new objects: changing one leaves the frozen inputs as they were.
+    (back[0] as { scalar: { value: number } }).scalar.value = 99;
+    expect(total[0]?.scalar?.value).toBe(4);
+  });
 });
 
 describe('parseAttributes', () => {
