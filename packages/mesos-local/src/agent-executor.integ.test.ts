@@ -393,6 +393,7 @@ describe('containers', () => {
           },
         ]),
       ],
+      filters: { refuse_seconds: 0 },
     });
     const agentUrl = cluster.agents[0]?.url as string;
     const agentState = async () => (await fetch(`${agentUrl}/state`)).text();
@@ -422,6 +423,20 @@ describe('containers', () => {
       .slaves[0];
     expect(slave?.used_resources.cpus).toBeCloseTo(1.2);
     expect(slave?.used_resources.mem).toBe(64 + 64 + 32 + 32);
+    // What is offered next on that agent leaves out the executor's resources too.
+    const scalar = (of: Offer, name: string): number =>
+      (of.resources ?? [])
+        .filter((resource) => resource.name === name)
+        .reduce((sum, r) => sum + (r.scalar?.value ?? 0), 0);
+    await until(
+      () => offers.some((next) => next !== offer && next.agent_id.value === offer.agent_id.value),
+      'a second offer',
+    );
+    const next = offers.find(
+      (candidate) => candidate !== offer && candidate.agent_id.value === offer.agent_id.value,
+    ) as Offer;
+    expect(scalar(next, 'cpus')).toBeCloseTo(scalar(offer, 'cpus') - 1.2);
+    expect(scalar(next, 'mem')).toBe(scalar(offer, 'mem') - (64 + 64 + 32 + 32));
   });
 });
 

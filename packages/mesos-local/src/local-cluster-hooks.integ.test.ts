@@ -212,6 +212,9 @@ describe('cluster.hooks', () => {
     target.hooks.setAgentReachable(agentId, false);
     const unreachable = await statusAfter(scheduler, 'partitioned', 'TASK_UNREACHABLE');
     expect(unreachable).toMatchObject({ reason: 'REASON_AGENT_REMOVED', message: 'health check timed out' });
+    // When it became unreachable, in nanoseconds since the epoch (beyond 2^53, as from a real master).
+    expect(unreachable.unreachable_time?.nanoseconds).toBeGreaterThan(Number.MAX_SAFE_INTEGER);
+    expect(Math.abs((unreachable.unreachable_time?.nanoseconds ?? 0) / 1e6 - Date.now())).toBeLessThan(60_000);
     expect(indexOf(scheduler, (e) => e.type === 'RESCIND')).toBeLessThan(
       indexOf(scheduler, (e) => e.update?.status.state === 'TASK_UNREACHABLE'),
     );

@@ -405,7 +405,7 @@ export class LocalMaster implements AgentUplink {
   // Ids of removed frameworks, refused at SUBSCRIBE. Like Mesos (which does not persist them),
   // a master failover forgets them.
   readonly #removedFrameworkIds = new Set<string>();
-  // Free resources (total − unreleased tasks − outstanding offers) of each agent as of the last
+  // Free resources (total − unreleased tasks − running custom executors − outstanding offers) of each agent as of the last
   // allocation cycle; an entry goes when the agent's tasks or offers change (see AgentKeyedMap,
   // #release), so that a cycle recomputes only those agents.
   readonly #free = new Map<string, Resource[]>();
@@ -727,12 +727,12 @@ export class LocalMaster implements AgentUplink {
 
   /** AgentUplink: a custom executor terminated; its resources are free again. */
   executorTerminated(agentId: string, frameworkId: string, executorId: string): void {
-    this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`);
+    if (this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`)) this.#agentChanged(agentId);
   }
 
   /**
    * What the allocator may offer on agent `agentId` now: its resources less those of its live
-   * tasks and of its outstanding offers (custom executors' resources are not subtracted).
+   * tasks, of its running custom executors and of its outstanding offers.
    */
   freeResources(agentId: string): Resource[] {
     const agent = this.#agents.get(agentId);
@@ -766,6 +766,11 @@ export class LocalMaster implements AgentUplink {
           if (!task.released) take(task.agentId, framework.id, task.resources);
       }
       for (const offer of this.#offers.values()) take(offer.agentId, offer.frameworkId, offer.resources);
+      // A custom executor holds its own resources until it terminates, as in Mesos.
+      for (const [key, executor] of this.#executors) {
+        const [agentId = '', frameworkId = ''] = key.split(' ');
+        take(agentId, frameworkId, executor.resources);
+      }
     }
     const free = new Map<string, Resource[]>();
     for (const agent of agents) {
@@ -913,17 +918,20 @@ export class LocalMaster implements AgentUplink {
     this.#count('slave_unreachable_scheduled');
     this.#count('slave_unreachable_completed');
     this.#rescindOffersOn(agentId);
-    // Mesos also sets `unreachable_time`; its nanoseconds since the epoch exceed what the
-    // client's codecs carry (safe integers), so it is left out.
+    // As Mesos, the updates carry when the agent became unreachable (nanoseconds since the epoch).
+    const unreachableTime = { nanoseconds: Date.now() * 1_000_000 };
     for (const framework of this.#frameworks.values()) {
       const partitionAware = hasCapability(framework.info, 'PARTITION_AWARE');
       for (const task of [...framework.tasks.values()]) {
         if (task.agentId !== agentId) continue;
-        const status = this.#statusOf(task, {
-          state: partitionAware ? 'TASK_UNREACHABLE' : 'TASK_LOST',
-          message: 'health check timed out',
-          reason: 'REASON_AGENT_REMOVED',
-        });
+        const status: TaskStatus = {
+          ...this.#statusOf(task, {
+            state: partitionAware ? 'TASK_UNREACHABLE' : 'TASK_LOST',
+            message: 'health check timed out',
+            reason: 'REASON_AGENT_REMOVED',
+          }),
+          unreachable_time: unreachableTime,
+        };
         this.#setState(task, status.state);
         task.statuses.push(status);
         this.#release(task, true);
@@ -1514,6 +1522,7 @@ export class LocalMaster implements AgentUplink {
         const executorResources = (task.executor.resources ?? []).map(stripAllocation);
         pool = subtractResources(pool, executorResources) ?? pool;
         this.#executors.set(executorKey, { info: task.executor, resources: executorResources });
+        this.#agentChanged(agentId);
       }
       framework.tasks.set(taskId, {
         info: task,
