@@ -8,6 +8,7 @@ import {
   type MesosEncoding,
 } from '@spark-mesos/mesos-client';
 import type { ExecutorConnection, LocalAgent } from './agent.js';
+import { acceptsMediaType, decodeCallBody, HttpProblem, readBody } from './http-support.js';
 
 /**
  * The agent's v1 executor API, `POST /api/v1/executor` (also `/slave(1)/api/v1/executor`):
@@ -20,17 +21,6 @@ import type { ExecutorConnection, LocalAgent } from './agent.js';
  * @module
  */
 
-// Executor calls are small; refuse anything larger rather than buffer without bound.
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
-
-class ExecutorApiProblem {
-  constructor(
-    readonly status: number,
-    readonly text: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {}
-}
-
 function sendText(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   response
     .writeHead(status, {
@@ -39,58 +29,6 @@ function sendText(response: ServerResponse, status: number, text: string, header
       'Content-Length': String(Buffer.byteLength(text)),
     })
     .end(text);
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) request.destroy(new Error('Request body too large'));
-      else chunks.push(chunk);
-    });
-    request.once('end', () => resolve(Buffer.concat(chunks)));
-    request.once('error', reject);
-  });
-}
-
-/** Whether `accept` (an `Accept` header) allows `mediaType`; no header allows everything. */
-function acceptsMediaType(accept: string | undefined, mediaType: string): boolean {
-  if (accept === undefined || accept.trim() === '') return true;
-  const [type] = mediaType.split('/');
-  return accept.split(',').some((entry) => {
-    const [range = '', ...parameters] = entry.split(';').map((part) => part.trim().toLowerCase());
-    const q = parameters.find((parameter) => parameter.startsWith('q='));
-    if (q !== undefined && Number(q.slice(2)) === 0) return false;
-    return range === mediaType || range === '*/*' || range === `${type}/*`;
-  });
-}
-
-function decodeCall(encoding: MesosEncoding, body: Buffer): ExecutorCall {
-  if (encoding === 'json') {
-    try {
-      JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new ExecutorApiProblem(400, 'Failed to parse body into JSON: syntax error at line 1 near: ');
-    }
-    try {
-      return EXECUTOR_CALL_CODECS.json.decode(body);
-    } catch (error) {
-      const message = (error as Error).message;
-      const missing = /at field '([^']+)': the required field/.exec(message);
-      throw new ExecutorApiProblem(
-        400,
-        `Failed to convert JSON into Call protobuf: ${missing ? `Missing required fields: ${missing[1]}` : message}`,
-      );
-    }
-  }
-  try {
-    // Proto2 parsing fails on missing required fields (executor_id, framework_id) too.
-    return EXECUTOR_CALL_CODECS.protobuf.decode(body);
-  } catch {
-    throw new ExecutorApiProblem(400, 'Failed to parse body into Call protobuf');
-  }
 }
 
 // stout's UUID::fromBytes: 16 bytes with a known version (1 to 5) in the high nibble of byte 6.
@@ -102,7 +40,7 @@ function isValidUuid(uuid: Uint8Array): boolean {
 // Mesos' common::validation::validateExecutorCall.
 function validateCall(call: ExecutorCall): void {
   const fail = (message: string): never => {
-    throw new ExecutorApiProblem(400, `Failed to validate Executor::Call: ${message}`);
+    throw new HttpProblem(400, `Failed to validate Executor::Call: ${message}`);
   };
   if (call.type === undefined) fail("Expecting 'type' to be present");
   const who = `executor ${call.executor_id.value} of framework ${call.framework_id.value}`;
@@ -152,22 +90,22 @@ function subscribe(agent: LocalAgent, call: ExecutorCall, request: IncomingMessa
 
 async function handle(agent: LocalAgent, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (request.method !== 'POST') {
-    throw new ExecutorApiProblem(
+    throw new HttpProblem(
       405,
       `405 Method Not Allowed. Expecting one of { 'POST' }, but received '${request.method}'.`,
       { Allow: 'POST' },
     );
   }
   const contentType = request.headers['content-type'];
-  if (contentType === undefined) throw new ExecutorApiProblem(400, "Expecting 'Content-Type' to be present");
+  if (contentType === undefined) throw new HttpProblem(400, "Expecting 'Content-Type' to be present");
   // Exact match, as Mesos: "application/json; charset=utf-8" is refused.
   const encoding = (Object.keys(MESOS_CONTENT_TYPES) as MesosEncoding[]).find(
     (candidate) => MESOS_CONTENT_TYPES[candidate] === contentType,
   );
   if (encoding === undefined) {
-    throw new ExecutorApiProblem(415, "Expecting 'Content-Type' of application/json or application/x-protobuf");
+    throw new HttpProblem(415, "Expecting 'Content-Type' of application/json or application/x-protobuf");
   }
-  const call = decodeCall(encoding, await readBody(request));
+  const call = decodeCallBody(EXECUTOR_CALL_CODECS, encoding, await readBody(request));
   validateCall(call);
   if (call.type === 'SUBSCRIBE') {
     const accept = request.headers.accept;
@@ -175,7 +113,7 @@ async function handle(agent: LocalAgent, request: IncomingMessage, response: Ser
       !acceptsMediaType(accept, MESOS_CONTENT_TYPES.json) &&
       !acceptsMediaType(accept, MESOS_CONTENT_TYPES.protobuf)
     ) {
-      throw new ExecutorApiProblem(406, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'");
+      throw new HttpProblem(406, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'");
     }
   } else if (call.type === 'HEARTBEAT') {
     // Answered before any lookup, as Mesos does (its library may send placeholder ids).
@@ -183,10 +121,10 @@ async function handle(agent: LocalAgent, request: IncomingMessage, response: Ser
     return;
   }
   const lookup = agent.lookupExecutor(call.framework_id.value, call.executor_id.value);
-  if (lookup === 'no-framework') throw new ExecutorApiProblem(400, 'Framework cannot be found');
-  if (lookup === 'no-executor') throw new ExecutorApiProblem(400, 'Executor cannot be found');
+  if (lookup === 'no-framework') throw new HttpProblem(400, 'Framework cannot be found');
+  if (lookup === 'no-executor') throw new HttpProblem(400, 'Executor cannot be found');
   if (lookup === 'registering' && call.type !== 'SUBSCRIBE') {
-    throw new ExecutorApiProblem(403, 'Executor is not subscribed');
+    throw new HttpProblem(403, 'Executor is not subscribed');
   }
   switch (call.type) {
     case 'SUBSCRIBE':
@@ -201,7 +139,7 @@ async function handle(agent: LocalAgent, request: IncomingMessage, response: Ser
       agent.executorMessage(call.framework_id.value, call.executor_id.value, call.message?.data ?? new Uint8Array());
       break;
     default:
-      throw new ExecutorApiProblem(501, '');
+      throw new HttpProblem(501, '');
   }
   response.writeHead(202, { 'Content-Length': '0' }).end();
 }
@@ -218,7 +156,7 @@ export function handleExecutorApi(agent: LocalAgent, request: IncomingMessage, r
       response.destroy();
       return;
     }
-    if (error instanceof ExecutorApiProblem) sendText(response, error.status, error.text, { ...error.headers });
+    if (error instanceof HttpProblem) sendText(response, error.status, error.text, { ...error.headers });
     else sendText(response, 500, String(error));
   });
 }

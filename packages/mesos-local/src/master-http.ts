@@ -9,6 +9,7 @@ import {
   SCHEDULER_EVENT_CODECS,
   type SchedulerCall,
 } from '@spark-mesos/mesos-client';
+import { acceptsMediaType, decodeCallBody, HttpProblem, readBody } from './http-support.js';
 import type { LocalMaster, Subscription } from './master.js';
 
 /**
@@ -68,17 +69,6 @@ export interface MasterHttpOptions {
 /** The realm of the scheduler API's basic authentication, as Mesos names it. */
 export const SCHEDULER_AUTHENTICATION_REALM = 'mesos-master-scheduler';
 
-// Larger bodies are not calls a scheduler sends; refuse them rather than buffer without bound.
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
-
-class HttpProblem {
-  constructor(
-    readonly status: number,
-    readonly text: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {}
-}
-
 /**
  * Writes the status line and headers as libprocess does: `Date` first, then the given headers
  * in order, and no `Connection`/`Keep-Alive` headers (the connection still stays open).
@@ -114,57 +104,6 @@ function sendJson(request: IncomingMessage, response: ServerResponse, value: unk
     'Content-Type': jsonp === null ? 'application/json' : 'text/javascript',
   });
   response.end(body);
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) request.destroy(new Error('Request body too large'));
-      else chunks.push(chunk);
-    });
-    request.once('end', () => resolve(Buffer.concat(chunks)));
-    request.once('error', reject);
-  });
-}
-
-/** Whether `accept` (an `Accept` header) allows `mediaType`; no header allows everything. */
-export function acceptsMediaType(accept: string | undefined, mediaType: string): boolean {
-  if (accept === undefined || accept.trim() === '') return true;
-  const [type] = mediaType.split('/');
-  return accept.split(',').some((entry) => {
-    const [range = '', ...parameters] = entry.split(';').map((part) => part.trim().toLowerCase());
-    const q = parameters.find((parameter) => parameter.startsWith('q='));
-    if (q !== undefined && Number(q.slice(2)) === 0) return false;
-    return range === mediaType || range === '*/*' || range === `${type}/*`;
-  });
-}
-
-function decodeCall(encoding: MesosEncoding, body: Buffer): SchedulerCall {
-  if (encoding === 'json') {
-    try {
-      JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new HttpProblem(400, 'Failed to parse body into JSON: syntax error at line 1 near: ');
-    }
-    try {
-      return SCHEDULER_CALL_CODECS.json.decode(body);
-    } catch (error) {
-      const message = (error as Error).message;
-      const missing = /at field '([^']+)': the required field/.exec(message);
-      throw new HttpProblem(
-        400,
-        `Failed to convert JSON into Call protobuf: ${missing ? `Missing required fields: ${missing[1]}` : message}`,
-      );
-    }
-  }
-  try {
-    return SCHEDULER_CALL_CODECS.protobuf.decode(body);
-  } catch {
-    throw new HttpProblem(400, 'Failed to parse body into Call protobuf');
-  }
 }
 
 // The payload field each call type must carry (Mesos' scheduler::validation).
@@ -360,7 +299,7 @@ async function scheduler(
   if (encoding === undefined) {
     throw new HttpProblem(415, "Expecting 'Content-Type' of application/json or application/x-protobuf");
   }
-  const call = decodeCall(encoding, await readBody(request));
+  const call = decodeCallBody(SCHEDULER_CALL_CODECS, encoding, await readBody(request));
   validateCall(call, principal);
   if (call.type === 'SUBSCRIBE') {
     subscribe(master, call, principal, request, response, options.port(), options.detached ?? (() => false));
