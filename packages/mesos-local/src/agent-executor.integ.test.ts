@@ -96,6 +96,35 @@ function commandTask(taskId: string, command: string, mem = 32): TaskInfo {
 
 const ids = { executor_id: { value: 'e1' }, framework_id: { value: 'F-0000' } };
 
+/**
+ * A one-agent cluster and a started scheduler client on it (both stopped after the test), with
+ * the offers and updates it received, once it has an offer.
+ */
+async function startSchedulerOnCluster(name: string, encoding: 'json' | 'protobuf') {
+  const cluster = await startLocalCluster({ allocationIntervalMs: 50, heartbeatIntervalSeconds: 1 });
+  cleanups.push(() => cluster.stop());
+  const scheduler = createSchedulerClient({
+    master: cluster.masterUrl,
+    encoding,
+    frameworkInfo: { user: userInfo().username, name, failover_timeout: 0 },
+  });
+  cleanups.push(async () => {
+    await scheduler.teardown().catch(() => {});
+    await scheduler.close();
+  });
+  const offers: Offer[] = [];
+  const statuses: TaskStatus[] = [];
+  scheduler.on('OFFERS', (event) => {
+    offers.push(...(event.offers.offers ?? []));
+  });
+  scheduler.on('UPDATE', (event) => {
+    statuses.push(event.update.status);
+  });
+  await scheduler.start();
+  await until(() => offers.length > 0, 'an offer');
+  return { cluster, scheduler, offers, statuses, offer: offers[0] as Offer };
+}
+
 function post(agent: LocalAgent, call: ExecutorCall, signal?: AbortSignal): Promise<Response> {
   return fetch(`${agent.url}/api/v1/executor`, {
     method: 'POST',
@@ -328,29 +357,8 @@ describe('containers', () => {
   });
 
   it('resolves secret environment variables into the process and shows them nowhere', async () => {
-    const cluster = await startLocalCluster({ allocationIntervalMs: 50, heartbeatIntervalSeconds: 1 });
-    cleanups.push(() => cluster.stop());
     const secret = `s3cr3t-${randomUuidBytes().join('')}`;
-    const scheduler = createSchedulerClient({
-      master: cluster.masterUrl,
-      encoding: 'json',
-      frameworkInfo: { user: userInfo().username, name: 'secrets', failover_timeout: 0 },
-    });
-    cleanups.push(async () => {
-      await scheduler.teardown().catch(() => {});
-      await scheduler.close();
-    });
-    const offers: Offer[] = [];
-    const statuses: TaskStatus[] = [];
-    scheduler.on('OFFERS', (event) => {
-      offers.push(...(event.offers.offers ?? []));
-    });
-    scheduler.on('UPDATE', (event) => {
-      statuses.push(event.update.status);
-    });
-    await scheduler.start();
-    await until(() => offers.length > 0, 'an offer');
-    const offer = offers[0] as Offer;
+    const { cluster, scheduler, offers, statuses, offer } = await startSchedulerOnCluster('secrets', 'json');
     const environment = {
       variables: [
         { name: 'PLAIN', value: 'visible' },
@@ -517,28 +525,7 @@ describe('framework messages', () => {
 
 describe('master validation of executors', () => {
   it('refuses a wrong framework id, a missing command and resources beyond the offer with TASK_ERROR', async () => {
-    const cluster = await startLocalCluster({ allocationIntervalMs: 50, heartbeatIntervalSeconds: 1 });
-    cleanups.push(() => cluster.stop());
-    const scheduler = createSchedulerClient({
-      master: cluster.masterUrl,
-      encoding: 'json',
-      frameworkInfo: { user: userInfo().username, name: 'validation', failover_timeout: 0 },
-    });
-    cleanups.push(async () => {
-      await scheduler.teardown().catch(() => {});
-      await scheduler.close();
-    });
-    const offers: Offer[] = [];
-    const statuses: TaskStatus[] = [];
-    scheduler.on('OFFERS', (event) => {
-      offers.push(...(event.offers.offers ?? []));
-    });
-    scheduler.on('UPDATE', (event) => {
-      statuses.push(event.update.status);
-    });
-    await scheduler.start();
-    await until(() => offers.length > 0, 'an offer');
-    const offer = offers[0] as Offer;
+    const { scheduler, statuses, offer } = await startSchedulerOnCluster('validation', 'json');
     const task = (taskId: string, executor: TaskInfo['executor']): TaskInfo => ({
       name: taskId,
       task_id: { value: taskId },
