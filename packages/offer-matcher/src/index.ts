@@ -1,4 +1,12 @@
 export {
+  type AttributeConstraints,
+  formatAttributeValue,
+  matchesAttributeRequirements,
+  parseConstraintString,
+  type UnmetConstraint,
+  unmetConstraints,
+} from './constraints.js';
+export {
   countRanges,
   isReserved,
   mergeRanges,
