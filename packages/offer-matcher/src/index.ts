@@ -25,3 +25,11 @@ export {
   takeResources,
   usableResources,
 } from './resources.js';
+export {
+  type OfferMatcherSettings,
+  offerMatcherSettingsFrom,
+  type PlacementPolicy,
+  type ResolvedOfferMatcherSettings,
+  resolveOfferMatcherSettings,
+} from './settings.js';
+export { coarseExecutorCores, effectiveCoresMax, executorMemoryMiB, MEMORY_OVERHEAD_MINIMUM_MIB } from './sizing.js';
