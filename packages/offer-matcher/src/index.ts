@@ -7,6 +7,25 @@ export {
   unmetConstraints,
 } from './constraints.js';
 export {
+  type AgentRecord,
+  type CoarseDemand,
+  type DecisionReason,
+  type DecisionReasonCode,
+  type Demand,
+  type FineDemand,
+  initialPlanState,
+  type PlannedDecline,
+  type PlannedExecutor,
+  type PlannedLaunch,
+  type PlannedTask,
+  type PlanOffersInput,
+  type PlanOffersResult,
+  type PlanState,
+  planOffers,
+  recordAgentFailure,
+  type TaskDescription,
+} from './plan-offers.js';
+export {
   countRanges,
   isReserved,
   mergeRanges,

@@ -1,0 +1,538 @@
+import type { Attribute, Offer, Resource } from '@spark-mesos/mesos-client';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConstraintString } from './constraints.js';
+import { initialPlanState, type PlanState, planOffers, recordAgentFailure } from './plan-offers.js';
+import { resourcePoolKey, roundScalar, sumScalar } from './resources.js';
+import { type OfferMatcherSettings, resolveOfferMatcherSettings } from './settings.js';
+import { executorMemoryMiB } from './sizing.js';
+
+interface OfferShape {
+  mem: number;
+  cpus: number;
+  gpus?: number;
+  ports?: [number, number];
+  attributes?: Attribute[];
+  hostname?: string;
+  agent?: string;
+}
+
+const scalar = (name: string, value: number, extra: Partial<Resource> = {}): Resource => ({
+  name,
+  type: 'SCALAR',
+  scalar: { value },
+  ...extra,
+});
+
+function createOffer(id: string, shape: OfferShape): Offer {
+  const agent = shape.agent ?? id.replace(/^o/, 's');
+  const resources: Resource[] = [scalar('mem', shape.mem), scalar('cpus', shape.cpus)];
+  if (shape.gpus !== undefined) resources.push(scalar('gpus', shape.gpus));
+  if (shape.ports !== undefined) {
+    resources.push({
+      name: 'ports',
+      type: 'RANGES',
+      ranges: { range: [{ begin: shape.ports[0], end: shape.ports[1] }] },
+    });
+  }
+  return {
+    id: { value: id },
+    framework_id: { value: 'f1' },
+    agent_id: { value: agent },
+    hostname: shape.hostname ?? agent.replace(/^s/, 'host'),
+    resources,
+    attributes: shape.attributes ?? [],
+  };
+}
+
+// Offers o1..oN on agents s1..sN, as Spark's suite numbers them.
+const offersOf = (shapes: OfferShape[], startId = 1) => shapes.map((shape, i) => createOffer(`o${i + startId}`, shape));
+const cpusOf = (resources: readonly Resource[]) => sumScalar(resources, 'cpus');
+const EXECUTOR_MEMORY = executorMemoryMiB(resolveOfferMatcherSettings({}));
+
+function coarse(offers: Offer[], settings: OfferMatcherSettings = {}, state?: PlanState, extra = {}) {
+  return planOffers({ offers, demand: { mode: 'coarse', ...extra }, settings, now: 0, ...(state ? { state } : {}) });
+}
+
+describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
+  it('mesos supports killing and limiting executors', () => {
+    const first = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4 }]));
+    expect(first.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    // After the executor was killed and the limit set to 0 the caller's state holds nothing.
+    const killed: PlanState = { ...initialPlanState(), agents: { s1: { hostname: 'host1', executors: 0 } } };
+    const limited = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4 }], 2), {}, killed, { executorLimit: 0 });
+    expect(limited.launches).toEqual([]);
+    expect(limited.declines[0]).toMatchObject({ offerId: 'o2', refuseSeconds: 5 });
+    expect(limited.declines[0]?.reasons[0]?.code).toBe('EXECUTOR_LIMIT_REACHED');
+    const raised = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4 }], 2), {}, killed, { executorLimit: 2 });
+    expect(raised.launches.map((launch) => launch.offerId)).toEqual(['o2']);
+  });
+
+  it('mesos supports killing and relaunching tasks with executors', () => {
+    const offers = offersOf([
+      { mem: EXECUTOR_MEMORY + 1024, cpus: 4 },
+      { mem: EXECUTOR_MEMORY + 1024, cpus: 1 },
+    ]);
+    const first = coarse([offers[0]!]);
+    expect(first.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    const afterKill: PlanState = { ...first.state, coresAcquired: 0, executors: 0, agents: {} };
+    const second = coarse([offers[1]!], {}, afterKill);
+    expect(second.launches.map((launch) => launch.offerId)).toEqual(['o2']);
+    expect(second.launches[0]?.executors[0]?.cpus).toBe(1);
+  });
+
+  it('mesos supports spark.executor.cores', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY * 2, cpus: 5 }]), { executorCores: 4 });
+    expect(plan.launches[0]?.executors).toHaveLength(1);
+    expect(cpusOf(plan.launches[0]!.executors[0]!.resources)).toBe(4);
+  });
+
+  it('mesos supports unset spark.executor.cores', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY * 2, cpus: 10 }]));
+    expect(plan.launches[0]?.executors).toHaveLength(1);
+    expect(cpusOf(plan.launches[0]!.executors[0]!.resources)).toBe(10);
+  });
+
+  it('mesos does not acquire more than spark.cores.max', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 11 }]), { coresMax: 10 });
+    expect(cpusOf(plan.launches[0]!.executors[0]!.resources)).toBe(10);
+    expect(plan.state.coresAcquired).toBe(10);
+  });
+
+  it('mesos does not acquire gpus if not specified', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 1, gpus: 1 }]));
+    expect(sumScalar(plan.launches[0]!.executors[0]!.resources, 'gpus')).toBe(0);
+  });
+
+  it('mesos does not acquire more than spark.mesos.gpus.max', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 1, gpus: 6 }]), { gpusMax: 5 });
+    expect(sumScalar(plan.launches[0]!.executors[0]!.resources, 'gpus')).toBe(5);
+    expect(plan.state.gpusAcquired).toBe(5);
+  });
+
+  it('mesos declines offers that violate attribute constraints', () => {
+    const plan = coarse(
+      offersOf([
+        { mem: EXECUTOR_MEMORY, cpus: 4, attributes: [{ name: 'x', type: 'TEXT', text: { value: 'false' } }] },
+      ]),
+      {
+        constraints: parseConstraintString('x:true'),
+        rejectOfferDurationForUnmetConstraintsSeconds: 30,
+      },
+    );
+    expect(plan.launches).toEqual([]);
+    expect(plan.declines).toEqual([
+      {
+        offerId: 'o1',
+        agentId: 's1',
+        hostname: 'host1',
+        refuseSeconds: 30,
+        reasons: [{ code: 'UNMET_CONSTRAINT', message: 'constraint x:true unmet: offered false' }],
+      },
+    ]);
+  });
+
+  it('mesos declines offers with a filter when reached spark.cores.max', () => {
+    const plan = coarse(
+      offersOf([
+        { mem: EXECUTOR_MEMORY, cpus: 4 },
+        { mem: EXECUTOR_MEMORY, cpus: 4 },
+      ]),
+      { coresMax: 3, rejectOfferDurationForReachedMaxCoresSeconds: 600 },
+    );
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    expect(plan.declines).toMatchObject([{ offerId: 'o2', refuseSeconds: 600 }]);
+    expect(plan.declines[0]?.reasons[0]?.message).toContain('max cores 3 reached');
+  });
+
+  it('mesos declines offers with a filter when maxCores not a multiple of executor.cores', () => {
+    const plan = coarse(
+      offersOf([
+        { mem: EXECUTOR_MEMORY, cpus: 5 },
+        { mem: EXECUTOR_MEMORY, cpus: 5 },
+      ]),
+      { coresMax: 4, executorCores: 3 },
+    );
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    expect(plan.declines).toMatchObject([{ offerId: 'o2', refuseSeconds: 120 }]);
+  });
+
+  it('mesos declines offers with a filter when reached spark.cores.max with executor.cores', () => {
+    const plan = coarse(
+      offersOf([
+        { mem: EXECUTOR_MEMORY, cpus: 5 },
+        { mem: EXECUTOR_MEMORY, cpus: 5 },
+        { mem: EXECUTOR_MEMORY, cpus: 5 },
+      ]),
+      { coresMax: 4, executorCores: 2 },
+    );
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1', 'o2']);
+    expect(plan.declines).toMatchObject([{ offerId: 'o3', refuseSeconds: 120 }]);
+  });
+
+  it('mesos assigns tasks round-robin on offers', () => {
+    const plan = coarse(
+      offersOf([
+        { mem: EXECUTOR_MEMORY * 2, cpus: 8 },
+        { mem: EXECUTOR_MEMORY * 2, cpus: 8 },
+      ]),
+      { executorCores: 4, coresMax: 8 },
+    );
+    expect(plan.launches.map((launch) => [launch.offerId, launch.executors.length])).toEqual([
+      ['o1', 1],
+      ['o2', 1],
+    ]);
+  });
+
+  it('pack fills the first offer before the next (beyond Spark)', () => {
+    const plan = coarse(
+      offersOf([
+        { mem: EXECUTOR_MEMORY * 2, cpus: 8 },
+        { mem: EXECUTOR_MEMORY * 2, cpus: 8 },
+      ]),
+      { executorCores: 4, coresMax: 8, placement: 'pack' },
+    );
+    expect(plan.launches.map((launch) => [launch.offerId, launch.executors.length])).toEqual([['o1', 2]]);
+    expect(plan.declines).toMatchObject([{ offerId: 'o2', refuseSeconds: 120 }]);
+  });
+
+  it('mesos creates multiple executors on a single slave', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY * 2, cpus: 8 }]), { executorCores: 4 });
+    expect(plan.launches[0]?.executors).toHaveLength(2);
+    expect(plan.state.agents.s1?.executors).toBe(2);
+  });
+
+  it('one executor per agent when spark.executor.cores is unset', () => {
+    const state: PlanState = {
+      ...initialPlanState(),
+      agents: { s1: { hostname: 'host1', executors: 1 } },
+      executors: 1,
+    };
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4 }]), {}, state);
+    expect(plan.launches).toEqual([]);
+    expect(plan.declines[0]?.reasons[0]?.code).toBe('ONE_EXECUTOR_PER_AGENT');
+  });
+
+  it('Port offer decline when there is no appropriate range', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4, ports: [31100, 31200] }]), {
+      requiredPorts: [30100],
+    });
+    expect(plan.launches).toEqual([]);
+    expect(plan.declines).toMatchObject([
+      { offerId: 'o1', refuseSeconds: 5, reasons: [{ code: 'PORTS_UNAVAILABLE' }] },
+    ]);
+  });
+
+  it('Port offer accepted when ephemeral ports are used', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4, ports: [31100, 31200] }]));
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    expect(plan.launches[0]?.executors[0]?.ports).toEqual([]);
+  });
+
+  it('Port offer accepted with user defined port numbers', () => {
+    const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4, ports: [30000, 31000] }]), {
+      requiredPorts: [30100],
+    });
+    const executor = plan.launches[0]!.executors[0]!;
+    expect(executor.ports).toEqual([30100]);
+    expect(executor.resources.find((resource) => resource.name === 'ports')?.ranges?.range).toEqual([
+      { begin: 30100, end: 30100 },
+    ]);
+  });
+
+  it('supports data locality with dynamic allocation', () => {
+    const settings = { localityWaitSeconds: 1 };
+    const demand = { executorLimit: 2, preferredHosts: ['host10', 'host11'] };
+    const offer = (id: number) => offersOf([{ mem: EXECUTOR_MEMORY, cpus: 1 }], id);
+    // Non-local offers are declined while waiting.
+    let plan = planOffers({ offers: offer(1), demand: { mode: 'coarse', ...demand }, settings, now: 0 });
+    expect(plan.launches).toEqual([]);
+    expect(plan.declines[0]?.reasons[0]?.code).toBe('LOCALITY_WAIT');
+    plan = planOffers({
+      offers: offer(2),
+      demand: { mode: 'coarse', ...demand },
+      settings,
+      state: plan.state,
+      now: 500,
+    });
+    expect(plan.launches).toEqual([]);
+    // A local offer is accepted.
+    plan = planOffers({
+      offers: offer(10),
+      demand: { mode: 'coarse', ...demand },
+      settings,
+      state: plan.state,
+      now: 600,
+    });
+    expect(plan.launches.map((launch) => launch.agentId)).toEqual(['s10']);
+    // After spark.locality.wait a non-local offer is accepted.
+    plan = planOffers({
+      offers: offer(1),
+      demand: { mode: 'coarse', ...demand },
+      settings,
+      state: plan.state,
+      now: 2000,
+    });
+    expect(plan.launches.map((launch) => launch.agentId)).toEqual(['s1']);
+  });
+
+  it('agents are excluded after spark.mesos.maxAgentFailures failures, until the exclusion expires', () => {
+    let state = recordAgentFailure(initialPlanState(), 's1', 1000);
+    expect(coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4 }]), {}, state).launches).toHaveLength(1);
+    state = recordAgentFailure(state, 's1', 2000);
+    const excluded = coarse(offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4 }]), {}, state);
+    expect(excluded.launches).toEqual([]);
+    expect(excluded.declines[0]).toMatchObject({
+      refuseSeconds: 120,
+      reasons: [
+        { code: 'AGENT_EXCLUDED', message: 'agent excluded after 2 failures (spark.mesos.maxAgentFailures=2)' },
+      ],
+    });
+    const expiring = planOffers({
+      offers: offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4 }]),
+      demand: { mode: 'coarse' },
+      settings: { agentFailureExpirySeconds: 60 },
+      state,
+      now: 32_000,
+    });
+    expect(expiring.declines[0]?.refuseSeconds).toBe(30);
+    const expired = planOffers({
+      offers: offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4 }]),
+      demand: { mode: 'coarse' },
+      settings: { agentFailureExpirySeconds: 60 },
+      state,
+      now: 62_000,
+    });
+    expect(expired.launches).toHaveLength(1);
+  });
+
+  it('explains an offer that is too small with the numbers', () => {
+    const plan = coarse(offersOf([{ mem: 1024, cpus: 4 }]));
+    expect(plan.declines[0]?.reasons).toEqual([
+      { code: 'INSUFFICIENT_MEMORY', message: 'needs 1408 MB memory, offers 1024 MB' },
+    ]);
+  });
+
+  it('uses only the configured role and unreserved resources, keeping the role on what it takes', () => {
+    const offer: Offer = {
+      ...createOffer('o1', { mem: 0, cpus: 0 }),
+      resources: [
+        scalar('cpus', 2, { allocation_info: { role: 'spark' }, reservations: [{ type: 'DYNAMIC', role: 'spark' }] }),
+        scalar('mem', 4096, { allocation_info: { role: 'spark' } }),
+        scalar('cpus', 8, { allocation_info: { role: 'other' }, reservations: [{ type: 'STATIC', role: 'other' }] }),
+        scalar('cpus', 1, { revocable: {} }),
+      ],
+    };
+    const plan = coarse([offer], { role: 'spark' });
+    const resources = plan.launches[0]!.executors[0]!.resources;
+    expect(cpusOf(resources)).toBe(2);
+    expect(resources.find((resource) => resource.name === 'cpus')?.reservations).toEqual([
+      { type: 'DYNAMIC', role: 'spark' },
+    ]);
+  });
+});
+
+function fine(
+  offers: Offer[],
+  tasks: { id: string; preferredHosts?: string[]; cpus?: number }[],
+  settings: OfferMatcherSettings = {},
+  state?: PlanState,
+  now = 0,
+) {
+  return planOffers({ offers, demand: { mode: 'fine', tasks }, settings, now, ...(state ? { state } : {}) });
+}
+
+describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
+  const settings: OfferMatcherSettings = { executorMemoryMiB: 100, taskCpus: 2 };
+  const minMem = executorMemoryMiB(resolveOfferMatcherSettings(settings));
+
+  it('mesos resource offers result in launching tasks', () => {
+    expect(minMem).toBe(484);
+    const offers = offersOf([
+      { mem: minMem, cpus: 4 },
+      { mem: minMem - 1, cpus: 4 },
+      { mem: minMem, cpus: 4 },
+    ]);
+    const plan = fine(offers, [{ id: 'n1' }], settings);
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    const task = plan.launches[0]!.tasks[0]!;
+    expect(task.taskId).toBe('n1');
+    expect(task.resources).toEqual([scalar('cpus', 2)]);
+    expect(plan.launches[0]!.executors[0]).toMatchObject({ cpus: 1, memMiB: 484 });
+    expect(plan.declines.map((decline) => decline.offerId)).toEqual(['o2', 'o3']);
+    expect(plan.declines[0]?.reasons[0]?.message).toBe('needs 484 MB memory, offers 483 MB');
+    // Unwanted resources offered on an existing node are declined.
+    const again = fine(offersOf([{ mem: minMem, cpus: 4 }]), [], settings, plan.state);
+    expect(again.launches).toEqual([]);
+    expect(again.declines.map((decline) => decline.offerId)).toEqual(['o1']);
+  });
+
+  it('can handle multiple roles', () => {
+    const offer: Offer = {
+      ...createOffer('o1', { mem: 0, cpus: 0 }),
+      resources: [
+        scalar('mem', 500, { role: 'prod' }),
+        scalar('cpus', 1, { role: 'prod' }),
+        scalar('mem', 600, { role: 'dev' }),
+        scalar('cpus', 2, { role: 'dev' }),
+      ],
+    };
+    const plan = fine([offer], [{ id: 'n1' }], { executorMemoryMiB: 100, taskCpus: 1 });
+    const launch = plan.launches[0]!;
+    expect(launch.tasks[0]?.resources).toEqual([scalar('cpus', 1, { role: 'dev' })]);
+    expect(launch.executors[0]?.resources).toEqual([
+      scalar('cpus', 1, { role: 'prod' }),
+      scalar('mem', 484, { role: 'prod' }),
+    ]);
+  });
+
+  it('an agent already running our executor needs only task resources', () => {
+    const state: PlanState = { ...initialPlanState(), agents: { s1: { hostname: 'host1', executors: 1 } } };
+    const plan = fine(offersOf([{ mem: 10, cpus: 2 }]), [{ id: 't1' }], settings, state);
+    expect(plan.launches[0]?.executors).toEqual([]);
+    expect(plan.launches[0]?.tasks.map((task) => task.taskId)).toEqual(['t1']);
+  });
+
+  it('pays the executor once per agent and spreads tasks round-robin', () => {
+    const offers = offersOf([
+      { mem: 1000, cpus: 9 },
+      { mem: 1000, cpus: 9 },
+    ]);
+    const plan = fine(offers, [{ id: 't1' }, { id: 't2' }, { id: 't3' }, { id: 't4' }, { id: 't5' }], settings);
+    expect(plan.launches.map((launch) => launch.tasks.map((task) => task.taskId))).toEqual([
+      ['t1', 't3', 't5'],
+      ['t2', 't4'],
+    ]);
+    expect(plan.launches.map((launch) => launch.executors.length)).toEqual([1, 1]);
+    // 9 cpus: 1 for the executor, 4 tasks of 2; the fifth task cannot fit on o1.
+    const packed = fine(offers, [{ id: 't1' }, { id: 't2' }, { id: 't3' }, { id: 't4' }, { id: 't5' }], {
+      ...settings,
+      placement: 'pack',
+    });
+    expect(packed.launches.map((launch) => launch.tasks.map((task) => task.taskId))).toEqual([
+      ['t1', 't2', 't3', 't4'],
+      ['t5'],
+    ]);
+  });
+
+  it('waits for preferred hosts up to spark.locality.wait', () => {
+    const offers = offersOf([{ mem: 1000, cpus: 4 }]);
+    const waiting = fine(offers, [{ id: 't1', preferredHosts: ['host9'] }], settings, undefined, 0);
+    expect(waiting.launches).toEqual([]);
+    expect(waiting.unplacedTaskIds).toEqual(['t1']);
+    expect(waiting.declines[0]?.reasons[0]?.code).toBe('LOCALITY_WAIT');
+    expect(waiting.state.localityWaitStartedAt).toBe(0);
+    const local = fine(
+      offersOf([{ mem: 1000, cpus: 4 }], 9),
+      [{ id: 't1', preferredHosts: ['host9'] }],
+      settings,
+      waiting.state,
+      1000,
+    );
+    expect(local.launches.map((launch) => launch.hostname)).toEqual(['host9']);
+    const late = fine(offers, [{ id: 't1', preferredHosts: ['host9'] }], settings, waiting.state, 3000);
+    expect(late.launches.map((launch) => launch.hostname)).toEqual(['host1']);
+  });
+});
+
+describe('planOffers properties', () => {
+  const offerArbitrary = fc.record({
+    mem: fc.integer({ min: 0, max: 8000 }),
+    cpus: fc.integer({ min: 0, max: 16_000 }).map((milli) => milli / 1000),
+    gpus: fc.integer({ min: 0, max: 4 }),
+    agent: fc.integer({ min: 1, max: 6 }).map((n) => `s${n}`),
+  });
+  const settingsArbitrary = fc.record({
+    executorCores: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+    coresMax: fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
+    gpusMax: fc.integer({ min: 0, max: 3 }),
+    executorMemoryMiB: fc.integer({ min: 100, max: 2000 }),
+    placement: fc.constantFrom('spread' as const, 'pack' as const),
+  });
+
+  function checkNotOverCommitted(offers: Offer[], launches: ReturnType<typeof planOffers>['launches']) {
+    for (const launch of launches) {
+      const offer = offers.find((item) => item.id.value === launch.offerId)!;
+      const used = [
+        ...launch.executors.flatMap((executor) => executor.resources),
+        ...launch.tasks.flatMap((task) => task.resources),
+      ];
+      const offeredKeys = new Set((offer.resources ?? []).map(resourcePoolKey));
+      for (const piece of used) expect(offeredKeys.has(resourcePoolKey(piece))).toBe(true);
+      for (const name of ['cpus', 'mem', 'gpus']) {
+        expect(roundScalar(sumScalar(used, name))).toBeLessThanOrEqual(sumScalar(offer.resources ?? [], name));
+      }
+    }
+  }
+
+  it('coarse: never over-commits an offer, never exceeds caps, gives excluded agents nothing, accounts for every offer', () => {
+    fc.assert(
+      fc.property(
+        fc.array(offerArbitrary, { maxLength: 8 }),
+        settingsArbitrary,
+        fc.integer({ min: 0, max: 10 }),
+        fc.subarray(['s1', 's2', 's3']),
+        (shapes, settings, limit, excludedAgents) => {
+          const offers = shapes.map((shape, index) => createOffer(`o${index}`, shape));
+          let state = initialPlanState();
+          for (const agent of excludedAgents) state = recordAgentFailure(recordAgentFailure(state, agent, 0), agent, 0);
+          const plan = planOffers({
+            offers,
+            demand: { mode: 'coarse', executorLimit: limit },
+            settings,
+            state,
+            now: 0,
+          });
+          checkNotOverCommitted(offers, plan.launches);
+          const coresMax =
+            settings.coresMax === undefined
+              ? Infinity
+              : settings.coresMax - (settings.coresMax % (settings.executorCores ?? 1));
+          expect(plan.state.coresAcquired).toBeLessThanOrEqual(coresMax);
+          expect(plan.state.gpusAcquired).toBeLessThanOrEqual(settings.gpusMax);
+          expect(plan.state.executors).toBeLessThanOrEqual(limit);
+          const executors = plan.launches.flatMap((launch) => launch.executors);
+          expect(executors.reduce((sum, executor) => sum + executor.cpus, 0)).toBe(plan.state.coresAcquired);
+          for (const launch of plan.launches) expect(excludedAgents).not.toContain(launch.agentId);
+          const decided = [
+            ...plan.launches.map((item) => item.offerId),
+            ...plan.declines.map((item) => item.offerId),
+          ].sort();
+          expect(decided).toEqual(offers.map((offer) => offer.id.value).sort());
+          for (const decline of plan.declines) expect(decline.reasons.length).toBeGreaterThan(0);
+        },
+      ),
+    );
+  });
+
+  it('fine: never over-commits an offer, places each task at most once, pays the executor once per agent', () => {
+    fc.assert(
+      fc.property(
+        fc.array(offerArbitrary, { maxLength: 8 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom('spread' as const, 'pack' as const),
+        (shapes, taskCount, taskCpus, placement) => {
+          const offers = shapes.map((shape, index) => createOffer(`o${index}`, shape));
+          const tasks = Array.from({ length: taskCount }, (_, index) => ({ id: `t${index}` }));
+          const plan = planOffers({
+            offers,
+            demand: { mode: 'fine', tasks },
+            settings: { executorMemoryMiB: 200, taskCpus, placement },
+            now: 0,
+          });
+          checkNotOverCommitted(offers, plan.launches);
+          const placed = plan.launches.flatMap((launch) => launch.tasks.map((task) => task.taskId));
+          expect(new Set(placed).size).toBe(placed.length);
+          expect(placed.length + plan.unplacedTaskIds.length).toBe(taskCount);
+          const executorsByAgent = new Map<string, number>();
+          for (const launch of plan.launches) {
+            executorsByAgent.set(launch.agentId, (executorsByAgent.get(launch.agentId) ?? 0) + launch.executors.length);
+            for (const task of launch.tasks) expect(sumScalar(task.resources, 'cpus')).toBe(taskCpus);
+          }
+          for (const count of executorsByAgent.values()) expect(count).toBe(1);
+        },
+      ),
+    );
+  });
+});

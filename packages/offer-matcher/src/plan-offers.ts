@@ -1,0 +1,582 @@
+import type { Offer, Resource } from '@spark-mesos/mesos-client';
+import { unmetConstraints } from './constraints.js';
+import { type ResourceRequest, roundScalar, sumScalar, takeResources, usableResources } from './resources.js';
+import {
+  type OfferMatcherSettings,
+  type ResolvedOfferMatcherSettings,
+  resolveOfferMatcherSettings,
+} from './settings.js';
+import { coarseExecutorCores, effectiveCoresMax, executorMemoryMiB } from './sizing.js';
+
+/** What the planner remembers about one agent between rounds. */
+export interface AgentRecord {
+  /** The agent's hostname, for locality. */
+  hostname?: string;
+  /** Our executors running on the agent. @default 0 */
+  executors?: number;
+  /** Failed executors of ours on the agent. @default 0 */
+  failures?: number;
+  /** When the last failure happened (ms since the epoch, the caller's clock). */
+  lastFailureAt?: number;
+}
+
+/**
+ * The caller's state, passed in and returned (the planner keeps none): agents, what is held,
+ * and when the current locality wait began. Plain data, so it can be stored or logged.
+ */
+export interface PlanState {
+  /** By agent id. */
+  agents: Readonly<Record<string, AgentRecord>>;
+  /** Cores held by running or launched executors (coarse-grained). */
+  coresAcquired: number;
+  /** GPUs held (coarse-grained). */
+  gpusAcquired: number;
+  /** Executors running or launched (coarse-grained). */
+  executors: number;
+  /** When the planner started waiting for preferred hosts (ms); undefined when not waiting. */
+  localityWaitStartedAt?: number;
+}
+
+/** A state with nothing held. */
+export function initialPlanState(): PlanState {
+  return { agents: {}, coresAcquired: 0, gpusAcquired: 0, executors: 0 };
+}
+
+/**
+ * Records a failed executor on an agent; after `spark.mesos.maxAgentFailures` failures the
+ * agent gets nothing more (until `spark.mesos.agentFailureExpiry` after the last failure, if set).
+ */
+export function recordAgentFailure(state: PlanState, agentId: string, now: number): PlanState {
+  const agent = state.agents[agentId] ?? {};
+  return {
+    ...state,
+    agents: { ...state.agents, [agentId]: { ...agent, failures: (agent.failures ?? 0) + 1, lastFailureAt: now } },
+  };
+}
+
+/** Coarse-grained demand: executors sized by the settings. */
+export interface CoarseDemand {
+  mode: 'coarse';
+  /** The executors wanted in total (dynamic allocation's target). @default unlimited */
+  executorLimit?: number;
+  /** Hosts where executors are preferred (dynamic allocation's locality). @default [] */
+  preferredHosts?: readonly string[];
+}
+
+/** One pending fine-grained task. */
+export interface TaskDescription {
+  /** The task's id, returned in the launch. */
+  id: string;
+  /** CPUs of the task. @default spark.task.cpus */
+  cpus?: number;
+  /** Memory of the task in MiB (Spark's fine-grained tasks take none). @default 0 */
+  memMiB?: number;
+  /** GPUs of the task. @default 0 */
+  gpus?: number;
+  /** Hosts the task prefers (data locality). @default [] */
+  preferredHosts?: readonly string[];
+}
+
+/** Fine-grained demand: individual tasks. */
+export interface FineDemand {
+  mode: 'fine';
+  tasks: readonly TaskDescription[];
+}
+
+/** What the application wants this round. */
+export type Demand = CoarseDemand | FineDemand;
+
+/** A stable code of a {@link DecisionReason}. */
+export type DecisionReasonCode =
+  | 'UNMET_CONSTRAINT'
+  | 'AGENT_EXCLUDED'
+  | 'MAX_CORES_REACHED'
+  | 'EXECUTOR_LIMIT_REACHED'
+  | 'INSUFFICIENT_CPUS'
+  | 'INSUFFICIENT_MEMORY'
+  | 'PORTS_UNAVAILABLE'
+  | 'ONE_EXECUTOR_PER_AGENT'
+  | 'LOCALITY_WAIT'
+  | 'NO_TASK_FITS'
+  | 'NO_DEMAND';
+
+/** Why an offer was declined or only partly used, with the numbers. */
+export interface DecisionReason {
+  code: DecisionReasonCode;
+  /** For logs and UIs, e.g. `needs 1408 MB memory, offers 1024 MB`. */
+  message: string;
+}
+
+/** A coarse-grained executor, or the fine-grained executor started with an agent's first task. */
+export interface PlannedExecutor {
+  /** The resources it takes, copied from the offer with their role and reservations. */
+  resources: Resource[];
+  cpus: number;
+  memMiB: number;
+  gpus: number;
+  /** The ports it takes (named ports, e.g. `spark.blockManager.port`). */
+  ports: number[];
+}
+
+/** A fine-grained task placed on an offer. */
+export interface PlannedTask {
+  taskId: string;
+  resources: Resource[];
+}
+
+/** What to ACCEPT on one offer. */
+export interface PlannedLaunch {
+  offerId: string;
+  agentId: string;
+  hostname: string;
+  /** Coarse: the executors; fine: the executor, when the agent does not run ours yet. */
+  executors: PlannedExecutor[];
+  /** Fine-grained tasks (empty in coarse mode). */
+  tasks: PlannedTask[];
+  /** Why not more of the offer was used. */
+  reasons: DecisionReason[];
+}
+
+/** What to DECLINE. */
+export interface PlannedDecline {
+  offerId: string;
+  agentId: string;
+  hostname: string;
+  /** `Filters.refuse_seconds` for the DECLINE. */
+  refuseSeconds: number;
+  reasons: DecisionReason[];
+}
+
+/** Input of {@link planOffers}. */
+export interface PlanOffersInput {
+  offers: readonly Offer[];
+  demand: Demand;
+  settings?: OfferMatcherSettings;
+  /** @default initialPlanState() */
+  state?: PlanState;
+  /** The caller's clock, ms since the epoch. */
+  now: number;
+}
+
+/** Output of {@link planOffers}. */
+export interface PlanOffersResult {
+  launches: PlannedLaunch[];
+  declines: PlannedDecline[];
+  /** The state after the launches. */
+  state: PlanState;
+  /** Fine-grained tasks not placed this round. */
+  unplacedTaskIds: string[];
+}
+
+interface Candidate {
+  offer: Offer;
+  agentId: string;
+  remaining: Resource[];
+  cpus: number;
+  mem: number;
+  gpus: number;
+  executors: PlannedExecutor[];
+  tasks: PlannedTask[];
+  reasons: DecisionReason[];
+}
+
+function reason(code: DecisionReasonCode, message: string): DecisionReason {
+  return { code, message };
+}
+
+function isExcluded(
+  agent: AgentRecord | undefined,
+  settings: ResolvedOfferMatcherSettings,
+  now: number,
+): DecisionReason | undefined {
+  const failures = agent?.failures ?? 0;
+  if (failures < settings.maxAgentFailures) return undefined;
+  const expiry = settings.agentFailureExpirySeconds;
+  if (expiry !== undefined && now - (agent?.lastFailureAt ?? 0) >= expiry * 1000) return undefined;
+  return reason(
+    'AGENT_EXCLUDED',
+    `agent excluded after ${failures} failures (spark.mesos.maxAgentFailures=${settings.maxAgentFailures})`,
+  );
+}
+
+/**
+ * Decides, for one round of offers, what to launch where and what to decline with which filter.
+ * Pure: no I/O and no clock; the caller passes its state and `now` and keeps the returned state.
+ *
+ * Coarse-grained (Spark's `MesosCoarseGrainedSchedulerBackend`): one executor per agent unless
+ * `spark.executor.cores` is set, then as many as fit; executors are placed round-robin across
+ * offers (`spread`) or offer by offer (`pack`); `spark.cores.max` (rounded down to a multiple of
+ * the executor cores), the executor limit, `spark.mesos.gpus.max`, named ports, constraints and
+ * agent exclusions hold. Fine-grained (`MesosFineGrainedSchedulerBackend`): the executor
+ * (`spark.mesos.mesosExecutor.cores`, executor memory) is paid once per agent, tasks take their
+ * cpus; preferred hosts are waited for up to `spark.locality.wait`.
+ *
+ * Declines carry `rejectOfferDurationForUnmetConstraints` (constraints),
+ * `rejectOfferDurationForReachedMaxCores` (cap reached), `rejectOfferDuration` (excluded agent,
+ * executor limit reached, no demand), else the short filter; every decline and partly used
+ * offer carries its reasons.
+ */
+export function planOffers(input: PlanOffersInput): PlanOffersResult {
+  const settings = resolveOfferMatcherSettings(input.settings);
+  const state = input.state ?? initialPlanState();
+  const declines: PlannedDecline[] = [];
+  const candidates: Candidate[] = [];
+  const roles = settings.role === undefined ? undefined : [settings.role, '*'];
+
+  for (const offer of input.offers) {
+    const agentId = offer.agent_id.value;
+    const decline = (refuseSeconds: number, reasons: DecisionReason[]) =>
+      declines.push({ offerId: offer.id.value, agentId, hostname: offer.hostname, refuseSeconds, reasons });
+    const agent = state.agents[agentId];
+    const excluded = isExcluded(agent, settings, input.now);
+    if (excluded !== undefined) {
+      // Beyond Spark (which declines these with the short filter): the agent will not be used,
+      // so refuse it for rejectOfferDuration, or until its exclusion expires if sooner.
+      const expiry = settings.agentFailureExpirySeconds;
+      const untilExpiry =
+        expiry === undefined ? Number.POSITIVE_INFINITY : expiry - (input.now - (agent?.lastFailureAt ?? 0)) / 1000;
+      decline(Math.max(0, Math.min(settings.rejectOfferDurationSeconds, untilExpiry)), [excluded]);
+      continue;
+    }
+    const unmet = unmetConstraints(settings.constraints, offer.attributes);
+    if (unmet.length > 0) {
+      decline(
+        settings.rejectOfferDurationForUnmetConstraintsSeconds,
+        unmet.map((item) =>
+          reason(
+            'UNMET_CONSTRAINT',
+            `constraint ${item.attribute}${item.required.length > 0 ? `:${item.required.join(',')}` : ''} unmet: ${
+              item.offered === undefined ? 'attribute not offered' : `offered ${item.offered}`
+            }`,
+          ),
+        ),
+      );
+      continue;
+    }
+    const remaining = usableResources(offer.resources ?? [], { acceptRevocable: settings.acceptRevocable, roles });
+    candidates.push({
+      offer,
+      agentId,
+      remaining,
+      cpus: sumScalar(remaining, 'cpus'),
+      mem: sumScalar(remaining, 'mem'),
+      gpus: sumScalar(remaining, 'gpus'),
+      executors: [],
+      tasks: [],
+      reasons: [],
+    });
+  }
+
+  const result =
+    input.demand.mode === 'coarse'
+      ? planCoarse(candidates, input.demand, settings, state, input.now)
+      : planFine(candidates, input.demand, settings, state, input.now);
+
+  const launches: PlannedLaunch[] = [];
+  for (const candidate of candidates) {
+    const base = { offerId: candidate.offer.id.value, agentId: candidate.agentId, hostname: candidate.offer.hostname };
+    if (candidate.executors.length > 0 || candidate.tasks.length > 0) {
+      launches.push({ ...base, executors: candidate.executors, tasks: candidate.tasks, reasons: candidate.reasons });
+    } else {
+      // As Spark: only a reached spark.cores.max earns a long filter here; other misses (too
+      // small, executor limit, waiting for locality, nothing pending) decline with the short one.
+      const refuseSeconds = candidate.reasons.some((item) => item.code === 'MAX_CORES_REACHED')
+        ? settings.rejectOfferDurationForReachedMaxCoresSeconds
+        : settings.shortRefuseSeconds;
+      declines.push({ ...base, refuseSeconds, reasons: candidate.reasons });
+    }
+  }
+  return { launches, declines, state: result.state, unplacedTaskIds: result.unplacedTaskIds };
+}
+
+function portsOf(resources: readonly Resource[]): number[] {
+  const ports: number[] = [];
+  for (const resource of resources) {
+    if (resource.name !== 'ports' || resource.type !== 'RANGES') continue;
+    for (const range of resource.ranges?.range ?? [])
+      for (let port = range.begin; port <= range.end; port++) ports.push(port);
+  }
+  return ports;
+}
+
+function planCoarse(
+  candidates: Candidate[],
+  demand: CoarseDemand,
+  settings: ResolvedOfferMatcherSettings,
+  state: PlanState,
+  now: number,
+): { state: PlanState; unplacedTaskIds: string[] } {
+  const memory = executorMemoryMiB(settings);
+  const coresMax = effectiveCoresMax(settings);
+  const limit = demand.executorLimit ?? Number.POSITIVE_INFINITY;
+  let coresAcquired = state.coresAcquired;
+  let gpusAcquired = state.gpusAcquired;
+  let executors = state.executors;
+  const agents: Record<string, AgentRecord> = { ...state.agents };
+
+  // Locality (Spark's satisfiesLocality): wait for preferred hosts without our executors, up
+  // to spark.locality.wait from when the wait began.
+  const hostsWithExecutors = new Set(
+    Object.values(agents)
+      .filter((agent) => (agent.executors ?? 0) > 0 && agent.hostname !== undefined)
+      .map((agent) => agent.hostname as string),
+  );
+  const preferred = new Set((demand.preferredHosts ?? []).filter((host) => !hostsWithExecutors.has(host)));
+  let localityWaitStartedAt = preferred.size > 0 ? (state.localityWaitStartedAt ?? now) : undefined;
+  const waitOver = () =>
+    localityWaitStartedAt === undefined || now - localityWaitStartedAt >= settings.localityWaitSeconds * 1000;
+
+  // One attempt to start an executor on a candidate; records why not when it cannot.
+  const tryLaunch = (candidate: Candidate): boolean => {
+    const fail = (code: DecisionReasonCode, message: string) => {
+      candidate.reasons = [reason(code, message)];
+      return false;
+    };
+    if (executors >= limit) {
+      return fail('EXECUTOR_LIMIT_REACHED', `executor limit ${limit} reached`);
+    }
+    if (coresAcquired >= coresMax) {
+      return fail('MAX_CORES_REACHED', `max cores ${settings.coresMax} reached (spark.cores.max)`);
+    }
+    const agent = agents[candidate.agentId];
+    if (settings.executorCores === undefined && (agent?.executors ?? 0) > 0) {
+      return fail('ONE_EXECUTOR_PER_AGENT', 'the agent already runs an executor and spark.executor.cores is not set');
+    }
+    if (preferred.size > 0 && !preferred.has(candidate.offer.hostname) && !waitOver()) {
+      return fail(
+        'LOCALITY_WAIT',
+        `waiting up to ${settings.localityWaitSeconds} s (spark.locality.wait) for preferred hosts ${[...preferred].join(',')}`,
+      );
+    }
+    const cpus = coarseExecutorCores(settings, candidate.cpus, coresAcquired);
+    if (cpus <= 0 || cpus > Math.floor(candidate.cpus)) {
+      return fail('INSUFFICIENT_CPUS', `needs ${Math.max(cpus, 1)} cpus, offers ${roundScalar(candidate.cpus)}`);
+    }
+    if (coresAcquired + cpus > coresMax) {
+      return fail(
+        'MAX_CORES_REACHED',
+        `max cores ${settings.coresMax} reached (spark.cores.max): holds ${coresAcquired}, an executor needs ${cpus}`,
+      );
+    }
+    if (memory > candidate.mem) {
+      return fail('INSUFFICIENT_MEMORY', `needs ${memory} MB memory, offers ${roundScalar(candidate.mem)} MB`);
+    }
+    const gpus = Math.min(Math.max(0, settings.gpusMax - gpusAcquired), Math.floor(candidate.gpus));
+    const request: ResourceRequest = {
+      scalars: gpus > 0 ? { cpus, mem: memory, gpus } : { cpus, mem: memory },
+      ranges: settings.requiredPorts.length > 0 ? { ports: { named: settings.requiredPorts } } : {},
+    };
+    const taken = takeResources(candidate.remaining, request);
+    if (taken === undefined) {
+      return fail('PORTS_UNAVAILABLE', `needs ports ${settings.requiredPorts.join(',')} outside the offered ranges`);
+    }
+    candidate.remaining = taken.remaining;
+    candidate.cpus = roundScalar(candidate.cpus - cpus);
+    candidate.mem = roundScalar(candidate.mem - memory);
+    candidate.gpus = roundScalar(candidate.gpus - gpus);
+    candidate.executors.push({ resources: taken.taken, cpus, memMiB: memory, gpus, ports: portsOf(taken.taken) });
+    coresAcquired += cpus;
+    gpusAcquired += gpus;
+    executors += 1;
+    agents[candidate.agentId] = {
+      ...agent,
+      hostname: candidate.offer.hostname,
+      executors: (agent?.executors ?? 0) + 1,
+    };
+    preferred.delete(candidate.offer.hostname);
+    return true;
+  };
+
+  if (settings.placement === 'pack') {
+    for (const candidate of candidates) while (tryLaunch(candidate));
+  } else {
+    // Spark's buildMesosTasks: one executor per offer per pass, until a pass launches nothing.
+    let open = candidates;
+    while (open.length > 0) open = open.filter(tryLaunch);
+  }
+  if (coresAcquired >= coresMax) {
+    for (const candidate of candidates) {
+      if (candidate.executors.length === 0 && !candidate.reasons.some((item) => item.code === 'MAX_CORES_REACHED')) {
+        candidate.reasons.push(reason('MAX_CORES_REACHED', `max cores ${settings.coresMax} reached (spark.cores.max)`));
+      }
+    }
+  }
+  if (preferred.size === 0) localityWaitStartedAt = undefined;
+  const next: PlanState = { agents, coresAcquired, gpusAcquired, executors };
+  if (localityWaitStartedAt !== undefined) next.localityWaitStartedAt = localityWaitStartedAt;
+  return { state: next, unplacedTaskIds: [] };
+}
+
+function planFine(
+  candidates: Candidate[],
+  demand: FineDemand,
+  settings: ResolvedOfferMatcherSettings,
+  state: PlanState,
+  now: number,
+): { state: PlanState; unplacedTaskIds: string[] } {
+  const memory = executorMemoryMiB(settings);
+  const executorCpus = settings.mesosExecutorCores;
+  const agents: Record<string, AgentRecord> = { ...state.agents };
+  const unplaced: string[] = [];
+  const hasExecutor = (candidate: Candidate) => (agents[candidate.agentId]?.executors ?? 0) > 0;
+
+  if (demand.tasks.length === 0) {
+    for (const candidate of candidates) candidate.reasons = [reason('NO_DEMAND', 'no pending tasks')];
+    return { state, unplacedTaskIds: [] };
+  }
+
+  // Per candidate: what a task may still use (numbers only; resource pieces are cut at the end).
+  const placed: { candidate: Candidate; task: TaskDescription; cpus: number; mem: number; gpus: number }[] = [];
+  const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number): boolean => {
+    const executorCost = hasExecutor(candidate) ? { cpus: 0, mem: 0 } : { cpus: executorCpus, mem: memory };
+    return (
+      candidate.cpus - executorCost.cpus >= cpus - 1e-9 &&
+      candidate.mem - executorCost.mem >= mem - 1e-9 &&
+      candidate.gpus >= gpus - 1e-9
+    );
+  };
+  const place = (candidate: Candidate, task: TaskDescription, cpus: number, mem: number, gpus: number) => {
+    if (!hasExecutor(candidate)) {
+      candidate.cpus -= executorCpus;
+      candidate.mem -= memory;
+      const agent = agents[candidate.agentId];
+      agents[candidate.agentId] = {
+        ...agent,
+        hostname: candidate.offer.hostname,
+        executors: (agent?.executors ?? 0) + 1,
+      };
+      candidate.executors.push({ resources: [], cpus: executorCpus, memMiB: memory, gpus: 0, ports: [] });
+    }
+    candidate.cpus -= cpus;
+    candidate.mem -= mem;
+    candidate.gpus -= gpus;
+    placed.push({ candidate, task, cpus, mem, gpus });
+  };
+
+  const byHost = new Map<string, Candidate[]>();
+  for (const candidate of candidates) {
+    const list = byHost.get(candidate.offer.hostname);
+    if (list === undefined) byHost.set(candidate.offer.hostname, [candidate]);
+    else list.push(candidate);
+  }
+  const waitStart = state.localityWaitStartedAt ?? now;
+  const waitOver = now - waitStart >= settings.localityWaitSeconds * 1000;
+  let waitingForLocality = false;
+
+  // Pass 1: tasks with preferred hosts go there when they fit.
+  const rest: TaskDescription[] = [];
+  for (const task of demand.tasks) {
+    const cpus = task.cpus ?? settings.taskCpus;
+    const mem = task.memMiB ?? 0;
+    const gpus = task.gpus ?? 0;
+    let done = false;
+    for (const host of task.preferredHosts ?? []) {
+      for (const candidate of byHost.get(host) ?? []) {
+        if (fits(candidate, cpus, mem, gpus)) {
+          place(candidate, task, cpus, mem, gpus);
+          done = true;
+          break;
+        }
+      }
+      if (done) break;
+    }
+    if (done) continue;
+    if ((task.preferredHosts ?? []).length > 0 && !waitOver) {
+      waitingForLocality = true;
+      unplaced.push(task.id);
+    } else {
+      rest.push(task);
+    }
+  }
+
+  // Pass 2: the others, round-robin over offers (spread, as TaskSchedulerImpl) or offer by
+  // offer (pack). A need that fitted nowhere is remembered, so equal or larger needs skip the scan.
+  let open = candidates.slice();
+  let cursor = 0;
+  let smallestMisfit: { cpus: number; mem: number; gpus: number } | undefined;
+  for (const task of rest) {
+    const cpus = task.cpus ?? settings.taskCpus;
+    const mem = task.memMiB ?? 0;
+    const gpus = task.gpus ?? 0;
+    if (
+      smallestMisfit !== undefined &&
+      cpus >= smallestMisfit.cpus &&
+      mem >= smallestMisfit.mem &&
+      gpus >= smallestMisfit.gpus
+    ) {
+      unplaced.push(task.id);
+      continue;
+    }
+    let placedOn: Candidate | undefined;
+    for (let tried = 0; tried < open.length; tried++) {
+      const index = (cursor + tried) % open.length;
+      const candidate = open[index]!;
+      if (fits(candidate, cpus, mem, gpus)) {
+        placedOn = candidate;
+        place(candidate, task, cpus, mem, gpus);
+        cursor = settings.placement === 'pack' ? index : index + 1;
+        break;
+      }
+    }
+    if (placedOn === undefined) {
+      smallestMisfit = { cpus, mem, gpus };
+      unplaced.push(task.id);
+    }
+    // Offers with less than one default task left drop out of the rotation.
+    if (open.length > 64 && placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0)) {
+      open = open.filter((candidate) => fits(candidate, settings.taskCpus, 0, 0));
+      cursor = cursor % Math.max(1, open.length);
+    } else if (open.length > 0) {
+      cursor %= open.length;
+    }
+  }
+
+  // Cut the resource pieces, so each launch keeps the offered roles and reservations.
+  const executorCut = new Set<Candidate>();
+  for (const item of placed) {
+    const candidate = item.candidate;
+    if (candidate.executors.length > 0 && !executorCut.has(candidate)) {
+      executorCut.add(candidate);
+      const taken = takeResources(candidate.remaining, { scalars: { cpus: executorCpus, mem: memory } });
+      if (taken !== undefined) {
+        candidate.remaining = taken.remaining;
+        candidate.executors[0]!.resources = taken.taken;
+      }
+    }
+    const scalars: Record<string, number> = { cpus: item.cpus };
+    if (item.mem > 0) scalars.mem = item.mem;
+    if (item.gpus > 0) scalars.gpus = item.gpus;
+    const taken = takeResources(candidate.remaining, { scalars });
+    if (taken === undefined) continue;
+    candidate.remaining = taken.remaining;
+    candidate.tasks.push({ taskId: item.task.id, resources: taken.taken });
+  }
+
+  for (const candidate of candidates) {
+    if (candidate.tasks.length > 0 && unplaced.length === 0) continue;
+    const cpusNeeded = (hasExecutor(candidate) ? 0 : executorCpus) + settings.taskCpus;
+    if (candidate.tasks.length === 0 && waitingForLocality && rest.length === 0) {
+      candidate.reasons = [
+        reason(
+          'LOCALITY_WAIT',
+          `waiting up to ${settings.localityWaitSeconds} s (spark.locality.wait) for preferred hosts`,
+        ),
+      ];
+    } else if (!hasExecutor(candidate) && candidate.mem < memory) {
+      candidate.reasons = [
+        reason('INSUFFICIENT_MEMORY', `needs ${memory} MB memory, offers ${roundScalar(candidate.mem)} MB`),
+      ];
+    } else if (candidate.cpus < cpusNeeded - 1e-9) {
+      candidate.reasons = [
+        reason('INSUFFICIENT_CPUS', `needs ${roundScalar(cpusNeeded)} cpus, offers ${roundScalar(candidate.cpus)}`),
+      ];
+    } else if (candidate.tasks.length === 0) {
+      candidate.reasons = [reason('NO_TASK_FITS', 'no pending task fits or may use this offer')];
+    }
+  }
+
+  const next: PlanState = { ...state, agents };
+  if (waitingForLocality) next.localityWaitStartedAt = waitStart;
+  else delete next.localityWaitStartedAt;
+  return { state: next, unplacedTaskIds: unplaced };
+}
