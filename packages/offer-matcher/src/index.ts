@@ -27,6 +27,7 @@ export {
 } from './plan-offers.js';
 export {
   countRanges,
+  createScalarCutter,
   isReserved,
   mergeRanges,
   type RangeRequest,
@@ -38,6 +39,7 @@ export {
   resourcePoolKey,
   roundScalar,
   SCALAR_DECIMALS,
+  type ScalarCutter,
   subtractRanges,
   sumScalar,
   type TakeResult,

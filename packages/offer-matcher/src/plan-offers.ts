@@ -1,6 +1,13 @@
 import type { Offer, Resource } from '@spark-mesos/mesos-client';
 import { unmetConstraints } from './constraints.js';
-import { type ResourceRequest, roundScalar, sumScalar, takeResources, usableResources } from './resources.js';
+import {
+  createScalarCutter,
+  type ResourceRequest,
+  roundScalar,
+  sumScalar,
+  takeResources,
+  usableResources,
+} from './resources.js';
 import {
   type OfferMatcherSettings,
   type ResolvedOfferMatcherSettings,
@@ -178,7 +185,15 @@ interface Candidate {
   executors: PlannedExecutor[];
   tasks: PlannedTask[];
   reasons: DecisionReason[];
+  /** Fine-grained: whether the agent runs (or will run) our executor; shared by its offers. */
+  hasExecutor: { value: boolean } | undefined;
+  /** Fine-grained: the tasks placed, in order, before their resources are cut. */
+  placed: TaskDescription[] | undefined;
 }
+
+const NONE: readonly string[] = [];
+const NONE_RESOURCES: readonly Resource[] = [];
+const NONE_CANDIDATES: readonly Candidate[] = [];
 
 function reason(code: DecisionReasonCode, message: string): DecisionReason {
   return { code, message };
@@ -253,7 +268,11 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       );
       continue;
     }
-    const remaining = usableResources(offer.resources ?? [], { acceptRevocable: settings.acceptRevocable, roles });
+    const remaining = usableResources(offer.resources ?? NONE_RESOURCES, {
+      acceptRevocable: settings.acceptRevocable,
+      roles,
+    });
+    // All fields set here, so every candidate has one shape.
     candidates.push({
       offer,
       agentId,
@@ -264,6 +283,8 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       executors: [],
       tasks: [],
       reasons: [],
+      hasExecutor: undefined,
+      placed: undefined,
     });
   }
 
@@ -418,7 +439,19 @@ function planFine(
   const executorCpus = settings.mesosExecutorCores;
   const agents: Record<string, AgentRecord> = { ...state.agents };
   const unplaced: string[] = [];
-  const hasExecutor = (candidate: Candidate) => (agents[candidate.agentId]?.executors ?? 0) > 0;
+  const placedCandidates: Candidate[] = [];
+  // One flag per agent, shared by its offers: the executor is paid once per agent.
+  const agentHasExecutor = new Map<string, { value: boolean }>();
+  const flags: { value: boolean }[] = candidates.map((candidate) => {
+    let flag = agentHasExecutor.get(candidate.agentId);
+    if (flag === undefined) {
+      flag = { value: (agents[candidate.agentId]?.executors ?? 0) > 0 };
+      agentHasExecutor.set(candidate.agentId, flag);
+    }
+    return flag;
+  });
+  for (const [index, candidate] of candidates.entries()) candidate.hasExecutor = flags[index]!;
+  const hasExecutor = (candidate: Candidate) => candidate.hasExecutor!.value;
 
   if (demand.tasks.length === 0) {
     for (const candidate of candidates) candidate.reasons = [reason('NO_DEMAND', 'no pending tasks')];
@@ -426,17 +459,17 @@ function planFine(
   }
 
   // Per candidate: what a task may still use (numbers only; resource pieces are cut at the end).
-  const placed: { candidate: Candidate; task: TaskDescription; cpus: number; mem: number; gpus: number }[] = [];
   const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number): boolean => {
-    const executorCost = hasExecutor(candidate) ? { cpus: 0, mem: 0 } : { cpus: executorCpus, mem: memory };
+    const paid = candidate.hasExecutor!.value;
     return (
-      candidate.cpus - executorCost.cpus >= cpus - 1e-9 &&
-      candidate.mem - executorCost.mem >= mem - 1e-9 &&
+      candidate.cpus - (paid ? 0 : executorCpus) >= cpus - 1e-9 &&
+      candidate.mem - (paid ? 0 : memory) >= mem - 1e-9 &&
       candidate.gpus >= gpus - 1e-9
     );
   };
   const place = (candidate: Candidate, task: TaskDescription, cpus: number, mem: number, gpus: number) => {
     if (!hasExecutor(candidate)) {
+      candidate.hasExecutor!.value = true;
       candidate.cpus -= executorCpus;
       candidate.mem -= memory;
       const agent = agents[candidate.agentId];
@@ -450,7 +483,12 @@ function planFine(
     candidate.cpus -= cpus;
     candidate.mem -= mem;
     candidate.gpus -= gpus;
-    placed.push({ candidate, task, cpus, mem, gpus });
+    if (candidate.placed === undefined) {
+      candidate.placed = [task];
+      placedCandidates.push(candidate);
+    } else {
+      candidate.placed.push(task);
+    }
   };
 
   const byHost = new Map<string, Candidate[]>();
@@ -470,8 +508,9 @@ function planFine(
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
     let done = false;
-    for (const host of task.preferredHosts ?? []) {
-      for (const candidate of byHost.get(host) ?? []) {
+    const hosts = task.preferredHosts ?? NONE;
+    for (const host of hosts) {
+      for (const candidate of byHost.get(host) ?? NONE_CANDIDATES) {
         if (fits(candidate, cpus, mem, gpus)) {
           place(candidate, task, cpus, mem, gpus);
           done = true;
@@ -481,7 +520,7 @@ function planFine(
       if (done) break;
     }
     if (done) continue;
-    if ((task.preferredHosts ?? []).length > 0 && !waitOver) {
+    if (hosts.length > 0 && !waitOver) {
       waitingForLocality = true;
       unplaced.push(task.id);
     } else {
@@ -491,7 +530,7 @@ function planFine(
 
   // Pass 2: the others, round-robin over offers (spread, as TaskSchedulerImpl) or offer by
   // offer (pack). A need that fitted nowhere is remembered, so equal or larger needs skip the scan.
-  let open = candidates.slice();
+  const open = candidates.slice();
   let cursor = 0;
   let smallestMisfit: { cpus: number; mem: number; gpus: number } | undefined;
   for (const task of rest) {
@@ -522,34 +561,40 @@ function planFine(
       smallestMisfit = { cpus, mem, gpus };
       unplaced.push(task.id);
     }
-    // Offers with less than one default task left drop out of the rotation.
-    if (open.length > 64 && placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0)) {
-      open = open.filter((candidate) => fits(candidate, settings.taskCpus, 0, 0));
-      cursor = cursor % Math.max(1, open.length);
-    } else if (open.length > 0) {
-      cursor %= open.length;
+    // An offer with less than one default task left drops out of the rotation (in place, so
+    // the round-robin order of the others is kept).
+    if (placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0)) {
+      const index = open.indexOf(placedOn, Math.max(0, cursor - 1));
+      const at = index === -1 ? open.indexOf(placedOn) : index;
+      open.splice(at, 1);
+      if (at < cursor) cursor -= 1;
     }
+    if (open.length > 0) cursor %= open.length;
   }
 
   // Cut the resource pieces, so each launch keeps the offered roles and reservations.
-  const executorCut = new Set<Candidate>();
-  for (const item of placed) {
-    const candidate = item.candidate;
-    if (candidate.executors.length > 0 && !executorCut.has(candidate)) {
-      executorCut.add(candidate);
-      const taken = takeResources(candidate.remaining, { scalars: { cpus: executorCpus, mem: memory } });
-      if (taken !== undefined) {
-        candidate.remaining = taken.remaining;
-        candidate.executors[0]!.resources = taken.taken;
+  for (const candidate of placedCandidates) {
+    const cutter = createScalarCutter(candidate.remaining);
+    const executor = candidate.executors[0];
+    if (executor !== undefined) executor.resources = cutter.take({ cpus: executorCpus, mem: memory }) ?? [];
+    for (const task of candidate.placed!) {
+      const mem = task.memMiB ?? 0;
+      const gpus = task.gpus ?? 0;
+      const cpus = task.cpus ?? settings.taskCpus;
+      let resources: Resource[] | undefined;
+      if (mem > 0 || gpus > 0) {
+        const scalars: Record<string, number> = { cpus };
+        if (mem > 0) scalars.mem = mem;
+        if (gpus > 0) scalars.gpus = gpus;
+        resources = cutter.take(scalars);
+      } else {
+        resources = cutter.takeScalar('cpus', cpus);
       }
+      // The numbers above already checked the fit; only a rounding difference could refuse here.
+      if (resources === undefined) unplaced.push(task.id);
+      else candidate.tasks.push({ taskId: task.id, resources });
     }
-    const scalars: Record<string, number> = { cpus: item.cpus };
-    if (item.mem > 0) scalars.mem = item.mem;
-    if (item.gpus > 0) scalars.gpus = item.gpus;
-    const taken = takeResources(candidate.remaining, { scalars });
-    if (taken === undefined) continue;
-    candidate.remaining = taken.remaining;
-    candidate.tasks.push({ taskId: item.task.id, resources: taken.taken });
+    candidate.remaining = cutter.remaining();
   }
 
   for (const candidate of candidates) {

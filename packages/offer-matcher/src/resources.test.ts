@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   countRanges,
+  createScalarCutter,
   mergeRanges,
   rangesOf,
   reservationRole,
@@ -204,5 +205,19 @@ describe('takeResources', () => {
         },
       ),
     );
+  });
+});
+
+describe('createScalarCutter', () => {
+  it('cuts like takeResources, reserved pieces first, and shares equal single-piece cuts', () => {
+    const reserved = scalar('cpus', 2, { reservations: [{ type: 'STATIC', role: 'spark' }] });
+    const cutter = createScalarCutter([scalar('cpus', 2), reserved, scalar('mem', 100)]);
+    const first = cutter.takeScalar('cpus', 1);
+    const second = cutter.takeScalar('cpus', 1);
+    expect(first).toEqual([{ ...reserved, scalar: { value: 1 } }]);
+    expect(second).toBe(first);
+    expect(cutter.take({ cpus: 1.5, mem: 40 })).toEqual([scalar('cpus', 1.5), scalar('mem', 40)]);
+    expect(cutter.takeScalar('cpus', 1)).toBeUndefined();
+    expect(cutter.remaining()).toEqual([scalar('cpus', 0.5), scalar('mem', 60)]);
   });
 });

@@ -1,0 +1,121 @@
+// One planning round of @spark-mesos/offer-matcher's planOffers, on one core, with generated
+// offers (16 cpus, 64 GiB, ports; half of them reserved for role `spark`) and individual
+// fine-grained task descriptions (1 or 2 cpus; 30 % prefer one or two hosts). Per size: the median
+// of --runs rounds (after one warm-up round), and the heap the round's result holds. Sizes: the
+// target (10,000 offers × 100,000 tasks), 50,000 offers, a coarse-grained round of 50,000 offers,
+// and the curve as offers and tasks double together.
+//
+//   node --expose-gc bench.mjs [--runs N] [--quick]
+//
+// Not a test: nothing here asserts on speed.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { planOffers } from '@spark-mesos/offer-matcher';
+
+const { values: args } = parseArgs({
+  options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false } },
+});
+const runs = Number(args.runs ?? (args.quick ? 3 : 7));
+
+// A small deterministic generator, so every run plans the same round.
+function random(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+function makeOffers(count) {
+  const offers = [];
+  for (let i = 0; i < count; i++) {
+    const reserved = i % 2 === 0;
+    const role = reserved ? { role: 'spark', reservations: [{ type: 'STATIC', role: 'spark' }] } : {};
+    offers.push({
+      id: { value: `o${i}` },
+      framework_id: { value: 'f1' },
+      agent_id: { value: `s${i}` },
+      hostname: `host${i}`,
+      resources: [
+        { name: 'cpus', type: 'SCALAR', scalar: { value: 16 }, ...role },
+        { name: 'mem', type: 'SCALAR', scalar: { value: 65_536 }, ...role },
+        { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31_000, end: 32_000 }] } },
+      ],
+      attributes: [{ name: 'zone', type: 'TEXT', text: { value: `zone-${i % 3}` } }],
+    });
+  }
+  return offers;
+}
+
+function makeTasks(count, offerCount) {
+  const next = random(count * 31 + offerCount);
+  const tasks = [];
+  for (let i = 0; i < count; i++) {
+    const task = { id: `t${i}`, cpus: next() < 0.8 ? 1 : 2 };
+    if (next() < 0.3) {
+      const host = Math.floor(next() * offerCount);
+      task.preferredHosts = next() < 0.5 ? [`host${host}`] : [`host${host}`, `host${(host + 1) % offerCount}`];
+    }
+    tasks.push(task);
+  }
+  return tasks;
+}
+
+function measure(label, offerCount, taskCount, mode) {
+  const offers = makeOffers(offerCount);
+  const demand =
+    mode === 'fine' ? { mode, tasks: makeTasks(taskCount, offerCount) } : { mode, executorLimit: taskCount };
+  const settings = { executorCores: mode === 'coarse' ? 4 : undefined, localityWaitSeconds: 0 };
+  const round = () => planOffers({ offers, demand, settings, now: 0 });
+  round();
+  const times = [];
+  let result;
+  for (let i = 0; i < runs; i++) {
+    globalThis.gc?.();
+    const start = performance.now();
+    result = round();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  result = undefined;
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  result = round();
+  globalThis.gc?.();
+  const held = process.memoryUsage().heapUsed - before;
+  const placed = result.launches.reduce((sum, launch) => sum + launch.tasks.length + launch.executors.length, 0);
+  const row = {
+    label,
+    mode,
+    offers: offerCount,
+    tasks: mode === 'fine' ? taskCount : 0,
+    medianMs: Number(times[Math.floor(times.length / 2)].toFixed(1)),
+    minMs: Number(times[0].toFixed(1)),
+    resultHeapMiB: Number((held / 2 ** 20).toFixed(1)),
+    placed,
+    launches: result.launches.length,
+    declines: result.declines.length,
+  };
+  console.log(JSON.stringify(row));
+  return row;
+}
+
+const rows = [];
+const base = args.quick
+  ? [[1250, 12_500]]
+  : [
+      [1250, 12_500],
+      [2500, 25_000],
+      [5000, 50_000],
+      [10_000, 100_000],
+      [20_000, 200_000],
+    ];
+for (const [offers, tasks] of base) rows.push(measure('curve', offers, tasks, 'fine'));
+if (!args.quick) {
+  rows.push(measure('50,000 offers', 50_000, 100_000, 'fine'));
+  rows.push(measure('50,000 offers, coarse', 50_000, 100_000, 'coarse'));
+}
+const machine = { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, runs };
+writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
