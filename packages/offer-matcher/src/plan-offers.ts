@@ -295,16 +295,25 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
 
   const launches: PlannedLaunch[] = [];
   for (const candidate of candidates) {
-    const base = { offerId: candidate.offer.id.value, agentId: candidate.agentId, hostname: candidate.offer.hostname };
+    const offerId = candidate.offer.id.value;
+    const agentId = candidate.agentId;
+    const hostname = candidate.offer.hostname;
     if (candidate.executors.length > 0 || candidate.tasks.length > 0) {
-      launches.push({ ...base, executors: candidate.executors, tasks: candidate.tasks, reasons: candidate.reasons });
+      launches.push({
+        offerId,
+        agentId,
+        hostname,
+        executors: candidate.executors,
+        tasks: candidate.tasks,
+        reasons: candidate.reasons,
+      });
     } else {
       // As Spark: only a reached spark.cores.max earns a long filter here; other misses (too
       // small, executor limit, waiting for locality, nothing pending) decline with the short one.
       const refuseSeconds = candidate.reasons.some((item) => item.code === 'MAX_CORES_REACHED')
         ? settings.rejectOfferDurationForReachedMaxCoresSeconds
         : settings.shortRefuseSeconds;
-      declines.push({ ...base, refuseSeconds, reasons: candidate.reasons });
+      declines.push({ offerId, agentId, hostname, refuseSeconds, reasons: candidate.reasons });
     }
   }
   return { launches, declines, state: result.state, unplacedTaskIds: result.unplacedTaskIds };

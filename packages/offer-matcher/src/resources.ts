@@ -271,7 +271,9 @@ export interface ScalarCutter {
 export function createScalarCutter(offered: readonly Resource[]): ScalarCutter {
   const order = preferenceOrder(offered);
   const left = offered.map((piece) => (piece.type === 'SCALAR' ? toMilli(piece.scalar?.value ?? 0) : 0));
-  const cache = new Map<number, Resource[]>();
+  // A few distinct cuts per offer at most (1 cpu, 2 cpus): arrays beat a Map per offer.
+  const cacheKeys: number[] = [];
+  const cacheValues: Resource[][] = [];
   return {
     take(scalars) {
       const names = Object.keys(scalars);
@@ -316,11 +318,11 @@ export function createScalarCutter(offered: readonly Resource[]): ScalarCutter {
         // keeps a round with 100,000 tasks from allocating 100,000 copies.
         left[first] = left[first]! - need;
         const key = first * 1e9 + need;
-        let shared = cache.get(key);
-        if (shared === undefined) {
-          shared = [{ ...offered[first]!, scalar: { value: need / MILLI } }];
-          cache.set(key, shared);
-        }
+        const at = cacheKeys.indexOf(key);
+        if (at !== -1) return cacheValues[at]!;
+        const shared = [{ ...offered[first]!, scalar: { value: need / MILLI } }];
+        cacheKeys.push(key);
+        cacheValues.push(shared);
         return shared;
       }
       const taken: Resource[] = [];
