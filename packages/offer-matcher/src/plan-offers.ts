@@ -40,7 +40,10 @@ export interface PlanState {
   gpusAcquired: number;
   /** Executors running or launched (coarse-grained). */
   executors: number;
-  /** When the planner started waiting for preferred hosts (ms); undefined when not waiting. */
+  /**
+   * When the planner started waiting for preferred hosts (ms); undefined when not waiting. Clear
+   * it when the preferred hosts change: Spark restarts the wait on every executor request.
+   */
   localityWaitStartedAt?: number;
 }
 
@@ -63,6 +66,7 @@ export function recordAgentFailure(state: PlanState, agentId: string, now: numbe
 
 /** Coarse-grained demand: executors sized by the settings. */
 export interface CoarseDemand {
+  /** Coarse-grained: long-running executors. */
   mode: 'coarse';
   /** The executors wanted in total (dynamic allocation's target). @default unlimited */
   executorLimit?: number;
@@ -86,7 +90,9 @@ export interface TaskDescription {
 
 /** Fine-grained demand: individual tasks. */
 export interface FineDemand {
+  /** Fine-grained: one Mesos task per Spark task. */
   mode: 'fine';
+  /** The pending tasks, in the order the application wants them placed. */
   tasks: readonly TaskDescription[];
 }
 
@@ -109,6 +115,7 @@ export type DecisionReasonCode =
 
 /** Why an offer was declined or only partly used, with the numbers. */
 export interface DecisionReason {
+  /** Stable, for programs (a UI, a `doctor` command). */
   code: DecisionReasonCode;
   /** For logs and UIs, e.g. `needs 1408 MB memory, offers 1024 MB`. */
   message: string;
@@ -118,8 +125,11 @@ export interface DecisionReason {
 export interface PlannedExecutor {
   /** The resources it takes, copied from the offer with their role and reservations. */
   resources: Resource[];
+  /** Cores taken. */
   cpus: number;
+  /** Memory taken in MiB (the executor memory with its overhead). */
   memMiB: number;
+  /** GPUs taken. */
   gpus: number;
   /** The ports it takes (named ports, e.g. `spark.blockManager.port`). */
   ports: number[];
@@ -127,14 +137,19 @@ export interface PlannedExecutor {
 
 /** A fine-grained task placed on an offer. */
 export interface PlannedTask {
+  /** The id of the {@link TaskDescription}. */
   taskId: string;
+  /** The resources of the task, copied from the offer (read-only: equal cuts may share a list). */
   resources: Resource[];
 }
 
 /** What to ACCEPT on one offer. */
 export interface PlannedLaunch {
+  /** The offer to ACCEPT. */
   offerId: string;
+  /** The offer's agent. */
   agentId: string;
+  /** The offer's hostname. */
   hostname: string;
   /** Coarse: the executors; fine: the executor, when the agent does not run ours yet. */
   executors: PlannedExecutor[];
@@ -146,8 +161,11 @@ export interface PlannedLaunch {
 
 /** What to DECLINE. */
 export interface PlannedDecline {
+  /** The offer to DECLINE. */
   offerId: string;
+  /** The offer's agent. */
   agentId: string;
+  /** The offer's hostname. */
   hostname: string;
   /** `Filters.refuse_seconds` for the DECLINE. */
   refuseSeconds: number;
@@ -156,8 +174,11 @@ export interface PlannedDecline {
 
 /** Input of {@link planOffers}. */
 export interface PlanOffersInput {
+  /** The offers of this round (one OFFERS event, or several gathered). */
   offers: readonly Offer[];
+  /** What the application wants. */
   demand: Demand;
+  /** The settings; see {@link OfferMatcherSettings} for the defaults. @default {} */
   settings?: OfferMatcherSettings;
   /** @default initialPlanState() */
   state?: PlanState;
@@ -167,7 +188,9 @@ export interface PlanOffersInput {
 
 /** Output of {@link planOffers}. */
 export interface PlanOffersResult {
+  /** Offers to ACCEPT, with what to launch on each. */
   launches: PlannedLaunch[];
+  /** Offers to DECLINE, with the filter and the reasons. */
   declines: PlannedDecline[];
   /** The state after the launches. */
   state: PlanState;
