@@ -263,8 +263,6 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
 
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
-    const decline = (refuseSeconds: number, reasons: DecisionReason[]) =>
-      declines.push({ offerId: offer.id.value, agentId, hostname: offer.hostname, refuseSeconds, reasons });
     const agent = state.agents[agentId];
     const excluded = isExcluded(agent, settings, input.now);
     if (excluded !== undefined) {
@@ -273,14 +271,23 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       const expiry = settings.agentFailureExpirySeconds;
       const untilExpiry =
         expiry === undefined ? Number.POSITIVE_INFINITY : expiry - (input.now - (agent?.lastFailureAt ?? 0)) / 1000;
-      decline(Math.max(0, Math.min(settings.rejectOfferDurationSeconds, untilExpiry)), [excluded]);
+      declines.push({
+        offerId: offer.id.value,
+        agentId,
+        hostname: offer.hostname,
+        refuseSeconds: Math.max(0, Math.min(settings.rejectOfferDurationSeconds, untilExpiry)),
+        reasons: [excluded],
+      });
       continue;
     }
     const unmet = unmetConstraints(settings.constraints, offer.attributes);
     if (unmet.length > 0) {
-      decline(
-        settings.rejectOfferDurationForUnmetConstraintsSeconds,
-        unmet.map((item) =>
+      declines.push({
+        offerId: offer.id.value,
+        agentId,
+        hostname: offer.hostname,
+        refuseSeconds: settings.rejectOfferDurationForUnmetConstraintsSeconds,
+        reasons: unmet.map((item) =>
           reason(
             'UNMET_CONSTRAINT',
             `constraint ${item.attribute}${item.required.length > 0 ? `:${item.required.join(',')}` : ''} unmet: ${
@@ -288,7 +295,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
             }`,
           ),
         ),
-      );
+      });
       continue;
     }
     const remaining = usableResources(offer.resources ?? NONE_RESOURCES, {

@@ -122,6 +122,10 @@ export interface ResourceFilterOptions {
 /** The offered resources the framework may use under `options`. */
 export function usableResources(resources: readonly Resource[], options: ResourceFilterOptions = {}): Resource[] {
   const roles = options.roles === undefined ? undefined : new Set(options.roles);
+  // The usual offer has nothing to filter out: no copy then (callers never mutate the list).
+  if (roles === undefined && (options.acceptRevocable === true || resources.every((r) => r.revocable === undefined))) {
+    return resources as Resource[];
+  }
   return resources.filter((resource) => {
     if (resource.revocable !== undefined && options.acceptRevocable !== true) return false;
     if (roles === undefined) return true;
