@@ -225,6 +225,22 @@ describe('custom executors', () => {
     expect(existsSync(join(sandbox, 'started.txt'))).toBe(false);
   });
 
+  it("shuts an executor down on its scheduler's SHUTDOWN: its process group is killed after the grace period", async () => {
+    const { agent, updates, exited } = await startAgent({ executorRegistrationTimeoutMs: 60_000 });
+    agent.launchTask(framework(false), executorTask('t1', 'exec sleep 60'));
+    const sandbox = agent.sandboxOf('F-0000', 'e1');
+    expect(sandbox).toBeDefined();
+    agent.shutdownExecutor('F-0000', 'e1');
+    await until(() => exited.includes('e1'), 'the executor gone');
+    await until(() => updates.length === 1, 'the terminal update of its task');
+    expect(updates[0]).toMatchObject({
+      task_id: { value: 't1' },
+      source: 'SOURCE_AGENT',
+      executor_id: { value: 'e1' },
+    });
+    expect(updates[0]).toMatchObject({ state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_TERMINATED' });
+  });
+
   it('fails the unfinished tasks of an executor that exits: TASK_FAILED, REASON_EXECUTOR_TERMINATED', async () => {
     const { agent, updates, exited } = await startAgent();
     agent.launchTask(framework(false), executorTask('t1', 'exit 3'));

@@ -477,6 +477,18 @@ export class LocalAgent {
   }
 
   /**
+   * A scheduler's SHUTDOWN of one custom executor: it gets a SHUTDOWN event and its process
+   * group is killed after its shutdown grace period; its unfinished tasks then end as when any
+   * executor terminates. Unknown executors and command tasks' implicit executors are ignored.
+   */
+  shutdownExecutor(frameworkId: string, executorId: string): void {
+    const framework = this.#frameworks.get(frameworkId);
+    const executor = framework?.executors.get(executorId);
+    if (!framework || !executor || executor.commandTask) return;
+    this.#shutdownExecutor(framework, executor);
+  }
+
+  /**
    * Removes a framework: its pending updates are dropped; command tasks are killed; custom
    * executors get SHUTDOWN and their process groups are killed after the shutdown grace period.
    */

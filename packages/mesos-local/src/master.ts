@@ -689,8 +689,15 @@ export class LocalMaster implements AgentUplink {
         framework.suppressed = (update.suppressed_roles ?? []).includes(frameworkRole(framework.info));
         break;
       }
+      case 'SHUTDOWN':
+        if (call.shutdown) {
+          const { agent_id, executor_id } = call.shutdown;
+          this.#agents.get(agent_id.value)?.shutdownExecutor(framework.id, executor_id.value);
+        }
+        break;
       default:
-        // REQUEST, SHUTDOWN, operations…: accepted (202) and ignored in this slice.
+        // REQUEST (Mesos' allocator ignores it too) and offer operations other than LAUNCH:
+        // accepted (202) and ignored.
         break;
     }
   }
