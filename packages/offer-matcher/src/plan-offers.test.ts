@@ -415,6 +415,13 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     ]);
   });
 
+  it("ignores spark.cores.max, as Spark's fine-grained backend (which never reads it)", () => {
+    const offers = offersOf([{ mem: 1000, cpus: 9 }]);
+    const plan = fine(offers, [{ id: 't1' }, { id: 't2' }, { id: 't3' }], { ...settings, coresMax: 2 });
+    expect(plan.launches[0]?.tasks.map((task) => task.taskId)).toEqual(['t1', 't2', 't3']);
+    expect(plan.state.coresAcquired).toBe(0);
+  });
+
   it('waits for preferred hosts up to spark.locality.wait', () => {
     const offers = offersOf([{ mem: 1000, cpus: 4 }]);
     const waiting = fine(offers, [{ id: 't1', preferredHosts: ['host9'] }], settings, undefined, 0);

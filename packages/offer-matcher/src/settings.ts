@@ -27,7 +27,12 @@ export interface OfferMatcherSettings {
    * @default undefined
    */
   executorCores?: number;
-  /** `spark.cores.max`: the cores the application may hold in total. @default undefined (no cap) */
+  /**
+   * `spark.cores.max`: the cores the application may hold in total. Coarse-grained only: as in
+   * Spark 3.x, whose `MesosFineGrainedSchedulerBackend` never reads it, fine-grained planning
+   * ignores it (the planner does not know the cores of running fine-grained tasks).
+   * @default undefined (no cap)
+   */
   coresMax?: number;
   /** `spark.mesos.gpus.max`: the GPUs the application may hold in total. @default 0 */
   gpusMax?: number;
