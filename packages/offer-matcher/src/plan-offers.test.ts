@@ -442,6 +442,65 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
   });
 });
 
+describe('maintenance windows (Offer.unavailability; beyond Spark, which ignores them)', () => {
+  // Real epoch times: nanoseconds beyond 2^53, as the codecs decode them.
+  const now = Date.UTC(2026, 10, 24, 12, 0, 0);
+  const nanos = (ms: number) => ms * 1e6;
+  const withWindow = (id: string, startMs: number, durationMs?: number): Offer => ({
+    ...createOffer(id, { mem: 4000, cpus: 8 }),
+    unavailability: {
+      start: { nanoseconds: nanos(startMs) },
+      ...(durationMs === undefined ? {} : { duration: { nanoseconds: nanos(durationMs) } }),
+    },
+  });
+
+  it('starts no coarse executor on an agent whose maintenance starts within the horizon', () => {
+    expect(nanos(now)).toBeGreaterThan(2 ** 53);
+    const offers = [
+      withWindow('o1', now + 600_000, 3_600_000),
+      withWindow('o2', now + 7_200_000),
+      withWindow('o3', now - 7_200_000, 3_600_000),
+    ];
+    const plan = planOffers({ offers, demand: { mode: 'coarse' }, settings: {}, now });
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o2', 'o3']);
+    expect(plan.declines).toEqual([
+      {
+        offerId: 'o1',
+        agentId: 's1',
+        hostname: 'host1',
+        refuseSeconds: 120,
+        reasons: [
+          {
+            code: 'AGENT_MAINTENANCE',
+            message:
+              'agent maintenance starts at 2026-11-24T12:10:00.000Z until 2026-11-24T13:10:00.000Z, in 600 s (within spark.mesos.maintenanceHorizon=3600 s)',
+          },
+        ],
+      },
+    ]);
+    const wider = planOffers({
+      offers,
+      demand: { mode: 'coarse' },
+      settings: { maintenanceHorizonSeconds: 10_800 },
+      now,
+    });
+    expect(wider.launches.map((launch) => launch.offerId)).toEqual(['o3']);
+  });
+
+  it('places fine-grained tasks until the window starts, and declines until it ends', () => {
+    const tasks = [{ id: 't1' }, { id: 't2' }, { id: 't3' }];
+    const offers = [withWindow('o1', now + 60_000), withWindow('o2', now - 60_000, 90_000), withWindow('o3', now - 1)];
+    const plan = planOffers({ offers, demand: { mode: 'fine', tasks }, settings: {}, now });
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    expect(
+      plan.declines.map((decline) => [decline.offerId, decline.refuseSeconds, decline.reasons[0]?.message]),
+    ).toEqual([
+      ['o2', 30, 'agent under maintenance since 2026-11-24T11:59:00.000Z until 2026-11-24T12:00:30.000Z'],
+      ['o3', 120, 'agent under maintenance since 2026-11-24T11:59:59.999Z'],
+    ]);
+  });
+});
+
 describe('planOffers properties', () => {
   const offerArbitrary = fc.record({
     mem: fc.integer({ min: 0, max: 8000 }),

@@ -103,6 +103,7 @@ export type Demand = CoarseDemand | FineDemand;
 export type DecisionReasonCode =
   | 'UNMET_CONSTRAINT'
   | 'AGENT_EXCLUDED'
+  | 'AGENT_MAINTENANCE'
   | 'MAX_CORES_REACHED'
   | 'EXECUTOR_LIMIT_REACHED'
   | 'INSUFFICIENT_CPUS'
@@ -238,6 +239,40 @@ function isExcluded(
 }
 
 /**
+ * An offer's maintenance window (`Offer.unavailability`) that keeps it from this demand, with the
+ * filter to decline it with: until the window ends (when its duration is known), at most
+ * `rejectOfferDuration`. TimeInfo nanoseconds since the epoch exceed 2^53, so the codecs give the
+ * nearest double: compare in milliseconds, where that rounding (≤ 256 ns) does not matter.
+ */
+function maintenanceBlocks(
+  offer: Offer,
+  mode: Demand['mode'],
+  settings: ResolvedOfferMatcherSettings,
+  now: number,
+): { reason: DecisionReason; refuseSeconds: number } | undefined {
+  const unavailability = offer.unavailability;
+  if (unavailability === undefined) return undefined;
+  const startMs = unavailability.start.nanoseconds / 1e6;
+  const endMs =
+    unavailability.duration === undefined
+      ? Number.POSITIVE_INFINITY
+      : startMs + unavailability.duration.nanoseconds / 1e6;
+  if (now >= endMs) return undefined;
+  const started = now >= startMs;
+  // Fine-grained tasks are short: they may use the agent until the window starts.
+  if (!started && (mode === 'fine' || startMs - now > settings.maintenanceHorizonSeconds * 1000)) return undefined;
+  const start = new Date(startMs).toISOString();
+  const until = endMs === Number.POSITIVE_INFINITY ? '' : ` until ${new Date(endMs).toISOString()}`;
+  const message = started
+    ? `agent under maintenance since ${start}${until}`
+    : `agent maintenance starts at ${start}${until}, in ${Math.round((startMs - now) / 1000)} s (within spark.mesos.maintenanceHorizon=${settings.maintenanceHorizonSeconds} s)`;
+  return {
+    reason: reason('AGENT_MAINTENANCE', message),
+    refuseSeconds: Math.max(0, Math.min(settings.rejectOfferDurationSeconds, (endMs - now) / 1000)),
+  };
+}
+
+/**
  * Decides, for one round of offers, what to launch where and what to decline with which filter.
  * Pure: no I/O and no clock; the caller passes its state and `now` and keeps the returned state.
  *
@@ -248,6 +283,10 @@ function isExcluded(
  * agent exclusions hold. Fine-grained (`MesosFineGrainedSchedulerBackend`): the executor
  * (`spark.mesos.mesosExecutor.cores`, executor memory) is paid once per agent, tasks take their
  * cpus; preferred hosts are waited for up to `spark.locality.wait`.
+ *
+ * Beyond Spark (which ignores `Offer.unavailability`): coarse executors are not started on an
+ * agent whose maintenance starts within `maintenanceHorizonSeconds`, fine-grained tasks not once it
+ * has started; such offers are declined until the window ends (at most `rejectOfferDuration`).
  *
  * Declines carry `rejectOfferDurationForUnmetConstraints` (constraints),
  * `rejectOfferDurationForReachedMaxCores` (cap reached), `rejectOfferDuration` (excluded agent,
@@ -277,6 +316,17 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
         hostname: offer.hostname,
         refuseSeconds: Math.max(0, Math.min(settings.rejectOfferDurationSeconds, untilExpiry)),
         reasons: [excluded],
+      });
+      continue;
+    }
+    const maintenance = maintenanceBlocks(offer, input.demand.mode, settings, input.now);
+    if (maintenance !== undefined) {
+      declines.push({
+        offerId: offer.id.value,
+        agentId,
+        hostname: offer.hostname,
+        refuseSeconds: maintenance.refuseSeconds,
+        reasons: [maintenance.reason],
       });
       continue;
     }

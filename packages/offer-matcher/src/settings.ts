@@ -72,6 +72,14 @@ export interface OfferMatcherSettings {
    * @default undefined
    */
   agentFailureExpirySeconds?: number;
+  /**
+   * `spark.mesos.maintenanceHorizon` (ours; Spark ignores `Offer.unavailability`) in seconds: a
+   * coarse-grained executor is long-running, so it is not started on an agent whose maintenance
+   * window starts within this horizon (or has started and not ended). Fine-grained tasks are short
+   * and only avoid a window that has started.
+   * @default 3600
+   */
+  maintenanceHorizonSeconds?: number;
   /** Non-zero `spark.blockManager.port`: a port each executor must get. @default [] */
   requiredPorts?: readonly number[];
   /** `spark.locality.wait` in seconds: how long to wait for a preferred host. @default 3 */
@@ -121,6 +129,7 @@ export function resolveOfferMatcherSettings(settings: OfferMatcherSettings = {})
     shortRefuseSeconds: settings.shortRefuseSeconds ?? 5,
     maxAgentFailures: settings.maxAgentFailures ?? 2,
     agentFailureExpirySeconds: settings.agentFailureExpirySeconds,
+    maintenanceHorizonSeconds: settings.maintenanceHorizonSeconds ?? 3600,
     requiredPorts: settings.requiredPorts ?? [],
     localityWaitSeconds: settings.localityWaitSeconds ?? 3,
     placement: settings.placement ?? 'spread',
@@ -246,6 +255,7 @@ export function offerMatcherSettingsFrom(get: (key: string) => string | undefine
   assign('rejectOfferDurationForReachedMaxCoresSeconds', duration('spark.mesos.rejectOfferDurationForReachedMaxCores'));
   assign('maxAgentFailures', number('spark.mesos.maxAgentFailures', { integer: true, min: 1 }));
   assign('agentFailureExpirySeconds', duration('spark.mesos.agentFailureExpiry'));
+  assign('maintenanceHorizonSeconds', duration('spark.mesos.maintenanceHorizon'));
   const blockManagerPort = number('spark.blockManager.port', { integer: true });
   if (blockManagerPort !== undefined && blockManagerPort !== 0) settings.requiredPorts = [blockManagerPort];
   assign('localityWaitSeconds', duration('spark.locality.wait'));
