@@ -442,6 +442,41 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
   });
 });
 
+describe('several offers of one agent in a round (beyond Spark, which assumes one)', () => {
+  it('combines them, so resources split across offers hold one executor', () => {
+    const offers = [
+      createOffer('o1', { mem: 800, cpus: 2, agent: 's1' }),
+      createOffer('o2', { mem: 800, cpus: 2, agent: 's1' }),
+      createOffer('o3', { mem: 800, cpus: 2, agent: 's2' }),
+    ];
+    const plan = coarse(offers, { executorCores: 4 });
+    expect(plan.launches.map((launch) => [launch.offerIds, launch.executors.map((executor) => executor.cpus)])).toEqual(
+      [[['o1', 'o2'], [4]]],
+    );
+    expect(cpusOf(plan.launches[0]!.executors[0]!.resources)).toBe(4);
+    expect(sumScalar(plan.launches[0]!.executors[0]!.resources, 'mem')).toBe(EXECUTOR_MEMORY);
+    expect(plan.declines.map((decline) => [decline.offerId, decline.reasons[0]?.code])).toEqual([
+      ['o3', 'INSUFFICIENT_CPUS'],
+    ]);
+  });
+
+  it('declines each offer of an unused agent, and pays the fine-grained executor once', () => {
+    const unused = coarse([
+      createOffer('o1', { mem: 100, cpus: 1, agent: 's1' }),
+      createOffer('o2', { mem: 100, cpus: 1, agent: 's1' }),
+    ]);
+    expect(unused.declines.map((decline) => decline.offerId)).toEqual(['o1', 'o2']);
+    const fineOffers = [
+      createOffer('o1', { mem: 1000, cpus: 1, agent: 's1' }),
+      createOffer('o2', { mem: 0, cpus: 2, agent: 's1' }),
+    ];
+    const plan = fine(fineOffers, [{ id: 't1' }, { id: 't2' }], { executorMemoryMiB: 100, taskCpus: 1 });
+    expect(plan.launches.map((launch) => [launch.offerIds, launch.executors.length, launch.tasks.length])).toEqual([
+      [['o1', 'o2'], 1, 2],
+    ]);
+  });
+});
+
 describe('maintenance windows (Offer.unavailability; beyond Spark, which ignores them)', () => {
   // Real epoch times: nanoseconds beyond 2^53, as the codecs decode them.
   const now = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -518,17 +553,28 @@ describe('planOffers properties', () => {
 
   function checkNotOverCommitted(offers: Offer[], launches: ReturnType<typeof planOffers>['launches']) {
     for (const launch of launches) {
-      const offer = offers.find((item) => item.id.value === launch.offerId)!;
+      // The combined offers of the launch: all of one agent, and together never over-committed.
+      const combined = offers.filter((item) => launch.offerIds.includes(item.id.value));
+      expect(combined.map((item) => item.id.value)).toEqual(launch.offerIds);
+      expect(launch.offerId).toBe(launch.offerIds[0]);
+      for (const offer of combined) expect(offer.agent_id.value).toBe(launch.agentId);
+      const offered = combined.flatMap((offer) => offer.resources ?? []);
       const used = [
         ...launch.executors.flatMap((executor) => executor.resources),
         ...launch.tasks.flatMap((task) => task.resources),
       ];
-      const offeredKeys = new Set((offer.resources ?? []).map(resourcePoolKey));
+      const offeredKeys = new Set(offered.map(resourcePoolKey));
       for (const piece of used) expect(offeredKeys.has(resourcePoolKey(piece))).toBe(true);
-      for (const name of ['cpus', 'mem', 'gpus']) {
-        expect(roundScalar(sumScalar(used, name))).toBeLessThanOrEqual(sumScalar(offer.resources ?? [], name));
+      for (const key of new Set(used.map(resourcePoolKey))) {
+        const ofKey = (list: Resource[]) => list.filter((piece) => resourcePoolKey(piece) === key);
+        for (const name of ['cpus', 'mem', 'gpus']) {
+          expect(roundScalar(sumScalar(ofKey(used), name))).toBeLessThanOrEqual(sumScalar(ofKey(offered), name));
+        }
       }
     }
+    // Every agent has at most one launch: its offers are combined.
+    const agents = launches.map((launch) => launch.agentId);
+    expect(new Set(agents).size).toBe(agents.length);
   }
 
   it('coarse: never over-commits an offer, never exceeds caps, gives excluded agents nothing, accounts for every offer', () => {
@@ -561,7 +607,7 @@ describe('planOffers properties', () => {
           expect(executors.reduce((sum, executor) => sum + executor.cpus, 0)).toBe(plan.state.coresAcquired);
           for (const launch of plan.launches) expect(excludedAgents).not.toContain(launch.agentId);
           const decided = [
-            ...plan.launches.map((item) => item.offerId),
+            ...plan.launches.flatMap((item) => item.offerIds),
             ...plan.declines.map((item) => item.offerId),
           ].sort();
           expect(decided).toEqual(offers.map((offer) => offer.id.value).sort());

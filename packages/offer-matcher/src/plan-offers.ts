@@ -144,10 +144,15 @@ export interface PlannedTask {
   resources: Resource[];
 }
 
-/** What to ACCEPT on one offer. */
+/** What to ACCEPT on the offers of one agent. */
 export interface PlannedLaunch {
-  /** The offer to ACCEPT. */
+  /** The first offer to ACCEPT (`offerIds[0]`). */
   offerId: string;
+  /**
+   * Every offer of the agent in this round, to ACCEPT together in one call (Mesos combines the
+   * resources of offers of one agent named in one ACCEPT): the resources taken may span them.
+   */
+  offerIds: string[];
   /** The offer's agent. */
   agentId: string;
   /** The offer's hostname. */
@@ -200,7 +205,10 @@ export interface PlanOffersResult {
 }
 
 interface Candidate {
+  /** The agent's first offer of the round (hostname, attributes). */
   offer: Offer;
+  /** The ids of all the agent's offers of the round, combined into this candidate. */
+  offerIds: string[];
   agentId: string;
   remaining: Resource[];
   cpus: number;
@@ -288,6 +296,9 @@ function maintenanceBlocks(
  * agent whose maintenance starts within `maintenanceHorizonSeconds`, fine-grained tasks not once it
  * has started; such offers are declined until the window ends (at most `rejectOfferDuration`).
  *
+ * The offers of one agent in the round are combined (beyond Spark, which assumes one offer per
+ * agent): a launch names them all in `offerIds`, to ACCEPT together.
+ *
  * Declines carry `rejectOfferDurationForUnmetConstraints` (constraints),
  * `rejectOfferDurationForReachedMaxCores` (cap reached), `rejectOfferDuration` (excluded agent,
  * executor limit reached, no demand), else the short filter; every decline and partly used
@@ -299,6 +310,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
   const declines: PlannedDecline[] = [];
   const candidates: Candidate[] = [];
   const roles = settings.role === undefined ? undefined : [settings.role, '*'];
+  const candidateOfAgent = new Map<string, Candidate>();
 
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
@@ -352,9 +364,21 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       acceptRevocable: settings.acceptRevocable,
       roles,
     });
+    // Several offers of one agent become one candidate, accepted together: resources split across
+    // them can then hold one executor, and every piece taken still comes from one of them.
+    const sameAgent = candidateOfAgent.get(agentId);
+    if (sameAgent !== undefined) {
+      sameAgent.offerIds.push(offer.id.value);
+      sameAgent.remaining = sameAgent.remaining.concat(remaining);
+      sameAgent.cpus = roundScalar(sameAgent.cpus + sumScalar(remaining, 'cpus'));
+      sameAgent.mem = roundScalar(sameAgent.mem + sumScalar(remaining, 'mem'));
+      sameAgent.gpus = roundScalar(sameAgent.gpus + sumScalar(remaining, 'gpus'));
+      continue;
+    }
     // All fields set here, so every candidate has one shape.
-    candidates.push({
+    const candidate: Candidate = {
       offer,
+      offerIds: [offer.id.value],
       agentId,
       remaining,
       cpus: sumScalar(remaining, 'cpus'),
@@ -365,7 +389,9 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       reasons: [],
       hasExecutor: undefined,
       placed: undefined,
-    });
+    };
+    candidates.push(candidate);
+    candidateOfAgent.set(agentId, candidate);
   }
 
   const result =
@@ -381,6 +407,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
     if (candidate.executors.length > 0 || candidate.tasks.length > 0) {
       launches.push({
         offerId,
+        offerIds: candidate.offerIds,
         agentId,
         hostname,
         executors: candidate.executors,
@@ -393,7 +420,8 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       const refuseSeconds = candidate.reasons.some((item) => item.code === 'MAX_CORES_REACHED')
         ? settings.rejectOfferDurationForReachedMaxCoresSeconds
         : settings.shortRefuseSeconds;
-      declines.push({ offerId, agentId, hostname, refuseSeconds, reasons: candidate.reasons });
+      for (const id of candidate.offerIds)
+        declines.push({ offerId: id, agentId, hostname, refuseSeconds, reasons: candidate.reasons });
     }
   }
   return { launches, declines, state: result.state, unplacedTaskIds: result.unplacedTaskIds };
