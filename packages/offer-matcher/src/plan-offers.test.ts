@@ -11,6 +11,7 @@ interface OfferShape {
   mem: number;
   cpus: number;
   gpus?: number;
+  disk?: number;
   ports?: [number, number];
   attributes?: Attribute[];
   hostname?: string;
@@ -28,6 +29,7 @@ function createOffer(id: string, shape: OfferShape): Offer {
   const agent = shape.agent ?? id.replace(/^o/, 's');
   const resources: Resource[] = [scalar('mem', shape.mem), scalar('cpus', shape.cpus)];
   if (shape.gpus !== undefined) resources.push(scalar('gpus', shape.gpus));
+  if (shape.disk !== undefined) resources.push(scalar('disk', shape.disk));
   if (shape.ports !== undefined) {
     resources.push({
       name: 'ports',
@@ -334,7 +336,7 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
 
 function fine(
   offers: Offer[],
-  tasks: { id: string; preferredHosts?: string[]; cpus?: number }[],
+  tasks: { id: string; preferredHosts?: string[]; cpus?: number; diskMiB?: number }[],
   settings: OfferMatcherSettings = {},
   state?: PlanState,
   now = 0,
@@ -477,6 +479,54 @@ describe('several offers of one agent in a round (beyond Spark, which assumes on
   });
 });
 
+describe('disk (ours; Spark requests none)', () => {
+  const withDisk = (id: string, disk: Resource[], shape: OfferShape = { mem: 4000, cpus: 8 }): Offer => {
+    const offer = createOffer(id, shape);
+    return { ...offer, resources: [...(offer.resources ?? []), ...disk] };
+  };
+  const persistent = scalar('disk', 5000, {
+    role: 'spark',
+    reservations: [{ type: 'DYNAMIC', role: 'spark' }],
+    disk: { persistence: { id: 'volume1' }, volume: { container_path: 'data', mode: 'RW' } },
+  });
+  const mount = scalar('disk', 5000, { disk: { source: { type: 'MOUNT', mount: { root: '/mnt/d1' } } } });
+  const pathDisk = scalar('disk', 300, { disk: { source: { type: 'PATH', path: { root: '/mnt/p1' } } } });
+
+  it('takes spark.mesos.executor.disk for each coarse executor from root or PATH disk only', () => {
+    const offers = [
+      withDisk('o1', [scalar('disk', 400), pathDisk]),
+      withDisk('o2', [persistent, mount, scalar('disk', 100)]),
+    ];
+    const plan = coarse(offers, { executorCores: 4, executorDiskMiB: 600 });
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    const executor = plan.launches[0]!.executors[0]!;
+    expect(executor.diskMiB).toBe(600);
+    expect(sumScalar(executor.resources, 'disk')).toBe(600);
+    expect(plan.launches[0]!.executors).toHaveLength(1);
+    expect(plan.launches[0]!.reasons[0]).toEqual({
+      code: 'INSUFFICIENT_DISK',
+      message: 'needs 600 MB disk, offers 100 MB',
+    });
+    expect(plan.declines.map((decline) => decline.reasons[0]?.message)).toEqual(['needs 600 MB disk, offers 100 MB']);
+    // Without a disk request, the offers are used as before and no disk is taken.
+    const none = coarse(offers, { executorCores: 4 });
+    for (const launch of none.launches)
+      for (const item of launch.executors) expect(sumScalar(item.resources, 'disk')).toBe(0);
+  });
+
+  it('gives fine-grained tasks their diskMiB', () => {
+    const offers = [withDisk('o1', [scalar('disk', 250), mount])];
+    const plan = fine(offers, [{ id: 't1', diskMiB: 200 }, { id: 't2', diskMiB: 100 }, { id: 't3' }], {
+      executorMemoryMiB: 100,
+      taskCpus: 1,
+    });
+    const tasks = plan.launches[0]!.tasks;
+    expect(tasks.map((task) => task.taskId)).toEqual(['t1', 't3']);
+    expect(tasks[0]!.resources).toEqual([scalar('cpus', 1), scalar('disk', 200)]);
+    expect(plan.unplacedTaskIds).toEqual(['t2']);
+  });
+});
+
 describe('maintenance windows (Offer.unavailability; beyond Spark, which ignores them)', () => {
   // Real epoch times: nanoseconds beyond 2^53, as the codecs decode them.
   const now = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -541,12 +591,14 @@ describe('planOffers properties', () => {
     mem: fc.integer({ min: 0, max: 8000 }),
     cpus: fc.integer({ min: 0, max: 16_000 }).map((milli) => milli / 1000),
     gpus: fc.integer({ min: 0, max: 4 }),
+    disk: fc.integer({ min: 0, max: 2000 }),
     agent: fc.integer({ min: 1, max: 6 }).map((n) => `s${n}`),
   });
   const settingsArbitrary = fc.record({
     executorCores: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
     coresMax: fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
     gpusMax: fc.integer({ min: 0, max: 3 }),
+    executorDiskMiB: fc.constantFrom(0, 300, 700),
     executorMemoryMiB: fc.integer({ min: 100, max: 2000 }),
     placement: fc.constantFrom('spread' as const, 'pack' as const),
   });
@@ -567,7 +619,7 @@ describe('planOffers properties', () => {
       for (const piece of used) expect(offeredKeys.has(resourcePoolKey(piece))).toBe(true);
       for (const key of new Set(used.map(resourcePoolKey))) {
         const ofKey = (list: Resource[]) => list.filter((piece) => resourcePoolKey(piece) === key);
-        for (const name of ['cpus', 'mem', 'gpus']) {
+        for (const name of ['cpus', 'mem', 'gpus', 'disk']) {
           expect(roundScalar(sumScalar(ofKey(used), name))).toBeLessThanOrEqual(sumScalar(ofKey(offered), name));
         }
       }
@@ -604,6 +656,10 @@ describe('planOffers properties', () => {
           expect(plan.state.gpusAcquired).toBeLessThanOrEqual(settings.gpusMax);
           expect(plan.state.executors).toBeLessThanOrEqual(limit);
           const executors = plan.launches.flatMap((launch) => launch.executors);
+          for (const executor of executors) {
+            expect(sumScalar(executor.resources, 'disk')).toBe(settings.executorDiskMiB);
+            expect(executor.diskMiB).toBe(settings.executorDiskMiB);
+          }
           expect(executors.reduce((sum, executor) => sum + executor.cpus, 0)).toBe(plan.state.coresAcquired);
           for (const launch of plan.launches) expect(excludedAgents).not.toContain(launch.agentId);
           const decided = [
@@ -626,7 +682,9 @@ describe('planOffers properties', () => {
         fc.constantFrom('spread' as const, 'pack' as const),
         (shapes, taskCount, taskCpus, placement) => {
           const offers = shapes.map((shape, index) => createOffer(`o${index}`, shape));
-          const tasks = Array.from({ length: taskCount }, (_, index) => ({ id: `t${index}` }));
+          const tasks = Array.from({ length: taskCount }, (_, index) =>
+            index % 3 === 0 ? { id: `t${index}`, diskMiB: 250 } : { id: `t${index}` },
+          );
           const plan = planOffers({
             offers,
             demand: { mode: 'fine', tasks },

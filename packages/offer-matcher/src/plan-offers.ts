@@ -84,6 +84,11 @@ export interface TaskDescription {
   memMiB?: number;
   /** GPUs of the task. @default 0 */
   gpus?: number;
+  /**
+   * Disk of the task in MiB (ours; Spark requests none), from the offered root or PATH disk.
+   * @default 0
+   */
+  diskMiB?: number;
   /** Hosts the task prefers (data locality). @default [] */
   preferredHosts?: readonly string[];
 }
@@ -108,6 +113,7 @@ export type DecisionReasonCode =
   | 'EXECUTOR_LIMIT_REACHED'
   | 'INSUFFICIENT_CPUS'
   | 'INSUFFICIENT_MEMORY'
+  | 'INSUFFICIENT_DISK'
   | 'PORTS_UNAVAILABLE'
   | 'ONE_EXECUTOR_PER_AGENT'
   | 'LOCALITY_WAIT'
@@ -132,6 +138,8 @@ export interface PlannedExecutor {
   memMiB: number;
   /** GPUs taken. */
   gpus: number;
+  /** Disk taken in MiB (`spark.mesos.executor.disk`; 0 for the fine-grained executor). */
+  diskMiB: number;
   /** The ports it takes (named ports, e.g. `spark.blockManager.port`). */
   ports: number[];
 }
@@ -214,6 +222,8 @@ interface Candidate {
   cpus: number;
   mem: number;
   gpus: number;
+  /** Splittable disk (0 when nothing in the round asks for disk). */
+  disk: number;
   executors: PlannedExecutor[];
   tasks: PlannedTask[];
   reasons: DecisionReason[];
@@ -244,6 +254,17 @@ function isExcluded(
     'AGENT_EXCLUDED',
     `agent excluded after ${failures} failures (spark.mesos.maxAgentFailures=${settings.maxAgentFailures})`,
   );
+}
+
+/**
+ * Whether a `disk` piece can be cut for a request: root or PATH disk. Persistent volumes belong
+ * to whoever created them, and MOUNT (or BLOCK, RAW) disks are taken whole or not at all.
+ */
+function isSplittableDisk(resource: Resource): boolean {
+  const info = resource.disk;
+  if (info === undefined) return true;
+  if (info.persistence !== undefined) return false;
+  return info.source === undefined || info.source.type === 'PATH';
 }
 
 /**
@@ -296,6 +317,9 @@ function maintenanceBlocks(
  * agent whose maintenance starts within `maintenanceHorizonSeconds`, fine-grained tasks not once it
  * has started; such offers are declined until the window ends (at most `rejectOfferDuration`).
  *
+ * Disk (beyond Spark): `executorDiskMiB` per coarse executor and `diskMiB` per fine task, cut from
+ * root or PATH disk only.
+ *
  * The offers of one agent in the round are combined (beyond Spark, which assumes one offer per
  * agent): a launch names them all in `offerIds`, to ACCEPT together.
  *
@@ -311,6 +335,12 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
   const candidates: Candidate[] = [];
   const roles = settings.role === undefined ? undefined : [settings.role, '*'];
   const candidateOfAgent = new Map<string, Candidate>();
+  const demand = input.demand;
+  // Disk is looked at only when asked for, so rounds without disk pay nothing for it.
+  const needsDisk =
+    demand.mode === 'coarse'
+      ? settings.executorDiskMiB > 0
+      : demand.tasks.some((task) => task.diskMiB !== undefined && task.diskMiB > 0);
 
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
@@ -360,10 +390,13 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       });
       continue;
     }
-    const remaining = usableResources(offer.resources ?? NONE_RESOURCES, {
+    let remaining = usableResources(offer.resources ?? NONE_RESOURCES, {
       acceptRevocable: settings.acceptRevocable,
       roles,
     });
+    if (needsDisk && remaining.some((piece) => piece.name === 'disk' && !isSplittableDisk(piece))) {
+      remaining = remaining.filter((piece) => piece.name !== 'disk' || isSplittableDisk(piece));
+    }
     // Several offers of one agent become one candidate, accepted together: resources split across
     // them can then hold one executor, and every piece taken still comes from one of them.
     const sameAgent = candidateOfAgent.get(agentId);
@@ -373,6 +406,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       sameAgent.cpus = roundScalar(sameAgent.cpus + sumScalar(remaining, 'cpus'));
       sameAgent.mem = roundScalar(sameAgent.mem + sumScalar(remaining, 'mem'));
       sameAgent.gpus = roundScalar(sameAgent.gpus + sumScalar(remaining, 'gpus'));
+      if (needsDisk) sameAgent.disk = roundScalar(sameAgent.disk + sumScalar(remaining, 'disk'));
       continue;
     }
     // All fields set here, so every candidate has one shape.
@@ -384,6 +418,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       cpus: sumScalar(remaining, 'cpus'),
       mem: sumScalar(remaining, 'mem'),
       gpus: sumScalar(remaining, 'gpus'),
+      disk: needsDisk ? sumScalar(remaining, 'disk') : 0,
       executors: [],
       tasks: [],
       reasons: [],
@@ -445,6 +480,7 @@ function planCoarse(
   now: number,
 ): { state: PlanState; unplacedTaskIds: string[] } {
   const memory = executorMemoryMiB(settings);
+  const disk = settings.executorDiskMiB;
   const coresMax = effectiveCoresMax(settings);
   const limit = demand.executorLimit ?? Number.POSITIVE_INFINITY;
   let coresAcquired = state.coresAcquired;
@@ -499,9 +535,15 @@ function planCoarse(
     if (memory > candidate.mem) {
       return fail('INSUFFICIENT_MEMORY', `needs ${memory} MB memory, offers ${roundScalar(candidate.mem)} MB`);
     }
+    if (disk > candidate.disk + 1e-9) {
+      return fail('INSUFFICIENT_DISK', `needs ${disk} MB disk, offers ${roundScalar(candidate.disk)} MB`);
+    }
     const gpus = Math.min(Math.max(0, settings.gpusMax - gpusAcquired), Math.floor(candidate.gpus));
+    const scalars: Record<string, number> = { cpus, mem: memory };
+    if (gpus > 0) scalars.gpus = gpus;
+    if (disk > 0) scalars.disk = disk;
     const request: ResourceRequest = {
-      scalars: gpus > 0 ? { cpus, mem: memory, gpus } : { cpus, mem: memory },
+      scalars,
       ranges: settings.requiredPorts.length > 0 ? { ports: { named: settings.requiredPorts } } : {},
     };
     const taken = takeResources(candidate.remaining, request);
@@ -512,7 +554,15 @@ function planCoarse(
     candidate.cpus = roundScalar(candidate.cpus - cpus);
     candidate.mem = roundScalar(candidate.mem - memory);
     candidate.gpus = roundScalar(candidate.gpus - gpus);
-    candidate.executors.push({ resources: taken.taken, cpus, memMiB: memory, gpus, ports: portsOf(taken.taken) });
+    candidate.disk = roundScalar(candidate.disk - disk);
+    candidate.executors.push({
+      resources: taken.taken,
+      cpus,
+      memMiB: memory,
+      gpus,
+      diskMiB: disk,
+      ports: portsOf(taken.taken),
+    });
     coresAcquired += cpus;
     gpusAcquired += gpus;
     executors += 1;
@@ -576,15 +626,23 @@ function planFine(
   }
 
   // Per candidate: what a task may still use (numbers only; resource pieces are cut at the end).
-  const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number): boolean => {
+  const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number, disk: number): boolean => {
     const paid = candidate.hasExecutor!.value;
     return (
       candidate.cpus - (paid ? 0 : executorCpus) >= cpus - 1e-9 &&
       candidate.mem - (paid ? 0 : memory) >= mem - 1e-9 &&
-      candidate.gpus >= gpus - 1e-9
+      candidate.gpus >= gpus - 1e-9 &&
+      candidate.disk >= disk - 1e-9
     );
   };
-  const place = (candidate: Candidate, task: TaskDescription, cpus: number, mem: number, gpus: number) => {
+  const place = (
+    candidate: Candidate,
+    task: TaskDescription,
+    cpus: number,
+    mem: number,
+    gpus: number,
+    disk: number,
+  ) => {
     if (!hasExecutor(candidate)) {
       candidate.hasExecutor!.value = true;
       candidate.cpus -= executorCpus;
@@ -595,11 +653,12 @@ function planFine(
         hostname: candidate.offer.hostname,
         executors: (agent?.executors ?? 0) + 1,
       };
-      candidate.executors.push({ resources: [], cpus: executorCpus, memMiB: memory, gpus: 0, ports: [] });
+      candidate.executors.push({ resources: [], cpus: executorCpus, memMiB: memory, gpus: 0, diskMiB: 0, ports: [] });
     }
     candidate.cpus -= cpus;
     candidate.mem -= mem;
     candidate.gpus -= gpus;
+    candidate.disk -= disk;
     if (candidate.placed === undefined) {
       candidate.placed = [task];
       placedCandidates.push(candidate);
@@ -624,12 +683,13 @@ function planFine(
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
+    const disk = task.diskMiB ?? 0;
     let done = false;
     const hosts = task.preferredHosts ?? NONE;
     for (const host of hosts) {
       for (const candidate of byHost.get(host) ?? NONE_CANDIDATES) {
-        if (fits(candidate, cpus, mem, gpus)) {
-          place(candidate, task, cpus, mem, gpus);
+        if (fits(candidate, cpus, mem, gpus, disk)) {
+          place(candidate, task, cpus, mem, gpus, disk);
           done = true;
           break;
         }
@@ -649,16 +709,18 @@ function planFine(
   // offer (pack). A need that fitted nowhere is remembered, so equal or larger needs skip the scan.
   const open = candidates.slice();
   let cursor = 0;
-  let smallestMisfit: { cpus: number; mem: number; gpus: number } | undefined;
+  let smallestMisfit: { cpus: number; mem: number; gpus: number; disk: number } | undefined;
   for (const task of rest) {
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
+    const disk = task.diskMiB ?? 0;
     if (
       smallestMisfit !== undefined &&
       cpus >= smallestMisfit.cpus &&
       mem >= smallestMisfit.mem &&
-      gpus >= smallestMisfit.gpus
+      gpus >= smallestMisfit.gpus &&
+      disk >= smallestMisfit.disk
     ) {
       unplaced.push(task.id);
       continue;
@@ -667,20 +729,20 @@ function planFine(
     for (let tried = 0; tried < open.length; tried++) {
       const index = (cursor + tried) % open.length;
       const candidate = open[index]!;
-      if (fits(candidate, cpus, mem, gpus)) {
+      if (fits(candidate, cpus, mem, gpus, disk)) {
         placedOn = candidate;
-        place(candidate, task, cpus, mem, gpus);
+        place(candidate, task, cpus, mem, gpus, disk);
         cursor = settings.placement === 'pack' ? index : index + 1;
         break;
       }
     }
     if (placedOn === undefined) {
-      smallestMisfit = { cpus, mem, gpus };
+      smallestMisfit = { cpus, mem, gpus, disk };
       unplaced.push(task.id);
     }
     // An offer with less than one default task left drops out of the rotation (in place, so
     // the round-robin order of the others is kept).
-    if (placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0)) {
+    if (placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0, 0)) {
       const index = open.indexOf(placedOn, Math.max(0, cursor - 1));
       const at = index === -1 ? open.indexOf(placedOn) : index;
       open.splice(at, 1);
@@ -697,12 +759,14 @@ function planFine(
     for (const task of candidate.placed!) {
       const mem = task.memMiB ?? 0;
       const gpus = task.gpus ?? 0;
+      const disk = task.diskMiB ?? 0;
       const cpus = task.cpus ?? settings.taskCpus;
       let resources: Resource[] | undefined;
-      if (mem > 0 || gpus > 0) {
+      if (mem > 0 || gpus > 0 || disk > 0) {
         const scalars: Record<string, number> = { cpus };
         if (mem > 0) scalars.mem = mem;
         if (gpus > 0) scalars.gpus = gpus;
+        if (disk > 0) scalars.disk = disk;
         resources = cutter.take(scalars);
       } else {
         resources = cutter.takeScalar('cpus', cpus);

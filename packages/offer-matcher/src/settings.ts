@@ -34,6 +34,13 @@ export interface OfferMatcherSettings {
    * @default undefined (no cap)
    */
   coresMax?: number;
+  /**
+   * `spark.mesos.executor.disk` (ours; Spark requests no disk) in MiB: the disk each coarse-grained
+   * executor takes from the offered `disk` (root or PATH disk; never a persistent volume or a MOUNT
+   * disk, which cannot be split). Fine-grained tasks ask for theirs in `TaskDescription.diskMiB`.
+   * @default 0
+   */
+  executorDiskMiB?: number;
   /** `spark.mesos.gpus.max`: the GPUs the application may hold in total. @default 0 */
   gpusMax?: number;
   /** `spark.task.cpus`: cores per fine-grained task. @default 1 */
@@ -119,6 +126,7 @@ export function resolveOfferMatcherSettings(settings: OfferMatcherSettings = {})
     executorMemoryOverheadFactor: settings.executorMemoryOverheadFactor ?? 0.1,
     executorCores: settings.executorCores,
     coresMax: settings.coresMax,
+    executorDiskMiB: settings.executorDiskMiB ?? 0,
     gpusMax: settings.gpusMax ?? 0,
     taskCpus: settings.taskCpus ?? 1,
     mesosExecutorCores: settings.mesosExecutorCores ?? 1,
@@ -242,6 +250,7 @@ export function offerMatcherSettingsFrom(get: (key: string) => string | undefine
   assign('executorMemoryOverheadFactor', number('spark.executor.memoryOverheadFactor'));
   assign('executorCores', number('spark.executor.cores', { integer: true, min: 1 }));
   assign('coresMax', number('spark.cores.max', { integer: true }));
+  assign('executorDiskMiB', size('spark.mesos.executor.disk'));
   assign('gpusMax', number('spark.mesos.gpus.max', { integer: true }));
   assign('taskCpus', number('spark.task.cpus', { integer: true, min: 1 }));
   assign('mesosExecutorCores', number('spark.mesos.mesosExecutor.cores'));

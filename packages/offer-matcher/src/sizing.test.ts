@@ -72,6 +72,7 @@ describe('offerMatcherSettingsFrom', () => {
       'spark.mesos.placement': 'pack',
       'spark.mesos.maxAgentFailures': '5',
       'spark.mesos.maintenanceHorizon': '30min',
+      'spark.mesos.executor.disk': '2g',
     });
     expect(settings.rejectOfferDurationSeconds).toBe(120);
     expect(settings.rejectOfferDurationForUnmetConstraintsSeconds).toBe(120);
@@ -82,6 +83,7 @@ describe('offerMatcherSettingsFrom', () => {
     expect(settings.placement).toBe('pack');
     expect(settings.maxAgentFailures).toBe(5);
     expect(settings.maintenanceHorizonSeconds).toBe(1800);
+    expect(settings.executorDiskMiB).toBe(2048);
   });
 
   it('names the key, the value and the fix in SM_ERR_BAD_CONFIG', () => {
