@@ -227,8 +227,8 @@ interface Candidate {
   executors: PlannedExecutor[];
   tasks: PlannedTask[];
   reasons: DecisionReason[];
-  /** Fine-grained: whether the agent runs (or will run) our executor; shared by its offers. */
-  hasExecutor: { value: boolean } | undefined;
+  /** Fine-grained: whether the agent runs (or will run) our executor (one candidate per agent). */
+  hasExecutor: boolean;
   /** Fine-grained: the tasks placed, in order, before their resources are cut. */
   placed: TaskDescription[] | undefined;
 }
@@ -422,7 +422,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       executors: [],
       tasks: [],
       reasons: [],
-      hasExecutor: undefined,
+      hasExecutor: false,
       placed: undefined,
     };
     candidates.push(candidate);
@@ -607,18 +607,9 @@ function planFine(
   const agents: Record<string, AgentRecord> = { ...state.agents };
   const unplaced: string[] = [];
   const placedCandidates: Candidate[] = [];
-  // One flag per agent, shared by its offers: the executor is paid once per agent.
-  const agentHasExecutor = new Map<string, { value: boolean }>();
-  const flags: { value: boolean }[] = candidates.map((candidate) => {
-    let flag = agentHasExecutor.get(candidate.agentId);
-    if (flag === undefined) {
-      flag = { value: (agents[candidate.agentId]?.executors ?? 0) > 0 };
-      agentHasExecutor.set(candidate.agentId, flag);
-    }
-    return flag;
-  });
-  for (const [index, candidate] of candidates.entries()) candidate.hasExecutor = flags[index]!;
-  const hasExecutor = (candidate: Candidate) => candidate.hasExecutor!.value;
+  // The offers of an agent are one candidate, so the executor is paid once per agent.
+  for (const candidate of candidates) candidate.hasExecutor = (agents[candidate.agentId]?.executors ?? 0) > 0;
+  const hasExecutor = (candidate: Candidate) => candidate.hasExecutor;
 
   if (demand.tasks.length === 0) {
     for (const candidate of candidates) candidate.reasons = [reason('NO_DEMAND', 'no pending tasks')];
@@ -627,7 +618,7 @@ function planFine(
 
   // Per candidate: what a task may still use (numbers only; resource pieces are cut at the end).
   const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number, disk: number): boolean => {
-    const paid = candidate.hasExecutor!.value;
+    const paid = candidate.hasExecutor;
     return (
       candidate.cpus - (paid ? 0 : executorCpus) >= cpus - 1e-9 &&
       candidate.mem - (paid ? 0 : memory) >= mem - 1e-9 &&
@@ -644,7 +635,7 @@ function planFine(
     disk: number,
   ) => {
     if (!hasExecutor(candidate)) {
-      candidate.hasExecutor!.value = true;
+      candidate.hasExecutor = true;
       candidate.cpus -= executorCpus;
       candidate.mem -= memory;
       const agent = agents[candidate.agentId];
