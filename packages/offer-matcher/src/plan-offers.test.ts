@@ -11,6 +11,7 @@ interface OfferShape {
   mem: number;
   cpus: number;
   gpus?: number;
+  disk?: number;
   ports?: [number, number];
   attributes?: Attribute[];
   hostname?: string;
@@ -28,6 +29,7 @@ function createOffer(id: string, shape: OfferShape): Offer {
   const agent = shape.agent ?? id.replace(/^o/, 's');
   const resources: Resource[] = [scalar('mem', shape.mem), scalar('cpus', shape.cpus)];
   if (shape.gpus !== undefined) resources.push(scalar('gpus', shape.gpus));
+  if (shape.disk !== undefined) resources.push(scalar('disk', shape.disk));
   if (shape.ports !== undefined) {
     resources.push({
       name: 'ports',
@@ -334,7 +336,7 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
 
 function fine(
   offers: Offer[],
-  tasks: { id: string; preferredHosts?: string[]; cpus?: number }[],
+  tasks: { id: string; preferredHosts?: string[]; cpus?: number; diskMiB?: number }[],
   settings: OfferMatcherSettings = {},
   state?: PlanState,
   now = 0,
@@ -415,6 +417,13 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     ]);
   });
 
+  it("ignores spark.cores.max, as Spark's fine-grained backend (which never reads it)", () => {
+    const offers = offersOf([{ mem: 1000, cpus: 9 }]);
+    const plan = fine(offers, [{ id: 't1' }, { id: 't2' }, { id: 't3' }], { ...settings, coresMax: 2 });
+    expect(plan.launches[0]?.tasks.map((task) => task.taskId)).toEqual(['t1', 't2', 't3']);
+    expect(plan.state.coresAcquired).toBe(0);
+  });
+
   it('waits for preferred hosts up to spark.locality.wait', () => {
     const offers = offersOf([{ mem: 1000, cpus: 4 }]);
     const waiting = fine(offers, [{ id: 't1', preferredHosts: ['host9'] }], settings, undefined, 0);
@@ -435,34 +444,189 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
   });
 });
 
+describe('several offers of one agent in a round (beyond Spark, which assumes one)', () => {
+  it('combines them, so resources split across offers hold one executor', () => {
+    const offers = [
+      createOffer('o1', { mem: 800, cpus: 2, agent: 's1' }),
+      createOffer('o2', { mem: 800, cpus: 2, agent: 's1' }),
+      createOffer('o3', { mem: 800, cpus: 2, agent: 's2' }),
+    ];
+    const plan = coarse(offers, { executorCores: 4 });
+    expect(plan.launches.map((launch) => [launch.offerIds, launch.executors.map((executor) => executor.cpus)])).toEqual(
+      [[['o1', 'o2'], [4]]],
+    );
+    expect(cpusOf(plan.launches[0]!.executors[0]!.resources)).toBe(4);
+    expect(sumScalar(plan.launches[0]!.executors[0]!.resources, 'mem')).toBe(EXECUTOR_MEMORY);
+    expect(plan.declines.map((decline) => [decline.offerId, decline.reasons[0]?.code])).toEqual([
+      ['o3', 'INSUFFICIENT_CPUS'],
+    ]);
+  });
+
+  it('declines each offer of an unused agent, and pays the fine-grained executor once', () => {
+    const unused = coarse([
+      createOffer('o1', { mem: 100, cpus: 1, agent: 's1' }),
+      createOffer('o2', { mem: 100, cpus: 1, agent: 's1' }),
+    ]);
+    expect(unused.declines.map((decline) => decline.offerId)).toEqual(['o1', 'o2']);
+    const fineOffers = [
+      createOffer('o1', { mem: 1000, cpus: 1, agent: 's1' }),
+      createOffer('o2', { mem: 0, cpus: 2, agent: 's1' }),
+    ];
+    const plan = fine(fineOffers, [{ id: 't1' }, { id: 't2' }], { executorMemoryMiB: 100, taskCpus: 1 });
+    expect(plan.launches.map((launch) => [launch.offerIds, launch.executors.length, launch.tasks.length])).toEqual([
+      [['o1', 'o2'], 1, 2],
+    ]);
+  });
+});
+
+describe('disk (ours; Spark requests none)', () => {
+  const withDisk = (id: string, disk: Resource[], shape: OfferShape = { mem: 4000, cpus: 8 }): Offer => {
+    const offer = createOffer(id, shape);
+    return { ...offer, resources: [...(offer.resources ?? []), ...disk] };
+  };
+  const persistent = scalar('disk', 5000, {
+    role: 'spark',
+    reservations: [{ type: 'DYNAMIC', role: 'spark' }],
+    disk: { persistence: { id: 'volume1' }, volume: { container_path: 'data', mode: 'RW' } },
+  });
+  const mount = scalar('disk', 5000, { disk: { source: { type: 'MOUNT', mount: { root: '/mnt/d1' } } } });
+  const pathDisk = scalar('disk', 300, { disk: { source: { type: 'PATH', path: { root: '/mnt/p1' } } } });
+
+  it('takes spark.mesos.executor.disk for each coarse executor from root or PATH disk only', () => {
+    const offers = [
+      withDisk('o1', [scalar('disk', 400), pathDisk]),
+      withDisk('o2', [persistent, mount, scalar('disk', 100)]),
+    ];
+    const plan = coarse(offers, { executorCores: 4, executorDiskMiB: 600 });
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    const executor = plan.launches[0]!.executors[0]!;
+    expect(executor.diskMiB).toBe(600);
+    expect(sumScalar(executor.resources, 'disk')).toBe(600);
+    expect(plan.launches[0]!.executors).toHaveLength(1);
+    expect(plan.launches[0]!.reasons[0]).toEqual({
+      code: 'INSUFFICIENT_DISK',
+      message: 'needs 600 MB disk, offers 100 MB',
+    });
+    expect(plan.declines.map((decline) => decline.reasons[0]?.message)).toEqual(['needs 600 MB disk, offers 100 MB']);
+    // Without a disk request, the offers are used as before and no disk is taken.
+    const none = coarse(offers, { executorCores: 4 });
+    for (const launch of none.launches)
+      for (const item of launch.executors) expect(sumScalar(item.resources, 'disk')).toBe(0);
+  });
+
+  it('gives fine-grained tasks their diskMiB', () => {
+    const offers = [withDisk('o1', [scalar('disk', 250), mount])];
+    const plan = fine(offers, [{ id: 't1', diskMiB: 200 }, { id: 't2', diskMiB: 100 }, { id: 't3' }], {
+      executorMemoryMiB: 100,
+      taskCpus: 1,
+    });
+    const tasks = plan.launches[0]!.tasks;
+    expect(tasks.map((task) => task.taskId)).toEqual(['t1', 't3']);
+    expect(tasks[0]!.resources).toEqual([scalar('cpus', 1), scalar('disk', 200)]);
+    expect(plan.unplacedTaskIds).toEqual(['t2']);
+  });
+});
+
+describe('maintenance windows (Offer.unavailability; beyond Spark, which ignores them)', () => {
+  // Real epoch times: nanoseconds beyond 2^53, as the codecs decode them.
+  const now = Date.UTC(2026, 10, 24, 12, 0, 0);
+  const nanos = (ms: number) => ms * 1e6;
+  const withWindow = (id: string, startMs: number, durationMs?: number): Offer => ({
+    ...createOffer(id, { mem: 4000, cpus: 8 }),
+    unavailability: {
+      start: { nanoseconds: nanos(startMs) },
+      ...(durationMs === undefined ? {} : { duration: { nanoseconds: nanos(durationMs) } }),
+    },
+  });
+
+  it('starts no coarse executor on an agent whose maintenance starts within the horizon', () => {
+    expect(nanos(now)).toBeGreaterThan(2 ** 53);
+    const offers = [
+      withWindow('o1', now + 600_000, 3_600_000),
+      withWindow('o2', now + 7_200_000),
+      withWindow('o3', now - 7_200_000, 3_600_000),
+    ];
+    const plan = planOffers({ offers, demand: { mode: 'coarse' }, settings: {}, now });
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o2', 'o3']);
+    expect(plan.declines).toEqual([
+      {
+        offerId: 'o1',
+        agentId: 's1',
+        hostname: 'host1',
+        refuseSeconds: 120,
+        reasons: [
+          {
+            code: 'AGENT_MAINTENANCE',
+            message:
+              'agent maintenance starts at 2026-11-24T12:10:00.000Z until 2026-11-24T13:10:00.000Z, in 600 s (within spark.mesos.maintenanceHorizon=3600 s)',
+          },
+        ],
+      },
+    ]);
+    const wider = planOffers({
+      offers,
+      demand: { mode: 'coarse' },
+      settings: { maintenanceHorizonSeconds: 10_800 },
+      now,
+    });
+    expect(wider.launches.map((launch) => launch.offerId)).toEqual(['o3']);
+  });
+
+  it('places fine-grained tasks until the window starts, and declines until it ends', () => {
+    const tasks = [{ id: 't1' }, { id: 't2' }, { id: 't3' }];
+    const offers = [withWindow('o1', now + 60_000), withWindow('o2', now - 60_000, 90_000), withWindow('o3', now - 1)];
+    const plan = planOffers({ offers, demand: { mode: 'fine', tasks }, settings: {}, now });
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
+    expect(
+      plan.declines.map((decline) => [decline.offerId, decline.refuseSeconds, decline.reasons[0]?.message]),
+    ).toEqual([
+      ['o2', 30, 'agent under maintenance since 2026-11-24T11:59:00.000Z until 2026-11-24T12:00:30.000Z'],
+      ['o3', 120, 'agent under maintenance since 2026-11-24T11:59:59.999Z'],
+    ]);
+  });
+});
+
 describe('planOffers properties', () => {
   const offerArbitrary = fc.record({
     mem: fc.integer({ min: 0, max: 8000 }),
     cpus: fc.integer({ min: 0, max: 16_000 }).map((milli) => milli / 1000),
     gpus: fc.integer({ min: 0, max: 4 }),
+    disk: fc.integer({ min: 0, max: 2000 }),
     agent: fc.integer({ min: 1, max: 6 }).map((n) => `s${n}`),
   });
   const settingsArbitrary = fc.record({
     executorCores: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
     coresMax: fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
     gpusMax: fc.integer({ min: 0, max: 3 }),
+    executorDiskMiB: fc.constantFrom(0, 300, 700),
     executorMemoryMiB: fc.integer({ min: 100, max: 2000 }),
     placement: fc.constantFrom('spread' as const, 'pack' as const),
   });
 
   function checkNotOverCommitted(offers: Offer[], launches: ReturnType<typeof planOffers>['launches']) {
     for (const launch of launches) {
-      const offer = offers.find((item) => item.id.value === launch.offerId)!;
+      // The combined offers of the launch: all of one agent, and together never over-committed.
+      const combined = offers.filter((item) => launch.offerIds.includes(item.id.value));
+      expect(combined.map((item) => item.id.value)).toEqual(launch.offerIds);
+      expect(launch.offerId).toBe(launch.offerIds[0]);
+      for (const offer of combined) expect(offer.agent_id.value).toBe(launch.agentId);
+      const offered = combined.flatMap((offer) => offer.resources ?? []);
       const used = [
         ...launch.executors.flatMap((executor) => executor.resources),
         ...launch.tasks.flatMap((task) => task.resources),
       ];
-      const offeredKeys = new Set((offer.resources ?? []).map(resourcePoolKey));
+      const offeredKeys = new Set(offered.map(resourcePoolKey));
       for (const piece of used) expect(offeredKeys.has(resourcePoolKey(piece))).toBe(true);
-      for (const name of ['cpus', 'mem', 'gpus']) {
-        expect(roundScalar(sumScalar(used, name))).toBeLessThanOrEqual(sumScalar(offer.resources ?? [], name));
+      for (const key of new Set(used.map(resourcePoolKey))) {
+        const ofKey = (list: Resource[]) => list.filter((piece) => resourcePoolKey(piece) === key);
+        for (const name of ['cpus', 'mem', 'gpus', 'disk']) {
+          expect(roundScalar(sumScalar(ofKey(used), name))).toBeLessThanOrEqual(sumScalar(ofKey(offered), name));
+        }
       }
     }
+    // Every agent has at most one launch: its offers are combined.
+    const agents = launches.map((launch) => launch.agentId);
+    expect(new Set(agents).size).toBe(agents.length);
   }
 
   it('coarse: never over-commits an offer, never exceeds caps, gives excluded agents nothing, accounts for every offer', () => {
@@ -492,10 +656,14 @@ describe('planOffers properties', () => {
           expect(plan.state.gpusAcquired).toBeLessThanOrEqual(settings.gpusMax);
           expect(plan.state.executors).toBeLessThanOrEqual(limit);
           const executors = plan.launches.flatMap((launch) => launch.executors);
+          for (const executor of executors) {
+            expect(sumScalar(executor.resources, 'disk')).toBe(settings.executorDiskMiB);
+            expect(executor.diskMiB).toBe(settings.executorDiskMiB);
+          }
           expect(executors.reduce((sum, executor) => sum + executor.cpus, 0)).toBe(plan.state.coresAcquired);
           for (const launch of plan.launches) expect(excludedAgents).not.toContain(launch.agentId);
           const decided = [
-            ...plan.launches.map((item) => item.offerId),
+            ...plan.launches.flatMap((item) => item.offerIds),
             ...plan.declines.map((item) => item.offerId),
           ].sort();
           expect(decided).toEqual(offers.map((offer) => offer.id.value).sort());
@@ -514,7 +682,9 @@ describe('planOffers properties', () => {
         fc.constantFrom('spread' as const, 'pack' as const),
         (shapes, taskCount, taskCpus, placement) => {
           const offers = shapes.map((shape, index) => createOffer(`o${index}`, shape));
-          const tasks = Array.from({ length: taskCount }, (_, index) => ({ id: `t${index}` }));
+          const tasks = Array.from({ length: taskCount }, (_, index) =>
+            index % 3 === 0 ? { id: `t${index}`, diskMiB: 250 } : { id: `t${index}` },
+          );
           const plan = planOffers({
             offers,
             demand: { mode: 'fine', tasks },

@@ -84,6 +84,11 @@ export interface TaskDescription {
   memMiB?: number;
   /** GPUs of the task. @default 0 */
   gpus?: number;
+  /**
+   * Disk of the task in MiB (ours; Spark requests none), from the offered root or PATH disk.
+   * @default 0
+   */
+  diskMiB?: number;
   /** Hosts the task prefers (data locality). @default [] */
   preferredHosts?: readonly string[];
 }
@@ -103,10 +108,12 @@ export type Demand = CoarseDemand | FineDemand;
 export type DecisionReasonCode =
   | 'UNMET_CONSTRAINT'
   | 'AGENT_EXCLUDED'
+  | 'AGENT_MAINTENANCE'
   | 'MAX_CORES_REACHED'
   | 'EXECUTOR_LIMIT_REACHED'
   | 'INSUFFICIENT_CPUS'
   | 'INSUFFICIENT_MEMORY'
+  | 'INSUFFICIENT_DISK'
   | 'PORTS_UNAVAILABLE'
   | 'ONE_EXECUTOR_PER_AGENT'
   | 'LOCALITY_WAIT'
@@ -131,6 +138,8 @@ export interface PlannedExecutor {
   memMiB: number;
   /** GPUs taken. */
   gpus: number;
+  /** Disk taken in MiB (`spark.mesos.executor.disk`; 0 for the fine-grained executor). */
+  diskMiB: number;
   /** The ports it takes (named ports, e.g. `spark.blockManager.port`). */
   ports: number[];
 }
@@ -143,10 +152,15 @@ export interface PlannedTask {
   resources: Resource[];
 }
 
-/** What to ACCEPT on one offer. */
+/** What to ACCEPT on the offers of one agent. */
 export interface PlannedLaunch {
-  /** The offer to ACCEPT. */
+  /** The first offer to ACCEPT (`offerIds[0]`). */
   offerId: string;
+  /**
+   * Every offer of the agent in this round, to ACCEPT together in one call (Mesos combines the
+   * resources of offers of one agent named in one ACCEPT): the resources taken may span them.
+   */
+  offerIds: string[];
   /** The offer's agent. */
   agentId: string;
   /** The offer's hostname. */
@@ -199,17 +213,22 @@ export interface PlanOffersResult {
 }
 
 interface Candidate {
+  /** The agent's first offer of the round (hostname, attributes). */
   offer: Offer;
+  /** The ids of all the agent's offers of the round, combined into this candidate. */
+  offerIds: string[];
   agentId: string;
   remaining: Resource[];
   cpus: number;
   mem: number;
   gpus: number;
+  /** Splittable disk (0 when nothing in the round asks for disk). */
+  disk: number;
   executors: PlannedExecutor[];
   tasks: PlannedTask[];
   reasons: DecisionReason[];
-  /** Fine-grained: whether the agent runs (or will run) our executor; shared by its offers. */
-  hasExecutor: { value: boolean } | undefined;
+  /** Fine-grained: whether the agent runs (or will run) our executor (one candidate per agent). */
+  hasExecutor: boolean;
   /** Fine-grained: the tasks placed, in order, before their resources are cut. */
   placed: TaskDescription[] | undefined;
 }
@@ -238,6 +257,51 @@ function isExcluded(
 }
 
 /**
+ * Whether a `disk` piece can be cut for a request: root or PATH disk. Persistent volumes belong
+ * to whoever created them, and MOUNT (or BLOCK, RAW) disks are taken whole or not at all.
+ */
+function isSplittableDisk(resource: Resource): boolean {
+  const info = resource.disk;
+  if (info === undefined) return true;
+  if (info.persistence !== undefined) return false;
+  return info.source === undefined || info.source.type === 'PATH';
+}
+
+/**
+ * An offer's maintenance window (`Offer.unavailability`) that keeps it from this demand, with the
+ * filter to decline it with: until the window ends (when its duration is known), at most
+ * `rejectOfferDuration`. TimeInfo nanoseconds since the epoch exceed 2^53, so the codecs give the
+ * nearest double: compare in milliseconds, where that rounding (≤ 256 ns) does not matter.
+ */
+function maintenanceBlocks(
+  offer: Offer,
+  mode: Demand['mode'],
+  settings: ResolvedOfferMatcherSettings,
+  now: number,
+): { reason: DecisionReason; refuseSeconds: number } | undefined {
+  const unavailability = offer.unavailability;
+  if (unavailability === undefined) return undefined;
+  const startMs = unavailability.start.nanoseconds / 1e6;
+  const endMs =
+    unavailability.duration === undefined
+      ? Number.POSITIVE_INFINITY
+      : startMs + unavailability.duration.nanoseconds / 1e6;
+  if (now >= endMs) return undefined;
+  const started = now >= startMs;
+  // Fine-grained tasks are short: they may use the agent until the window starts.
+  if (!started && (mode === 'fine' || startMs - now > settings.maintenanceHorizonSeconds * 1000)) return undefined;
+  const start = new Date(startMs).toISOString();
+  const until = endMs === Number.POSITIVE_INFINITY ? '' : ` until ${new Date(endMs).toISOString()}`;
+  const message = started
+    ? `agent under maintenance since ${start}${until}`
+    : `agent maintenance starts at ${start}${until}, in ${Math.round((startMs - now) / 1000)} s (within spark.mesos.maintenanceHorizon=${settings.maintenanceHorizonSeconds} s)`;
+  return {
+    reason: reason('AGENT_MAINTENANCE', message),
+    refuseSeconds: Math.max(0, Math.min(settings.rejectOfferDurationSeconds, (endMs - now) / 1000)),
+  };
+}
+
+/**
  * Decides, for one round of offers, what to launch where and what to decline with which filter.
  * Pure: no I/O and no clock; the caller passes its state and `now` and keeps the returned state.
  *
@@ -248,6 +312,16 @@ function isExcluded(
  * agent exclusions hold. Fine-grained (`MesosFineGrainedSchedulerBackend`): the executor
  * (`spark.mesos.mesosExecutor.cores`, executor memory) is paid once per agent, tasks take their
  * cpus; preferred hosts are waited for up to `spark.locality.wait`.
+ *
+ * Beyond Spark (which ignores `Offer.unavailability`): coarse executors are not started on an
+ * agent whose maintenance starts within `maintenanceHorizonSeconds`, fine-grained tasks not once it
+ * has started; such offers are declined until the window ends (at most `rejectOfferDuration`).
+ *
+ * Disk (beyond Spark): `executorDiskMiB` per coarse executor and `diskMiB` per fine task, cut from
+ * root or PATH disk only.
+ *
+ * The offers of one agent in the round are combined (beyond Spark, which assumes one offer per
+ * agent): a launch names them all in `offerIds`, to ACCEPT together.
  *
  * Declines carry `rejectOfferDurationForUnmetConstraints` (constraints),
  * `rejectOfferDurationForReachedMaxCores` (cap reached), `rejectOfferDuration` (excluded agent,
@@ -260,6 +334,13 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
   const declines: PlannedDecline[] = [];
   const candidates: Candidate[] = [];
   const roles = settings.role === undefined ? undefined : [settings.role, '*'];
+  const candidateOfAgent = new Map<string, Candidate>();
+  const demand = input.demand;
+  // Disk is looked at only when asked for, so rounds without disk pay nothing for it.
+  const needsDisk =
+    demand.mode === 'coarse'
+      ? settings.executorDiskMiB > 0
+      : demand.tasks.some((task) => task.diskMiB !== undefined && task.diskMiB > 0);
 
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
@@ -277,6 +358,17 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
         hostname: offer.hostname,
         refuseSeconds: Math.max(0, Math.min(settings.rejectOfferDurationSeconds, untilExpiry)),
         reasons: [excluded],
+      });
+      continue;
+    }
+    const maintenance = maintenanceBlocks(offer, input.demand.mode, settings, input.now);
+    if (maintenance !== undefined) {
+      declines.push({
+        offerId: offer.id.value,
+        agentId,
+        hostname: offer.hostname,
+        refuseSeconds: maintenance.refuseSeconds,
+        reasons: [maintenance.reason],
       });
       continue;
     }
@@ -298,24 +390,43 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       });
       continue;
     }
-    const remaining = usableResources(offer.resources ?? NONE_RESOURCES, {
+    let remaining = usableResources(offer.resources ?? NONE_RESOURCES, {
       acceptRevocable: settings.acceptRevocable,
       roles,
     });
+    if (needsDisk && remaining.some((piece) => piece.name === 'disk' && !isSplittableDisk(piece))) {
+      remaining = remaining.filter((piece) => piece.name !== 'disk' || isSplittableDisk(piece));
+    }
+    // Several offers of one agent become one candidate, accepted together: resources split across
+    // them can then hold one executor, and every piece taken still comes from one of them.
+    const sameAgent = candidateOfAgent.get(agentId);
+    if (sameAgent !== undefined) {
+      sameAgent.offerIds.push(offer.id.value);
+      sameAgent.remaining = sameAgent.remaining.concat(remaining);
+      sameAgent.cpus = roundScalar(sameAgent.cpus + sumScalar(remaining, 'cpus'));
+      sameAgent.mem = roundScalar(sameAgent.mem + sumScalar(remaining, 'mem'));
+      sameAgent.gpus = roundScalar(sameAgent.gpus + sumScalar(remaining, 'gpus'));
+      if (needsDisk) sameAgent.disk = roundScalar(sameAgent.disk + sumScalar(remaining, 'disk'));
+      continue;
+    }
     // All fields set here, so every candidate has one shape.
-    candidates.push({
+    const candidate: Candidate = {
       offer,
+      offerIds: [offer.id.value],
       agentId,
       remaining,
       cpus: sumScalar(remaining, 'cpus'),
       mem: sumScalar(remaining, 'mem'),
       gpus: sumScalar(remaining, 'gpus'),
+      disk: needsDisk ? sumScalar(remaining, 'disk') : 0,
       executors: [],
       tasks: [],
       reasons: [],
-      hasExecutor: undefined,
+      hasExecutor: false,
       placed: undefined,
-    });
+    };
+    candidates.push(candidate);
+    candidateOfAgent.set(agentId, candidate);
   }
 
   const result =
@@ -331,6 +442,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
     if (candidate.executors.length > 0 || candidate.tasks.length > 0) {
       launches.push({
         offerId,
+        offerIds: candidate.offerIds,
         agentId,
         hostname,
         executors: candidate.executors,
@@ -343,7 +455,8 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       const refuseSeconds = candidate.reasons.some((item) => item.code === 'MAX_CORES_REACHED')
         ? settings.rejectOfferDurationForReachedMaxCoresSeconds
         : settings.shortRefuseSeconds;
-      declines.push({ offerId, agentId, hostname, refuseSeconds, reasons: candidate.reasons });
+      for (const id of candidate.offerIds)
+        declines.push({ offerId: id, agentId, hostname, refuseSeconds, reasons: candidate.reasons });
     }
   }
   return { launches, declines, state: result.state, unplacedTaskIds: result.unplacedTaskIds };
@@ -367,6 +480,7 @@ function planCoarse(
   now: number,
 ): { state: PlanState; unplacedTaskIds: string[] } {
   const memory = executorMemoryMiB(settings);
+  const disk = settings.executorDiskMiB;
   const coresMax = effectiveCoresMax(settings);
   const limit = demand.executorLimit ?? Number.POSITIVE_INFINITY;
   let coresAcquired = state.coresAcquired;
@@ -421,9 +535,15 @@ function planCoarse(
     if (memory > candidate.mem) {
       return fail('INSUFFICIENT_MEMORY', `needs ${memory} MB memory, offers ${roundScalar(candidate.mem)} MB`);
     }
+    if (disk > candidate.disk + 1e-9) {
+      return fail('INSUFFICIENT_DISK', `needs ${disk} MB disk, offers ${roundScalar(candidate.disk)} MB`);
+    }
     const gpus = Math.min(Math.max(0, settings.gpusMax - gpusAcquired), Math.floor(candidate.gpus));
+    const scalars: Record<string, number> = { cpus, mem: memory };
+    if (gpus > 0) scalars.gpus = gpus;
+    if (disk > 0) scalars.disk = disk;
     const request: ResourceRequest = {
-      scalars: gpus > 0 ? { cpus, mem: memory, gpus } : { cpus, mem: memory },
+      scalars,
       ranges: settings.requiredPorts.length > 0 ? { ports: { named: settings.requiredPorts } } : {},
     };
     const taken = takeResources(candidate.remaining, request);
@@ -434,7 +554,15 @@ function planCoarse(
     candidate.cpus = roundScalar(candidate.cpus - cpus);
     candidate.mem = roundScalar(candidate.mem - memory);
     candidate.gpus = roundScalar(candidate.gpus - gpus);
-    candidate.executors.push({ resources: taken.taken, cpus, memMiB: memory, gpus, ports: portsOf(taken.taken) });
+    candidate.disk = roundScalar(candidate.disk - disk);
+    candidate.executors.push({
+      resources: taken.taken,
+      cpus,
+      memMiB: memory,
+      gpus,
+      diskMiB: disk,
+      ports: portsOf(taken.taken),
+    });
     coresAcquired += cpus;
     gpusAcquired += gpus;
     executors += 1;
@@ -479,18 +607,9 @@ function planFine(
   const agents: Record<string, AgentRecord> = { ...state.agents };
   const unplaced: string[] = [];
   const placedCandidates: Candidate[] = [];
-  // One flag per agent, shared by its offers: the executor is paid once per agent.
-  const agentHasExecutor = new Map<string, { value: boolean }>();
-  const flags: { value: boolean }[] = candidates.map((candidate) => {
-    let flag = agentHasExecutor.get(candidate.agentId);
-    if (flag === undefined) {
-      flag = { value: (agents[candidate.agentId]?.executors ?? 0) > 0 };
-      agentHasExecutor.set(candidate.agentId, flag);
-    }
-    return flag;
-  });
-  for (const [index, candidate] of candidates.entries()) candidate.hasExecutor = flags[index]!;
-  const hasExecutor = (candidate: Candidate) => candidate.hasExecutor!.value;
+  // The offers of an agent are one candidate, so the executor is paid once per agent.
+  for (const candidate of candidates) candidate.hasExecutor = (agents[candidate.agentId]?.executors ?? 0) > 0;
+  const hasExecutor = (candidate: Candidate) => candidate.hasExecutor;
 
   if (demand.tasks.length === 0) {
     for (const candidate of candidates) candidate.reasons = [reason('NO_DEMAND', 'no pending tasks')];
@@ -498,17 +617,25 @@ function planFine(
   }
 
   // Per candidate: what a task may still use (numbers only; resource pieces are cut at the end).
-  const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number): boolean => {
-    const paid = candidate.hasExecutor!.value;
+  const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number, disk: number): boolean => {
+    const paid = candidate.hasExecutor;
     return (
       candidate.cpus - (paid ? 0 : executorCpus) >= cpus - 1e-9 &&
       candidate.mem - (paid ? 0 : memory) >= mem - 1e-9 &&
-      candidate.gpus >= gpus - 1e-9
+      candidate.gpus >= gpus - 1e-9 &&
+      candidate.disk >= disk - 1e-9
     );
   };
-  const place = (candidate: Candidate, task: TaskDescription, cpus: number, mem: number, gpus: number) => {
+  const place = (
+    candidate: Candidate,
+    task: TaskDescription,
+    cpus: number,
+    mem: number,
+    gpus: number,
+    disk: number,
+  ) => {
     if (!hasExecutor(candidate)) {
-      candidate.hasExecutor!.value = true;
+      candidate.hasExecutor = true;
       candidate.cpus -= executorCpus;
       candidate.mem -= memory;
       const agent = agents[candidate.agentId];
@@ -517,11 +644,12 @@ function planFine(
         hostname: candidate.offer.hostname,
         executors: (agent?.executors ?? 0) + 1,
       };
-      candidate.executors.push({ resources: [], cpus: executorCpus, memMiB: memory, gpus: 0, ports: [] });
+      candidate.executors.push({ resources: [], cpus: executorCpus, memMiB: memory, gpus: 0, diskMiB: 0, ports: [] });
     }
     candidate.cpus -= cpus;
     candidate.mem -= mem;
     candidate.gpus -= gpus;
+    candidate.disk -= disk;
     if (candidate.placed === undefined) {
       candidate.placed = [task];
       placedCandidates.push(candidate);
@@ -546,12 +674,13 @@ function planFine(
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
+    const disk = task.diskMiB ?? 0;
     let done = false;
     const hosts = task.preferredHosts ?? NONE;
     for (const host of hosts) {
       for (const candidate of byHost.get(host) ?? NONE_CANDIDATES) {
-        if (fits(candidate, cpus, mem, gpus)) {
-          place(candidate, task, cpus, mem, gpus);
+        if (fits(candidate, cpus, mem, gpus, disk)) {
+          place(candidate, task, cpus, mem, gpus, disk);
           done = true;
           break;
         }
@@ -571,16 +700,18 @@ function planFine(
   // offer (pack). A need that fitted nowhere is remembered, so equal or larger needs skip the scan.
   const open = candidates.slice();
   let cursor = 0;
-  let smallestMisfit: { cpus: number; mem: number; gpus: number } | undefined;
+  let smallestMisfit: { cpus: number; mem: number; gpus: number; disk: number } | undefined;
   for (const task of rest) {
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
+    const disk = task.diskMiB ?? 0;
     if (
       smallestMisfit !== undefined &&
       cpus >= smallestMisfit.cpus &&
       mem >= smallestMisfit.mem &&
-      gpus >= smallestMisfit.gpus
+      gpus >= smallestMisfit.gpus &&
+      disk >= smallestMisfit.disk
     ) {
       unplaced.push(task.id);
       continue;
@@ -589,20 +720,20 @@ function planFine(
     for (let tried = 0; tried < open.length; tried++) {
       const index = (cursor + tried) % open.length;
       const candidate = open[index]!;
-      if (fits(candidate, cpus, mem, gpus)) {
+      if (fits(candidate, cpus, mem, gpus, disk)) {
         placedOn = candidate;
-        place(candidate, task, cpus, mem, gpus);
+        place(candidate, task, cpus, mem, gpus, disk);
         cursor = settings.placement === 'pack' ? index : index + 1;
         break;
       }
     }
     if (placedOn === undefined) {
-      smallestMisfit = { cpus, mem, gpus };
+      smallestMisfit = { cpus, mem, gpus, disk };
       unplaced.push(task.id);
     }
     // An offer with less than one default task left drops out of the rotation (in place, so
     // the round-robin order of the others is kept).
-    if (placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0)) {
+    if (placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0, 0)) {
       const index = open.indexOf(placedOn, Math.max(0, cursor - 1));
       const at = index === -1 ? open.indexOf(placedOn) : index;
       open.splice(at, 1);
@@ -619,12 +750,14 @@ function planFine(
     for (const task of candidate.placed!) {
       const mem = task.memMiB ?? 0;
       const gpus = task.gpus ?? 0;
+      const disk = task.diskMiB ?? 0;
       const cpus = task.cpus ?? settings.taskCpus;
       let resources: Resource[] | undefined;
-      if (mem > 0 || gpus > 0) {
+      if (mem > 0 || gpus > 0 || disk > 0) {
         const scalars: Record<string, number> = { cpus };
         if (mem > 0) scalars.mem = mem;
         if (gpus > 0) scalars.gpus = gpus;
+        if (disk > 0) scalars.disk = disk;
         resources = cutter.take(scalars);
       } else {
         resources = cutter.takeScalar('cpus', cpus);

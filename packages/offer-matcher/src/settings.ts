@@ -27,8 +27,20 @@ export interface OfferMatcherSettings {
    * @default undefined
    */
   executorCores?: number;
-  /** `spark.cores.max`: the cores the application may hold in total. @default undefined (no cap) */
+  /**
+   * `spark.cores.max`: the cores the application may hold in total. Coarse-grained only: as in
+   * Spark 3.x, whose `MesosFineGrainedSchedulerBackend` never reads it, fine-grained planning
+   * ignores it (the planner does not know the cores of running fine-grained tasks).
+   * @default undefined (no cap)
+   */
   coresMax?: number;
+  /**
+   * `spark.mesos.executor.disk` (ours; Spark requests no disk) in MiB: the disk each coarse-grained
+   * executor takes from the offered `disk` (root or PATH disk; never a persistent volume or a MOUNT
+   * disk, which cannot be split). Fine-grained tasks ask for theirs in `TaskDescription.diskMiB`.
+   * @default 0
+   */
+  executorDiskMiB?: number;
   /** `spark.mesos.gpus.max`: the GPUs the application may hold in total. @default 0 */
   gpusMax?: number;
   /** `spark.task.cpus`: cores per fine-grained task. @default 1 */
@@ -67,6 +79,14 @@ export interface OfferMatcherSettings {
    * @default undefined
    */
   agentFailureExpirySeconds?: number;
+  /**
+   * `spark.mesos.maintenanceHorizon` (ours; Spark ignores `Offer.unavailability`) in seconds: a
+   * coarse-grained executor is long-running, so it is not started on an agent whose maintenance
+   * window starts within this horizon (or has started and not ended). Fine-grained tasks are short
+   * and only avoid a window that has started.
+   * @default 3600
+   */
+  maintenanceHorizonSeconds?: number;
   /** Non-zero `spark.blockManager.port`: a port each executor must get. @default [] */
   requiredPorts?: readonly number[];
   /** `spark.locality.wait` in seconds: how long to wait for a preferred host. @default 3 */
@@ -106,6 +126,7 @@ export function resolveOfferMatcherSettings(settings: OfferMatcherSettings = {})
     executorMemoryOverheadFactor: settings.executorMemoryOverheadFactor ?? 0.1,
     executorCores: settings.executorCores,
     coresMax: settings.coresMax,
+    executorDiskMiB: settings.executorDiskMiB ?? 0,
     gpusMax: settings.gpusMax ?? 0,
     taskCpus: settings.taskCpus ?? 1,
     mesosExecutorCores: settings.mesosExecutorCores ?? 1,
@@ -116,6 +137,7 @@ export function resolveOfferMatcherSettings(settings: OfferMatcherSettings = {})
     shortRefuseSeconds: settings.shortRefuseSeconds ?? 5,
     maxAgentFailures: settings.maxAgentFailures ?? 2,
     agentFailureExpirySeconds: settings.agentFailureExpirySeconds,
+    maintenanceHorizonSeconds: settings.maintenanceHorizonSeconds ?? 3600,
     requiredPorts: settings.requiredPorts ?? [],
     localityWaitSeconds: settings.localityWaitSeconds ?? 3,
     placement: settings.placement ?? 'spread',
@@ -228,6 +250,7 @@ export function offerMatcherSettingsFrom(get: (key: string) => string | undefine
   assign('executorMemoryOverheadFactor', number('spark.executor.memoryOverheadFactor'));
   assign('executorCores', number('spark.executor.cores', { integer: true, min: 1 }));
   assign('coresMax', number('spark.cores.max', { integer: true }));
+  assign('executorDiskMiB', size('spark.mesos.executor.disk'));
   assign('gpusMax', number('spark.mesos.gpus.max', { integer: true }));
   assign('taskCpus', number('spark.task.cpus', { integer: true, min: 1 }));
   assign('mesosExecutorCores', number('spark.mesos.mesosExecutor.cores'));
@@ -241,6 +264,7 @@ export function offerMatcherSettingsFrom(get: (key: string) => string | undefine
   assign('rejectOfferDurationForReachedMaxCoresSeconds', duration('spark.mesos.rejectOfferDurationForReachedMaxCores'));
   assign('maxAgentFailures', number('spark.mesos.maxAgentFailures', { integer: true, min: 1 }));
   assign('agentFailureExpirySeconds', duration('spark.mesos.agentFailureExpiry'));
+  assign('maintenanceHorizonSeconds', duration('spark.mesos.maintenanceHorizon'));
   const blockManagerPort = number('spark.blockManager.port', { integer: true });
   if (blockManagerPort !== undefined && blockManagerPort !== 0) settings.requiredPorts = [blockManagerPort];
   assign('localityWaitSeconds', duration('spark.locality.wait'));

@@ -59,6 +59,7 @@ describe('offerMatcherSettingsFrom', () => {
     expect(settings.maxAgentFailures).toBe(2);
     expect(settings.taskCpus).toBe(1);
     expect(settings.placement).toBe('spread');
+    expect(settings.maintenanceHorizonSeconds).toBe(3600);
   });
 
   it('reads durations, ports, constraints and placement', () => {
@@ -70,6 +71,8 @@ describe('offerMatcherSettingsFrom', () => {
       'spark.locality.wait': '500ms',
       'spark.mesos.placement': 'pack',
       'spark.mesos.maxAgentFailures': '5',
+      'spark.mesos.maintenanceHorizon': '30min',
+      'spark.mesos.executor.disk': '2g',
     });
     expect(settings.rejectOfferDurationSeconds).toBe(120);
     expect(settings.rejectOfferDurationForUnmetConstraintsSeconds).toBe(120);
@@ -79,6 +82,8 @@ describe('offerMatcherSettingsFrom', () => {
     expect(settings.localityWaitSeconds).toBe(0.5);
     expect(settings.placement).toBe('pack');
     expect(settings.maxAgentFailures).toBe(5);
+    expect(settings.maintenanceHorizonSeconds).toBe(1800);
+    expect(settings.executorDiskMiB).toBe(2048);
   });
 
   it('names the key, the value and the fix in SM_ERR_BAD_CONFIG', () => {
