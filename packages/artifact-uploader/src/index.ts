@@ -1,0 +1,9 @@
+// Build the executor package once and host it where every agent can fetch it.
+
+export type {
+  ArtifactDestination,
+  ArtifactFile,
+  DestinationOperationContext,
+  FetchCheck,
+  StoredArtifact,
+} from './destination.js';
