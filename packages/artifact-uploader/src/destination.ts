@@ -56,3 +56,37 @@ export interface ArtifactDestination {
    */
   checkFetchable(name: string, context?: DestinationOperationContext): Promise<FetchCheck>;
 }
+
+/**
+ * What every store factory receives. Stores add their own options (`s3`, `webHdfs`, …) in
+ * their own modules; these are the common ones.
+ */
+export interface DestinationOptions {
+  /**
+   * Reads Spark configuration (`spark.hadoop.dfs.namenode.http-address`,
+   * `spark.hadoop.fs.s3a.endpoint`, …).
+   * @default () => undefined
+   */
+  readonly conf?: (key: string) => string | undefined;
+  /**
+   * Reads the environment; the edge passes `process.env`, tests pass their own.
+   * @default () => undefined
+   */
+  readonly env?: (name: string) => string | undefined;
+  /** undici dispatcher for HTTP-based stores. @default undici's global dispatcher */
+  readonly dispatcher?: import('undici').Dispatcher;
+  /**
+   * Credentials for HTTP-based stores: basic (`username`/`password`) or bearer (`token`).
+   * Credentials in the URI's user-info are used when this is absent.
+   * @default undefined
+   */
+  readonly credentials?: { readonly username?: string; readonly password?: string; readonly token?: string };
+}
+
+/**
+ * Creates the store for one destination URI (a prefix ending in `/`, or the directory of a
+ * finished package). Stores throw `SparkMesosError`s with code `SM_ERR_ARTIFACT_UPLOAD`
+ * (`details.retryable: boolean`, `details.status?: number`) or `SM_ERR_ARTIFACT_UNREACHABLE`;
+ * the upload flow retries only what is retryable.
+ */
+export type DestinationFactory = (uri: string, options: DestinationOptions) => ArtifactDestination;

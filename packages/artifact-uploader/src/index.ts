@@ -3,7 +3,9 @@
 export type {
   ArtifactDestination,
   ArtifactFile,
+  DestinationFactory,
   DestinationOperationContext,
+  DestinationOptions,
   FetchCheck,
   StoredArtifact,
 } from './destination.js';
