@@ -1,0 +1,3 @@
+// Test support for stores: servers that tests start on loopback.
+
+export { type RecordedS3Request, type S3ServerOptions, type S3TestServer, startS3Server } from './s3-server.js';
