@@ -180,6 +180,13 @@ function resolveClient(options: S3DestinationOptions): ResolvedClient {
     endpoint = `${ssl ? 'https' : 'http'}://${endpoint}`;
   }
   if (endpoint?.trim() === '') endpoint = undefined;
+  if (endpoint !== undefined && !URL.canParse(endpoint)) {
+    throw new SparkMesosError(
+      'SM_ERR_ARTIFACT_UPLOAD',
+      `The S3 endpoint ${redactUrlCredentials(endpoint)} is not a URL. Fix: set s3.endpoint or spark.hadoop.fs.s3a.endpoint to http(s)://host:port or a bare host name.`,
+      { cause: { endpoint: redactUrlCredentials(endpoint) }, details: { retryable: false } },
+    );
+  }
   const custom = endpoint !== undefined;
   const region =
     s3.region ??

@@ -84,6 +84,7 @@ describe('createWebHdfsDestination against the WebHDFS fixture', () => {
     expect(create?.query).toMatchObject({ overwrite: 'false', 'user.name': 'alice' });
     expect(write?.path).toBe(create?.path);
     expect(write?.query).toMatchObject({ namenoderpcaddress: 'nn.example:8020', 'user.name': 'alice' });
+    expect(write?.headers['x-xsrf-header']).toBe('');
     expect(rename?.query).toMatchObject({ destination: '/spark/executors/pkg.tgz' });
     expect(server.requests.every((request) => request.query['user.name'] === 'alice')).toBe(true);
   });
@@ -224,6 +225,52 @@ describe('createWebHdfsDestination against the WebHDFS fixture', () => {
     const failure = await rejection(destination.stat('pkg.tgz'));
     expect(failure.details).toMatchObject({ retryable: false });
     expect(failure.message).toContain('is a directory');
+  });
+});
+
+describe('createWebHdfsDestination with an HA pair', () => {
+  let standby: WebHdfsTestServer | undefined;
+  afterEach(async () => {
+    await standby?.close();
+    standby = undefined;
+  });
+
+  it('skips the standby namenode of an hdfs://<nameservice>/ URI and explains when none is active', async () => {
+    standby = await startWebHdfsServer();
+    standby.faults.standby = true;
+    server = await startWebHdfsServer();
+    const conf: Record<string, string> = {
+      'spark.hadoop.dfs.nameservices': 'mycluster',
+      'spark.hadoop.dfs.ha.namenodes.mycluster': 'nn1,nn2',
+      'spark.hadoop.dfs.namenode.http-address.mycluster.nn1': standby.namenodeHttpAddress,
+      'spark.hadoop.dfs.namenode.http-address.mycluster.nn2': server.namenodeHttpAddress,
+    };
+    const destination = createWebHdfsDestination('hdfs://mycluster/ha/', {
+      conf: (key) => conf[key],
+      webHdfs: { user: 'alice' },
+    });
+    expect(destination.uriOf('pkg.tgz')).toBe('hdfs://mycluster/ha/pkg.tgz');
+    const file = await makeFile(3000);
+    await destination.put('pkg.tgz', file);
+    expect(server.readFile('/ha/pkg.tgz')?.equals(file.bytes)).toBe(true);
+    expect(await destination.checkFetchable('pkg.tgz')).toEqual({ size: 3000 });
+    // Once found, the active namenode is asked first.
+    expect(standby.requests).toHaveLength(1);
+    expect(server.requests.every((request) => request.method !== 'GET' || request.query['user.name'] === 'alice')).toBe(
+      true,
+    );
+
+    server.faults.standby = true;
+    const failure = await rejection(destination.stat('pkg.tgz'));
+    expect(failure.details).toMatchObject({ retryable: false, status: 403, exception: 'StandbyException' });
+    expect(failure.message).toContain('active namenode');
+  });
+
+  it('names the missing HA settings', () => {
+    const conf: Record<string, string> = { 'spark.hadoop.dfs.nameservices': 'c1' };
+    expect(() => createWebHdfsDestination('hdfs://c1/p/', { conf: (key) => conf[key] })).toThrow(
+      /spark\.hadoop\.dfs\.ha\.namenodes\.c1/,
+    );
   });
 });
 

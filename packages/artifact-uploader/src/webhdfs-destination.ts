@@ -35,10 +35,14 @@ export interface WebHdfsStoreOptions {
    */
   readonly delegationToken?: string;
   /**
-   * `host:port` of the namenode's HTTP server, for `hdfs://` URIs.
-   * @default conf `spark.hadoop.dfs.namenode.http-address`, else the URI's host on port 9870
+   * `host:port` of the namenode's HTTP server for `hdfs://` URIs, or of each namenode of an HA
+   * pair (tried in order; a standby or unreachable one is skipped).
+   * @default for `hdfs://<nameservice>/`: conf `spark.hadoop.dfs.ha.namenodes.<nameservice>` and
+   * `spark.hadoop.dfs.namenode.http-address.<nameservice>.<id>` when
+   * `spark.hadoop.dfs.nameservices` lists the URI's host; else conf
+   * `spark.hadoop.dfs.namenode.http-address`; else the URI's host on port 9870
    */
-  readonly httpAddress?: string;
+  readonly httpAddress?: string | readonly string[];
 }
 
 /** What {@link createWebHdfsDestination} accepts: the common options plus `webHdfs`. */
@@ -64,8 +68,8 @@ interface RemoteException {
 interface WebHdfsLocation {
   /** The URI as given, without a trailing slash, for `uriOf`. */
   readonly uriBase: string;
-  /** `http(s)://host:port` of the namenode. */
-  readonly httpBase: string;
+  /** `http(s)://host:port` of each namenode, in the order to try them. */
+  readonly httpBases: readonly string[];
   /** The HDFS directory, absolute, without a trailing slash (`''` for the root). */
   readonly directory: string;
 }
@@ -108,29 +112,53 @@ function parseLocation(uri: string, options: WebHdfsDestinationOptions): WebHdfs
   if (scheme === 'webhdfs' || scheme === 'swebhdfs') {
     const secure = scheme === 'swebhdfs';
     const port = url.port || String(secure ? DEFAULT_NAMENODE_HTTPS_PORT : DEFAULT_NAMENODE_HTTP_PORT);
-    return { uriBase, httpBase: `${secure ? 'https' : 'http'}://${url.hostname}:${port}`, directory };
+    return { uriBase, httpBases: [`${secure ? 'https' : 'http'}://${url.hostname}:${port}`], directory };
   }
   // hdfs://nn:8020 names the RPC port; WebHDFS is on the namenode's HTTP server.
   const conf = options.conf ?? (() => undefined);
-  const configured = options.webHdfs?.httpAddress ?? conf('spark.hadoop.dfs.namenode.http-address');
-  if (configured === undefined || configured.trim() === '') {
-    return { uriBase, httpBase: `http://${url.hostname}:${DEFAULT_NAMENODE_HTTP_PORT}`, directory };
+  const explicit = options.webHdfs?.httpAddress;
+  let addresses: readonly string[] | undefined =
+    explicit === undefined ? undefined : typeof explicit === 'string' ? [explicit] : explicit;
+  const nameservices = (conf('spark.hadoop.dfs.nameservices') ?? '').split(',').map((entry) => entry.trim());
+  if (addresses === undefined && url.port === '' && nameservices.includes(url.hostname)) {
+    // An HA nameservice (hdfs://mycluster/): each namenode has its own HTTP address.
+    const service = url.hostname;
+    const ids = (conf(`spark.hadoop.dfs.ha.namenodes.${service}`) ?? '')
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean);
+    const found = ids.map((id) => conf(`spark.hadoop.dfs.namenode.http-address.${service}.${id}`));
+    if (ids.length === 0 || found.some((address) => address === undefined)) {
+      throw badUri(
+        uri,
+        `the nameservice ${service} has no HTTP address for every namenode`,
+        `set spark.hadoop.dfs.ha.namenodes.${service} and spark.hadoop.dfs.namenode.http-address.${service}.<id> for each id`,
+        { service, ids },
+      );
+    }
+    addresses = found as string[];
   }
-  let address: URL;
-  try {
-    address = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(configured) ? configured : `http://${configured.trim()}`);
-  } catch (cause) {
-    throw badUri(
-      uri,
-      `the namenode HTTP address ${configured} is not host:port`,
-      'set spark.hadoop.dfs.namenode.http-address to host:port',
-      cause,
-    );
+  addresses ??= [conf('spark.hadoop.dfs.namenode.http-address') ?? ''].filter((address) => address.trim() !== '');
+  if (addresses.length === 0) {
+    return { uriBase, httpBases: [`http://${url.hostname}:${DEFAULT_NAMENODE_HTTP_PORT}`], directory };
   }
-  // Servers often bind 0.0.0.0; the namenode is then reached at the URI's host.
-  const host = address.hostname === '0.0.0.0' || address.hostname === '' ? url.hostname : address.hostname;
-  const port = address.port || String(DEFAULT_NAMENODE_HTTP_PORT);
-  return { uriBase, httpBase: `${address.protocol}//${host}:${port}`, directory };
+  const httpBases = addresses.map((configured) => {
+    const text = configured.trim();
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+    if (!URL.canParse(withScheme)) {
+      throw badUri(
+        uri,
+        `the namenode HTTP address ${configured} is not host:port`,
+        'set spark.hadoop.dfs.namenode.http-address to host:port',
+        { configured },
+      );
+    }
+    const address = new URL(withScheme);
+    // Servers often bind 0.0.0.0; the namenode is then reached at the URI's host.
+    const host = address.hostname === '0.0.0.0' || address.hostname === '' ? url.hostname : address.hostname;
+    return `${address.protocol}//${host}:${address.port || String(DEFAULT_NAMENODE_HTTP_PORT)}`;
+  });
+  return { uriBase, httpBases, directory };
 }
 
 function encodePath(path: string): string {
@@ -203,12 +231,17 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
   const pathOf = (name: string) => `${location.directory}/${name}`;
   const uriOf = (name: string) => `${location.uriBase}/${name}`;
 
-  const urlOf = (path: string, op: string, parameters: Record<string, string> = {}) => {
+  const urlOf = (base: string, path: string, op: string, parameters: Record<string, string> = {}) => {
     const query = new URLSearchParams({ op, ...parameters });
     if (token !== undefined) query.set('delegation', token);
     else if (user !== undefined) query.set('user.name', user);
-    return `${location.httpBase}/webhdfs/v1${encodePath(path)}?${query.toString()}`;
+    return `${base}/webhdfs/v1${encodePath(path)}?${query.toString()}`;
   };
+  // Clusters with CSRF protection (dfs.webhdfs.rest-csrf.enabled) want this header on every
+  // changing request; only its presence counts, and other clusters ignore it.
+  const csrfHeader = conf('spark.hadoop.dfs.webhdfs.rest-csrf.custom-header') ?? 'X-XSRF-HEADER';
+  /** The namenode that answered last; an HA pair is tried from there. */
+  let activeNamenode = 0;
 
   interface Answer {
     readonly status: number;
@@ -230,7 +263,7 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
       method,
       ...(dispatcher !== undefined ? { dispatcher } : {}),
       ...(init.body !== undefined ? { body: init.body as unknown as import('node:stream').Readable } : {}),
-      ...(init.headers !== undefined ? { headers: init.headers } : {}),
+      headers: { ...(method === 'GET' ? {} : { [csrfHeader]: '' }), ...init.headers },
       ...(init.signal !== undefined ? { signal: init.signal } : {}),
     });
     if (init.keepBody && response.statusCode === 200) {
@@ -286,7 +319,48 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
     );
   };
 
-  /** Runs one namenode call; a RemoteException or an unexpected status becomes an error. */
+  /**
+   * Sends one request to the namenode. With an HA pair, a namenode that is unreachable or answers
+   * `StandbyException` is skipped for the next one; the last answer or error is what remains.
+   */
+  const toNamenode = async (
+    method: Dispatcher.HttpMethod,
+    path: string,
+    op: string,
+    parameters: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Answer> => {
+    const count = location.httpBases.length;
+    let lastError: unknown;
+    let lastStandby: Answer | undefined;
+    for (let attempt = 0; attempt < count; attempt++) {
+      const index = (activeNamenode + attempt) % count;
+      const base = location.httpBases[index] as string;
+      let answer: Answer;
+      try {
+        answer = await send(method, urlOf(base, path, op, parameters), signal ? { signal } : {});
+      } catch (error) {
+        if (!isNetworkError(error) || signal?.aborted) throw error;
+        lastError = error;
+        continue;
+      }
+      if (answer.status === 403 && remoteOf(answer)?.exception === 'StandbyException') {
+        lastStandby = answer;
+        continue;
+      }
+      activeNamenode = index;
+      return answer;
+    }
+    if (lastStandby !== undefined) return lastStandby;
+    throw lastError;
+  };
+
+  const namenodeLabel = () =>
+    location.httpBases.length === 1
+      ? `the namenode ${location.httpBases[0]}`
+      : `the namenodes ${location.httpBases.join(', ')}`;
+
+  /** Runs one namenode call; a network failure becomes an error, answers are returned. */
   const namenodeCall = async (
     operation: string,
     name: string,
@@ -297,9 +371,9 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
     signal?: AbortSignal,
   ): Promise<Answer> => {
     try {
-      return await send(method, urlOf(path, op, parameters), signal ? { signal } : {});
+      return await toNamenode(method, path, op, parameters, signal);
     } catch (error) {
-      throw networkFailure(operation, name, `the namenode ${location.httpBase}`, error);
+      throw networkFailure(operation, name, namenodeLabel(), error);
     }
   };
 
@@ -470,11 +544,11 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
     // which the namenode redirects to a datanode holding the blocks, as a reader's would be.
     let opened: Answer;
     try {
-      opened = await send('GET', urlOf(pathOf(name), 'OPEN'), signal ? { signal } : {});
+      opened = await toNamenode('GET', pathOf(name), 'OPEN', {}, signal);
     } catch (error) {
       throw unreachable(
         name,
-        `the namenode ${location.httpBase} did not answer OPEN (${(error as Error).message})`,
+        `${namenodeLabel()} did not answer OPEN (${(error as Error).message})`,
         'check the namenode HTTP address and that it is up',
         error,
       );

@@ -9,7 +9,13 @@
 //
 // See https://hadoop.apache.org/docs/stable/hadoop-project-dist/hadoop-hdfs/WebHDFS.html
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A path some users may not write under (as if owned by `hdfs` with mode 755). */
@@ -49,6 +55,11 @@ export interface WebHdfsFaults {
   dropCreateAfterBytes?: number;
   /** The datanode answers the next OPEN without a `Content-Length` (chunked). One-shot. */
   openWithoutContentLength?: boolean;
+  /**
+   * The namenode is the standby of an HA pair: every request gets 403 `StandbyException`, until
+   * this is cleared.
+   */
+  standby?: boolean;
 }
 
 /** One request either server received. */
@@ -63,6 +74,8 @@ export interface RecordedWebHdfsRequest {
   readonly op: string;
   /** All query parameters. */
   readonly query: Readonly<Record<string, string>>;
+  /** Request headers, lower-case names. */
+  readonly headers: IncomingHttpHeaders;
 }
 
 /** A running WebHDFS test cluster. */
@@ -251,6 +264,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
       path,
       op,
       query: Object.fromEntries(url.searchParams),
+      headers: request.headers,
     });
     return { path, op, query: url.searchParams };
   };
@@ -278,6 +292,14 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
       return;
     }
     const { path, op, query } = parsed;
+    if (faults.standby === true) {
+      throw new RemoteError(
+        403,
+        'StandbyException',
+        'org.apache.hadoop.ipc.StandbyException',
+        `Operation category ${request.method === 'GET' ? 'READ' : 'WRITE'} is not supported in state standby`,
+      );
+    }
     const user = userOf(query);
     const method = request.method ?? '';
     const redirect = (location: string) => {
