@@ -256,6 +256,10 @@ describe('createS3Destination URIs', () => {
     expect((thrown as Error).message).toContain('spark.hadoop.fs.s3a.access.key');
   });
 
+  it('refuses a part size under the 5 MiB minimum of S3', () => {
+    expect(() => createS3Destination('s3://b/p/', { s3: { partSize: 1024 } })).toThrow(/at least 5242880 bytes/);
+  });
+
   it('treats a path without a trailing slash as a directory and keeps the scheme', () => {
     expect(createS3Destination('s3n://b/a/b', {}).uriOf('x.tgz')).toBe('s3n://b/a/b/x.tgz');
     expect(createS3Destination('s3://b', {}).uriOf('x.tgz')).toBe('s3://b/x.tgz');

@@ -74,6 +74,8 @@ export const S3_SCHEMES: readonly string[] = ['s3', 's3a', 's3n'];
 
 const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 const DEFAULT_QUEUE_SIZE = 4;
+/** S3's smallest multipart part (all but the last). */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
 
 /** Errors the SDK names for throttling; worth retrying after a pause. */
 const throttlingCodes = new Set([
@@ -233,7 +235,12 @@ function describeSdkError(error: unknown): { code: string; status: number | unde
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
   const status = shape.$metadata?.httpStatusCode;
   // HEAD answers carry no body, so the SDK can only name them by status.
-  let code = shape.Code ?? shape.name ?? shape.code ?? 'Error';
+  // Node's network errors are plain `Error`s whose `code` says what happened (ECONNREFUSED).
+  let code =
+    shape.Code ??
+    (shape.name !== undefined && shape.name !== 'Error' ? shape.name : undefined) ??
+    shape.code ??
+    'Error';
   if (code === 'NotFound' || (code === 'UnknownError' && status === 404)) code = 'NotFound';
   if (code === 'UnknownError' && status === 403) code = 'AccessDenied';
   if (code === 'UnknownError' && status === 301) code = 'PermanentRedirect';
@@ -250,10 +257,7 @@ function isRetryable(error: unknown, code: string, status: number | undefined): 
   if (networkCodes.has(code)) return true;
   const causeCode = (shape.cause as { code?: string } | undefined)?.code;
   if (causeCode !== undefined && networkCodes.has(causeCode)) return true;
-  // No HTTP answer at all (a reset, a refused connection): network trouble, worth retrying.
-  return (
-    status === undefined && shape.$fault === undefined && code !== 'CredentialsProviderError' && code !== 'AbortError'
-  );
+  return false;
 }
 
 /** What to do about a non-retryable failure, by S3 error code. */
@@ -304,6 +308,18 @@ export function createS3Destination(uri: string, options: S3DestinationOptions):
   const s3 = options.s3 ?? {};
   const partSize = s3.partSize ?? DEFAULT_PART_SIZE;
   const queueSize = s3.queueSize ?? DEFAULT_QUEUE_SIZE;
+  if (
+    !Number.isSafeInteger(partSize) ||
+    partSize < MIN_PART_SIZE ||
+    !Number.isSafeInteger(queueSize) ||
+    queueSize < 1
+  ) {
+    throw new SparkMesosError(
+      'SM_ERR_ARTIFACT_UPLOAD',
+      `The S3 upload settings partSize ${partSize} / queueSize ${queueSize} are not usable. Fix: partSize at least ${MIN_PART_SIZE} bytes (5 MiB, S3's smallest part), queueSize at least 1.`,
+      { cause: { partSize, queueSize }, details: { retryable: false } },
+    );
+  }
   let resolved: ResolvedClient | undefined;
   // The client is made on first use: building it reads no network, but a bad endpoint should
   // fail in an operation with a message, not in the factory.

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSparkMesosError, type SparkMesosError } from '@spark-mesos/errors';
 import { MockAgent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ArtifactFile, DestinationFactory } from './destination.js';
 import { startWebHdfsServer, type WebHdfsTestServer } from './testing/webhdfs-server.js';
 import { createWebHdfsDestination } from './webhdfs-destination.js';
@@ -123,6 +124,39 @@ describe('createWebHdfsDestination against the WebHDFS fixture', () => {
     // The next attempt (the flow retries) succeeds.
     await destination.put('pkg.tgz', file);
     expect(server.readFile('/cut/pkg.tgz')?.equals(file.bytes)).toBe(true);
+  });
+
+  it('stops on abort, leaving nothing under the final name and not retrying', async () => {
+    server = await startWebHdfsServer();
+    const destination = createWebHdfsDestination(`webhdfs://${server.namenodeHttpAddress}/abort/`, {
+      webHdfs: { user: 'alice' },
+    });
+    const file = await makeFile(4_000_000);
+    const controller = new AbortController();
+    const failure = await rejection(
+      destination.put('pkg.tgz', file, {
+        signal: controller.signal,
+        onProgress: (sent) => {
+          if (sent > 0) controller.abort(new Error('user pressed ctrl-c'));
+        },
+      }),
+    );
+    expect(failure.details.retryable).toBe(false);
+    expect(server.readFile('/abort/pkg.tgz')).toBeUndefined();
+    await vi.waitFor(() => expect(server?.list('/abort')).toEqual([]));
+  });
+
+  it('marks a refused namenode connection as retryable', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const destination = createWebHdfsDestination(`webhdfs://127.0.0.1:${closedPort}/p/`, {});
+    const failure = await rejection(destination.stat('pkg.tgz'));
+    expect(failure.details).toMatchObject({ retryable: true });
+    expect(failure.message).toContain(`the namenode http://127.0.0.1:${closedPort}`);
   });
 
   it('explains an unwritable path and does not retry it', async () => {

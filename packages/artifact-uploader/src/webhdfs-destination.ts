@@ -169,11 +169,27 @@ function encodePath(path: string): string {
 }
 
 /** Undici and Node error codes of failures below HTTP; a retry may get through. */
+const networkCodes = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
 function isNetworkError(error: unknown): boolean {
   const code = (error as { code?: string } | undefined)?.code;
-  const name = (error as { name?: string } | undefined)?.name;
-  if (name === 'AbortError' || code === 'ABORT_ERR') return false;
-  return typeof code === 'string' && (code.startsWith('UND_ERR') || code.startsWith('E'));
+  const causeCode = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return networkCodes.has(code ?? '') || networkCodes.has(causeCode ?? '');
 }
 
 /** Exceptions a namenode throws that go away by themselves. */
