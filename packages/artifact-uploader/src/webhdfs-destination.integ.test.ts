@@ -357,6 +357,20 @@ describe('createWebHdfsDestination addressing', () => {
     await agent.close();
   });
 
+  it('does not take a bare 404 (no WebHDFS there) for a missing file', async () => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agent
+      .get('http://nn.example:9870')
+      .intercept({ path: /GETFILESTATUS/, method: 'GET' })
+      .reply(404, '<html>Not Found</html>');
+    const destination = createWebHdfsDestination('hdfs://nn.example:8020/p/', { dispatcher: agent });
+    const failure = await rejection(destination.stat('pkg.tgz'));
+    expect(failure.details).toMatchObject({ retryable: false, status: 404 });
+    expect(failure.message).toContain('dfs.webhdfs.enabled');
+    await agent.close();
+  });
+
   it('rejects other schemes and credentials in the URI', () => {
     expect(() => createWebHdfsDestination('s3://bucket/p/', {})).toThrow(/not one of hdfs, webhdfs, swebhdfs/);
     let thrown: unknown;

@@ -406,14 +406,24 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
 
   const statPath = async (path: string, name: string, signal?: AbortSignal): Promise<StoredArtifact | undefined> => {
     const answer = await namenodeCall('GETFILESTATUS', name, 'GET', path, 'GETFILESTATUS', {}, signal);
-    if (answer.status === 404) return undefined;
+    // Only a FileNotFoundException means "not there"; a bare 404 is a wrong port or path, or
+    // WebHDFS turned off, and must not read as an empty store.
+    if (answer.status === 404 && remoteOf(answer)?.exception === 'FileNotFoundException') return undefined;
     if (answer.status !== 200) throw httpFailure('GETFILESTATUS', name, answer);
-    const status = (JSON.parse(answer.text) as { FileStatus?: { length?: number; type?: string } }).FileStatus;
+    let status: { length?: number; type?: string } | undefined;
+    try {
+      status = (JSON.parse(answer.text) as { FileStatus?: { length?: number; type?: string } }).FileStatus;
+    } catch {
+      status = undefined;
+    }
+    if (status === undefined) {
+      throw httpFailure('GETFILESTATUS (not a FileStatus answer)', name, { ...answer, status: answer.status });
+    }
     if (status?.type !== 'FILE') {
       throw new SparkMesosError(
         'SM_ERR_ARTIFACT_UPLOAD',
         redact(
-          `${uriOf(name)} is a ${status?.type?.toLowerCase() ?? 'strange entry'}, not a file. Fix: remove it or pick another prefix.`,
+          `${uriOf(name)} is a ${status.type?.toLowerCase() ?? 'strange entry'}, not a file. Fix: remove it or pick another prefix.`,
         ),
         { cause: status, details: { retryable: false } },
       );
