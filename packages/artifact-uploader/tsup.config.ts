@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { tsupPreset } from '../../tooling/tsup-preset.ts';
 
-export default defineConfig(tsupPreset({ entry: { index: 'src/index.ts' } }));
+// Subpath export `./testing`: the S3 and WebHDFS test servers other packages' tests start.
+export default defineConfig(tsupPreset({ entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' } }));
