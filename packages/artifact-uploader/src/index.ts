@@ -9,3 +9,16 @@ export type {
   FetchCheck,
   StoredArtifact,
 } from './destination.js';
+export {
+  createS3Destination,
+  S3_SCHEMES,
+  type S3Credentials,
+  type S3DestinationOptions,
+  type S3StoreOptions,
+} from './s3-destination.js';
+export {
+  createWebHdfsDestination,
+  WEBHDFS_SCHEMES,
+  type WebHdfsDestinationOptions,
+  type WebHdfsStoreOptions,
+} from './webhdfs-destination.js';
