@@ -22,6 +22,14 @@ export interface ShippableFunction {
 // Frames inside this package are skipped so the call site named is the user's code.
 const ownDirectory = dirname(fileURLToPath(import.meta.url));
 
+function isOwnModule(location: string): boolean {
+  const path = location.startsWith('file://') ? fileURLToPath(location.replace(/(:\d+)+$/, '')) : location;
+  if (!path.startsWith(`${ownDirectory}/`)) return false;
+  const rest = path.slice(ownDirectory.length + 1).replace(/(:\d+)+$/, '');
+  // This package's modules sit directly in its directory; tests and helpers are user code here.
+  return !rest.includes('/') && !rest.includes('.test.');
+}
+
 /** The first stack frame outside this package: the line of user code that called the API. */
 export function userCallSite(): string {
   const previousLimit = Error.stackTraceLimit;
@@ -31,10 +39,10 @@ export function userCallSite(): string {
   for (const line of stack.split('\n').slice(1)) {
     const frame = line.trim();
     if (!frame.startsWith('at ')) continue;
-    if (frame.includes(ownDirectory) || frame.includes('node:internal')) continue;
     // "at fn (location)" or "at location"
-    const inParentheses = /\((.*)\)$/.exec(frame);
-    return inParentheses?.[1] ?? frame.slice(3);
+    const location = /\((.*)\)$/.exec(frame)?.[1] ?? frame.slice(3);
+    if (location.startsWith('node:') || isOwnModule(location)) continue;
+    return location;
   }
   return 'unknown location';
 }

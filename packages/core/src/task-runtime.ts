@@ -92,7 +92,7 @@ export const TASK_RUNTIME_SOURCE = `{
           await reader.cancel().catch(() => {});
         }
       } else {
-        const fs = await import('node:fs');
+        const fs = globalThis.process?.getBuiltinModule?.('node:fs') ?? (await import('node:fs'));
         const stream = fs.createReadStream(split.path, { start: split.start, highWaterMark: 65536 });
         try {
           for await (const chunk of stream) {
@@ -157,7 +157,7 @@ export const TASK_RUNTIME_SOURCE = `{
     foreachPartition: async (items, f, captured) => { await f(items, captured); return null; },
     runJob: (items, f, captured, partition, extra, context) => f(items, context, captured),
     saveAsTextFile: async (items, f, captured, partition, extra, context) => {
-      const fs = await import('node:fs/promises');
+      const fs = globalThis.process?.getBuiltinModule?.('node:fs/promises') ?? (await import('node:fs/promises'));
       const name = 'part-' + String(context.partition).padStart(5, '0');
       // Written under a per-attempt name and renamed, so a retried or lost attempt never leaves
       // half a file under the final name.
