@@ -1,0 +1,376 @@
+import { Worker } from 'node:worker_threads';
+import { SparkMesosError } from '@spark-mesos/errors';
+import type { TaskOutcome, TaskSpec } from './task-spec.js';
+import { TASK_WORKER_SOURCE } from './task-worker-source.js';
+
+/** Options of {@link createTaskRunner}. */
+export interface TaskRunnerOptions {
+  /** How many tasks run at once, each in its own worker thread (an integer ≥ 1). */
+  slots: number;
+  /**
+   * The old-generation heap limit of each worker, in MiB (`resourceLimits.maxOldGenerationSizeMb`).
+   * A task that goes past it fails with `SM_ERR_TASK_OUT_OF_MEMORY` and its worker is replaced.
+   * @default undefined (Node's default limit)
+   */
+  heapLimitMiB?: number;
+  /**
+   * The application directory (holding `package.json`) that `{ kind: 'module' }` tasks are
+   * resolved from, with its own `node_modules`.
+   * @default undefined (module tasks fail with `SM_ERR_TASK_MODULE_NOT_FOUND` unless absolute)
+   */
+  appDirectory?: string;
+  /**
+   * A task running longer than this is killed (its worker terminated and replaced) with the
+   * reason "exceeded the task time limit". Per-run `timeoutMs` overrides it.
+   * @default undefined (no limit)
+   */
+  taskTimeoutMs?: number;
+  /**
+   * How many characters of a task's stdout+stderr are kept and returned as `outputTail`.
+   * @default 4096
+   */
+  outputTailChars?: number;
+  /**
+   * Where the workers' output goes (each line already starts with `[task <id>] `).
+   * @default process.stdout
+   */
+  stdout?: NodeJS.WritableStream;
+  /** @default process.stderr */
+  stderr?: NodeJS.WritableStream;
+  /**
+   * The environment the workers see (a copy taken when each worker starts).
+   * @default process.env at the time the worker starts
+   */
+  env?: Record<string, string | undefined>;
+}
+
+/** Options of one {@link TaskRunner.run}. */
+export interface TaskRunOptions {
+  /** Aborting kills the task: dropped if still queued, its worker terminated if running. */
+  signal?: AbortSignal;
+  /** Overrides {@link TaskRunnerOptions.taskTimeoutMs} for this task. */
+  timeoutMs?: number;
+}
+
+/** Runs tasks in a fixed number of worker threads. */
+export interface TaskRunner {
+  /** How many tasks run at once. */
+  readonly slots: number;
+  /** Runs a task (queued while all slots are busy). Never rejects: every ending is an outcome. */
+  run(task: TaskSpec, options?: TaskRunOptions): Promise<TaskOutcome>;
+  /** How many tasks are running or queued. */
+  readonly pending: number;
+  /** Kills queued and running tasks (outcome `killed`, reason "task runner closed") and stops the workers. */
+  close(): Promise<void>;
+}
+
+/** @default 4096 */
+export const DEFAULT_OUTPUT_TAIL_CHARS = 4096;
+
+interface QueuedTask {
+  readonly task: TaskSpec;
+  readonly resolve: (outcome: TaskOutcome) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly queuedAt: number;
+  onAbort: (() => void) | undefined;
+  settled: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  running: QueuedTask | undefined;
+  startedAt: number;
+  timer: NodeJS.Timeout | undefined;
+  /** The worker's recent output as this process received it, for tasks whose worker died. */
+  outputSeen: string;
+  exited: boolean;
+}
+
+interface WorkerDone {
+  type: 'done';
+  taskId: string;
+  ok: boolean;
+  result?: Uint8Array;
+  error?: { name: string; message: string; stack?: string; code?: string };
+  durationMs: number;
+  outputTail: string;
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error) return reason.message;
+  return 'the task was aborted';
+}
+
+function validate(options: TaskRunnerOptions): void {
+  if (!Number.isInteger(options.slots) || options.slots < 1) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_TASK_RUNNER_OPTIONS',
+      `task runner slots must be an integer ≥ 1, got ${String(options.slots)}; pass the executor's cores / spark.task.cpus`,
+      { cause: { slots: options.slots } },
+    );
+  }
+  if (options.heapLimitMiB !== undefined && !(options.heapLimitMiB >= 16)) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_TASK_RUNNER_OPTIONS',
+      `task runner heapLimitMiB must be ≥ 16, got ${String(options.heapLimitMiB)}; give the executor more memory`,
+      { cause: { heapLimitMiB: options.heapLimitMiB } },
+    );
+  }
+}
+
+// The tail of a task's output as seen by this process, without the per-line prefix the worker adds.
+function stripPrefix(text: string, taskId: string): string {
+  const prefix = `[task ${taskId}] `;
+  return text
+    .split('\n')
+    .map((line) => (line.startsWith(prefix) ? line.slice(prefix.length) : line))
+    .join('\n');
+}
+
+/**
+ * Creates a pool of `slots` worker threads that run {@link TaskSpec}s: the function is called as
+ * `fn(input, captured, context)` and its awaited value is `v8.serialize`d. A throw, a bad source,
+ * an unknown module or export, or a result that cannot be serialized gives a `failed` outcome and
+ * the worker keeps serving; a task that runs too long or is aborted is `killed` and a task that
+ * exhausts the heap `failed`, and their worker is replaced. Workers start on first demand.
+ *
+ * Both the executor and the driver's `local[N]` backend run tasks through this.
+ */
+export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
+  validate(options);
+  const outputTailChars = options.outputTailChars ?? DEFAULT_OUTPUT_TAIL_CHARS;
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const queue: QueuedTask[] = [];
+  const slots: Slot[] = [];
+  const idle: Slot[] = [];
+  let closed = false;
+
+  function settle(entry: QueuedTask, outcome: TaskOutcome): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    entry.resolve(outcome);
+  }
+
+  function tailOf(slot: Slot, taskId: string): string {
+    const text = stripPrefix(slot.outputSeen, taskId);
+    return text.length > outputTailChars ? text.slice(text.length - outputTailChars) : text;
+  }
+
+  function startWorker(): Slot {
+    const worker = new Worker(TASK_WORKER_SOURCE, {
+      eval: true,
+      stdout: true,
+      stderr: true,
+      env: options.env ?? { ...process.env },
+      workerData: { appDirectory: options.appDirectory, outputTailChars },
+      ...(options.heapLimitMiB === undefined
+        ? {}
+        : { resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMiB } }),
+    });
+    const slot: Slot = { worker, running: undefined, startedAt: 0, timer: undefined, outputSeen: '', exited: false };
+    const keep = (chunk: Buffer, sink: NodeJS.WritableStream) => {
+      sink.write(chunk);
+      if (slot.running === undefined) return;
+      slot.outputSeen += chunk.toString('utf8');
+      if (slot.outputSeen.length > outputTailChars * 4) {
+        slot.outputSeen = slot.outputSeen.slice(slot.outputSeen.length - outputTailChars * 2);
+      }
+    };
+    worker.stdout.on('data', (chunk: Buffer) => keep(chunk, stdout));
+    worker.stderr.on('data', (chunk: Buffer) => keep(chunk, stderr));
+    worker.on('message', (message: WorkerDone) => onDone(slot, message));
+    worker.on('error', (error: Error & { code?: string }) => {
+      const entry = slot.running;
+      if (entry === undefined) return;
+      const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const durationMs = performance.now() - slot.startedAt;
+      settle(entry, {
+        state: 'failed',
+        error: outOfMemory
+          ? {
+              name: 'SparkMesosError',
+              code: 'SM_ERR_TASK_OUT_OF_MEMORY',
+              message: `task ${entry.task.taskId} ran out of memory: it went past the worker heap limit of ${String(options.heapLimitMiB ?? 'Node default')} MiB; give the executor more memory (spark.executor.memory) or split the partition`,
+              ...(error.stack === undefined ? {} : { stack: error.stack }),
+            }
+          : {
+              name: error.name,
+              message: error.message,
+              ...(error.stack === undefined ? {} : { stack: error.stack }),
+              code: error.code ?? 'SM_ERR_TASK_WORKER_DIED',
+            },
+        durationMs,
+        outputTail: tailOf(slot, entry.task.taskId),
+      });
+    });
+    worker.on('exit', (code) => {
+      slot.exited = true;
+      const entry = slot.running;
+      if (entry !== undefined) {
+        settle(entry, {
+          state: 'failed',
+          error: {
+            name: 'SparkMesosError',
+            code: 'SM_ERR_TASK_WORKER_DIED',
+            message: `the worker running task ${entry.task.taskId} exited with code ${code} (did the task call process.exit?)`,
+          },
+          durationMs: performance.now() - slot.startedAt,
+          outputTail: tailOf(slot, entry.task.taskId),
+        });
+      }
+      replace(slot);
+    });
+    slots.push(slot);
+    return slot;
+  }
+
+  function replace(slot: Slot): void {
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    slot.running = undefined;
+    const index = slots.indexOf(slot);
+    if (index !== -1) slots.splice(index, 1);
+    const idleIndex = idle.indexOf(slot);
+    if (idleIndex !== -1) idle.splice(idleIndex, 1);
+    pump();
+  }
+
+  function onDone(slot: Slot, message: WorkerDone): void {
+    const entry = slot.running;
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.running = undefined;
+    slot.outputSeen = '';
+    if (entry !== undefined && entry.task.taskId === message.taskId) {
+      if (message.ok) {
+        settle(entry, {
+          state: 'finished',
+          result: message.result as Uint8Array,
+          durationMs: message.durationMs,
+          outputTail: message.outputTail,
+        });
+      } else {
+        settle(entry, {
+          state: 'failed',
+          error: message.error as { name: string; message: string },
+          durationMs: message.durationMs,
+          outputTail: message.outputTail,
+        });
+      }
+    }
+    idle.push(slot);
+    pump();
+    // An idle pool must not keep the process alive (the driver's local[N] may simply end).
+    if (slot.running === undefined) slot.worker.unref();
+  }
+
+  function kill(entry: QueuedTask, reason: string): void {
+    if (entry.settled) return;
+    const slot = slots.find((candidate) => candidate.running === entry);
+    if (slot === undefined) {
+      const index = queue.indexOf(entry);
+      if (index !== -1) queue.splice(index, 1);
+      settle(entry, { state: 'killed', reason, durationMs: performance.now() - entry.queuedAt, outputTail: '' });
+      return;
+    }
+    settle(entry, {
+      state: 'killed',
+      reason,
+      durationMs: performance.now() - slot.startedAt,
+      outputTail: tailOf(slot, entry.task.taskId),
+    });
+    slot.running = undefined;
+    // Terminating is the only way to stop a synchronous loop; the exit handler starts a new worker.
+    void slot.worker.terminate();
+  }
+
+  function dispatch(slot: Slot, entry: QueuedTask): void {
+    slot.running = entry;
+    slot.startedAt = performance.now();
+    slot.outputSeen = '';
+    if (entry.timeoutMs !== undefined) {
+      const timeoutMs = entry.timeoutMs;
+      slot.timer = setTimeout(() => {
+        kill(entry, `task ${entry.task.taskId} exceeded the task time limit of ${timeoutMs} ms and was stopped`);
+      }, timeoutMs);
+    }
+    slot.worker.ref();
+    slot.worker.postMessage({ type: 'run', task: entry.task });
+  }
+
+  function pump(): void {
+    while (!closed && queue.length > 0) {
+      let slot = idle.pop();
+      if (slot === undefined) {
+        if (slots.length >= options.slots) return;
+        slot = startWorker();
+      }
+      const entry = queue.shift() as QueuedTask;
+      dispatch(slot, entry);
+    }
+  }
+
+  return {
+    slots: options.slots,
+    get pending() {
+      return queue.length + slots.filter((slot) => slot.running !== undefined).length;
+    },
+    run(task, runOptions = {}) {
+      return new Promise<TaskOutcome>((resolve) => {
+        const entry: QueuedTask = {
+          task,
+          resolve,
+          signal: runOptions.signal,
+          timeoutMs: runOptions.timeoutMs ?? options.taskTimeoutMs,
+          queuedAt: performance.now(),
+          onAbort: undefined,
+          settled: false,
+        };
+        if (closed) {
+          settle(entry, { state: 'killed', reason: 'task runner closed', durationMs: 0, outputTail: '' });
+          return;
+        }
+        const signal = runOptions.signal;
+        if (signal !== undefined) {
+          if (signal.aborted) {
+            settle(entry, { state: 'killed', reason: abortReason(signal), durationMs: 0, outputTail: '' });
+            return;
+          }
+          entry.onAbort = () => kill(entry, abortReason(signal));
+          signal.addEventListener('abort', entry.onAbort, { once: true });
+        }
+        queue.push(entry);
+        pump();
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const entry of queue.splice(0)) {
+        settle(entry, { state: 'killed', reason: 'task runner closed', durationMs: 0, outputTail: '' });
+      }
+      const all = slots.splice(0);
+      idle.length = 0;
+      await Promise.all(
+        all.map(async (slot) => {
+          if (slot.timer !== undefined) clearTimeout(slot.timer);
+          const entry = slot.running;
+          if (entry !== undefined) {
+            settle(entry, {
+              state: 'killed',
+              reason: 'task runner closed',
+              durationMs: performance.now() - slot.startedAt,
+              outputTail: tailOf(slot, entry.task.taskId),
+            });
+          }
+          slot.running = undefined;
+          if (!slot.exited) await slot.worker.terminate();
+        }),
+      );
+    },
+  };
+}

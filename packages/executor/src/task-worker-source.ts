@@ -1,0 +1,324 @@
+// The program of one task worker thread, kept as text and started with `new Worker(text, { eval:
+// true })`. Why text: the same code must run from the TypeScript sources under vitest, from
+// `dist/`, and from the single bundled file an agent extracts — a separate worker file would need
+// a path that differs in each of the three, and Node 20 cannot start a `.ts` worker.
+//
+// The protocol with the parent (task-runner.ts) is plain structured-clone messages:
+//   parent → worker  { type: 'run', task }             tasks run one at a time, in order
+//   worker → parent  { type: 'done', taskId, ok: true, result, durationMs, outputTail }
+//                    { type: 'done', taskId, ok: false, error, durationMs, outputTail }
+// Output is captured per task (a tail kept here, sent with the outcome) and written to the
+// worker's own stdout/stderr with the task id at the start of every line.
+
+/** The JavaScript source of a task worker (CommonJS, evaluated). */
+export const TASK_WORKER_SOURCE = String.raw`
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const v8 = require('node:v8');
+const path = require('node:path');
+const fs = require('node:fs');
+const { createRequire } = require('node:module');
+const { pathToFileURL } = require('node:url');
+const { performance } = require('node:perf_hooks');
+
+const appDirectory = workerData.appDirectory;
+const tailLimit = workerData.outputTailChars;
+
+let current = null;
+let tail = '';
+const queue = [];
+let busy = false;
+
+function appendTail(text) {
+  tail += text;
+  if (tail.length > tailLimit * 2) tail = tail.slice(tail.length - tailLimit);
+}
+
+function prefixLines(text, state, prefix) {
+  let out = '';
+  let start = 0;
+  for (;;) {
+    if (state.atLineStart && start < text.length) out += prefix;
+    const newline = text.indexOf('\n', start);
+    if (newline === -1) {
+      out += text.slice(start);
+      if (start < text.length) state.atLineStart = false;
+      return out;
+    }
+    out += text.slice(start, newline + 1);
+    state.atLineStart = true;
+    start = newline + 1;
+  }
+}
+
+function capture(stream) {
+  const original = stream.write.bind(stream);
+  const state = { atLineStart: true };
+  stream.write = function write(chunk, encoding, callback) {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (current !== null) appendTail(text);
+    const prefix = current === null ? '[worker] ' : '[task ' + current.taskId + '] ';
+    return original(prefixLines(text, state, prefix), 'utf8', done);
+  };
+}
+capture(process.stdout);
+capture(process.stderr);
+
+function plainError(error, code) {
+  if (error !== null && typeof error === 'object') {
+    const out = {
+      name: typeof error.name === 'string' ? error.name : 'Error',
+      message: typeof error.message === 'string' ? error.message : String(error),
+    };
+    if (typeof error.stack === 'string') out.stack = error.stack;
+    const ownCode = typeof error.code === 'string' ? error.code : undefined;
+    if (code !== undefined) out.code = code;
+    else if (ownCode !== undefined) out.code = ownCode;
+    return out;
+  }
+  const out = { name: 'Error', message: 'task threw a non-error value: ' + safeString(error) };
+  if (code !== undefined) out.code = code;
+  return out;
+}
+
+function safeString(value) {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+function runtimeError(code, message, cause) {
+  const error = new Error(message, cause === undefined ? undefined : { cause });
+  error.name = 'SparkMesosError';
+  error.code = code;
+  if (cause !== undefined && cause !== null && typeof cause.stack === 'string') {
+    error.stack = error.stack + '\nCaused by: ' + cause.stack;
+  }
+  return error;
+}
+
+const compiled = new Map();
+function compileSource(source) {
+  let fn = compiled.get(source);
+  if (fn !== undefined) return fn;
+  try {
+    fn = new Function('"use strict"; return (' + source + '\n);')();
+  } catch (error) {
+    throw runtimeError(
+      'SM_ERR_TASK_BAD_SOURCE',
+      'the task function source does not compile: ' + (error && error.message) +
+        '; send a function expression such as "(input, captured, context) => ..."',
+      error,
+    );
+  }
+  if (typeof fn !== 'function') {
+    throw runtimeError(
+      'SM_ERR_TASK_BAD_SOURCE',
+      'the task function source evaluates to a ' + typeof fn + ', not a function; send a function expression',
+      null,
+    );
+  }
+  if (compiled.size >= 256) compiled.clear();
+  compiled.set(source, fn);
+  return fn;
+}
+
+function readPackageJson(directory) {
+  return JSON.parse(fs.readFileSync(path.join(directory, 'package.json'), 'utf8'));
+}
+
+function exportTarget(value) {
+  if (typeof value === 'string') return value;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const key of ['import', 'node', 'default', 'require']) {
+    if (key in value) {
+      const found = exportTarget(value[key]);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+// Resolves a package's entry the way Node's ESM loader would for the root subpath: the exports
+// map's "." (import, node, default), else "module"/"main", else index.js.
+function packageEntry(directory, subpath) {
+  const manifest = readPackageJson(directory);
+  if (manifest.exports !== undefined) {
+    const exportsField = manifest.exports;
+    const key = subpath === '' ? '.' : './' + subpath;
+    const entry =
+      typeof exportsField === 'string' || (exportsField && !Object.keys(exportsField).some((k) => k.startsWith('.')))
+        ? key === '.' ? exportTarget(exportsField) : undefined
+        : exportTarget(exportsField[key]);
+    if (entry !== undefined) return path.join(directory, entry);
+  }
+  if (subpath !== '') return path.join(directory, subpath);
+  return path.join(directory, manifest.main || 'index.js');
+}
+
+const resolvedModules = new Map();
+function resolveModule(specifier) {
+  let url = resolvedModules.get(specifier);
+  if (url !== undefined) return url;
+  if (appDirectory === undefined && !path.isAbsolute(specifier)) {
+    throw runtimeError(
+      'SM_ERR_TASK_MODULE_NOT_FOUND',
+      'task module "' + specifier + '" cannot be resolved: this runner has no application directory (appDirectory); ship the application with the executor or send function source',
+      null,
+    );
+  }
+  let file;
+  if (path.isAbsolute(specifier)) file = specifier;
+  else if (specifier === '.' || specifier.startsWith('./') || specifier.startsWith('../')) {
+    file = path.resolve(appDirectory, specifier);
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = packageEntry(file, '');
+  } else {
+    const parts = specifier.split('/');
+    const nameLength = specifier.startsWith('@') ? 2 : 1;
+    const name = parts.slice(0, nameLength).join('/');
+    const subpath = parts.slice(nameLength).join('/');
+    let own;
+    try {
+      own = readPackageJson(appDirectory).name;
+    } catch {}
+    if (own === name) file = packageEntry(appDirectory, subpath);
+    else {
+      try {
+        file = createRequire(path.join(appDirectory, 'package.json')).resolve(specifier);
+      } catch {
+        const directory = path.join(appDirectory, 'node_modules', ...name.split('/'));
+        if (fs.existsSync(path.join(directory, 'package.json'))) file = packageEntry(directory, subpath);
+      }
+    }
+  }
+  if (file === undefined || !fs.existsSync(file)) {
+    throw runtimeError(
+      'SM_ERR_TASK_MODULE_NOT_FOUND',
+      'task module "' + specifier + '" was not found in the application directory ' + appDirectory +
+        '; check the module path (relative to the application) and that the package is in its dependencies',
+      null,
+    );
+  }
+  url = pathToFileURL(file).href;
+  resolvedModules.set(specifier, url);
+  return url;
+}
+
+async function loadFunction(spec) {
+  if (spec === null || typeof spec !== 'object') {
+    throw runtimeError('SM_ERR_TASK_BAD_PAYLOAD', 'the task has no function descriptor; send { kind: "source" } or { kind: "module" }', null);
+  }
+  if (spec.kind === 'source') {
+    if (typeof spec.source !== 'string') {
+      throw runtimeError('SM_ERR_TASK_BAD_PAYLOAD', 'the task function source is not a string', null);
+    }
+    return compileSource(spec.source);
+  }
+  if (spec.kind === 'module') {
+    if (typeof spec.module !== 'string' || typeof spec.export !== 'string') {
+      throw runtimeError('SM_ERR_TASK_BAD_PAYLOAD', 'a module task needs string "module" and "export" fields', null);
+    }
+    const url = resolveModule(spec.module);
+    let namespace;
+    try {
+      namespace = await import(url);
+    } catch (error) {
+      throw runtimeError(
+        'SM_ERR_TASK_MODULE_LOAD',
+        'task module "' + spec.module + '" failed to load: ' + (error && error.message),
+        error,
+      );
+    }
+    const fn = namespace[spec.export];
+    if (typeof fn !== 'function') {
+      throw runtimeError(
+        'SM_ERR_TASK_EXPORT_NOT_FOUND',
+        'task module "' + spec.module + '" has no function export "' + spec.export + '" (exports: ' +
+          Object.keys(namespace).join(', ') + ')',
+        null,
+      );
+    }
+    return fn;
+  }
+  throw runtimeError('SM_ERR_TASK_BAD_PAYLOAD', 'unknown task function kind "' + safeString(spec.kind) + '"; use "source" or "module"', null);
+}
+
+function deserialize(bytes, what) {
+  try {
+    return v8.deserialize(bytes);
+  } catch (error) {
+    throw runtimeError('SM_ERR_TASK_BAD_PAYLOAD', 'the task ' + what + ' is not valid v8.serialize data: ' + (error && error.message), error);
+  }
+}
+
+async function execute(task) {
+  const fn = await loadFunction(task.function);
+  const input = deserialize(task.input, 'input');
+  const captured = deserialize(task.captured, 'captured values');
+  const context = { taskId: task.taskId, stageId: task.stageId, partition: task.partition, attempt: task.attempt };
+  const value = await fn(input, captured, context);
+  try {
+    return v8.serialize(value);
+  } catch (error) {
+    throw runtimeError(
+      'SM_ERR_TASK_RESULT_NOT_SERIALIZABLE',
+      'the result of task ' + task.taskId + ' cannot be serialized with v8.serialize (' + (error && error.message) +
+        '); return plain data: no functions, symbols or promises inside',
+      error,
+    );
+  }
+}
+
+let failCurrent = null;
+
+async function runOne(task) {
+  current = task;
+  tail = '';
+  const started = performance.now();
+  let message;
+  try {
+    const result = await new Promise((resolve, reject) => {
+      failCurrent = reject;
+      execute(task).then(resolve, reject);
+    });
+    message = { type: 'done', taskId: task.taskId, ok: true, result, durationMs: performance.now() - started };
+  } catch (error) {
+    message = { type: 'done', taskId: task.taskId, ok: false, error: plainError(error), durationMs: performance.now() - started };
+  }
+  failCurrent = null;
+  message.outputTail = tail.length > tailLimit ? tail.slice(tail.length - tailLimit) : tail;
+  current = null;
+  tail = '';
+  const transfer = message.ok && message.result.byteOffset === 0 && message.result.byteLength === message.result.buffer.byteLength
+    ? [message.result.buffer]
+    : [];
+  parentPort.postMessage(message, transfer);
+}
+
+async function drain() {
+  busy = true;
+  while (queue.length > 0) await runOne(queue.shift());
+  busy = false;
+}
+
+// An error thrown later by a task's own timers or an unhandled rejection fails the running task;
+// with no task running it is only logged, and the worker keeps serving.
+process.on('uncaughtException', (error) => {
+  if (failCurrent !== null) failCurrent(error);
+  else process.stderr.write('uncaught error outside a task: ' + ((error && error.stack) || safeString(error)) + '\n');
+});
+process.on('unhandledRejection', (reason) => {
+  if (failCurrent !== null) failCurrent(reason);
+  else process.stderr.write('unhandled rejection outside a task: ' + ((reason && reason.stack) || safeString(reason)) + '\n');
+});
+
+parentPort.on('message', (message) => {
+  if (message.type === 'run') {
+    queue.push(message.task);
+    if (!busy) void drain();
+  }
+});
+`;
