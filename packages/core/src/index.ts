@@ -39,7 +39,7 @@ export {
   type TaskSetSubmission,
   type TaskTemplate,
 } from './task-scheduler.js';
-export type { TaskContext, TaskFunctionSpec, TaskOutcome, TaskSpec } from './task-spec.js';
+export type { TaskContext, TaskError, TaskFunctionSpec, TaskOutcome, TaskSpec } from './task-spec.js';
 export {
   computeTextSplits,
   DEFAULT_TEXT_BLOCK_SIZE,

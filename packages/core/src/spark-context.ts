@@ -1,6 +1,7 @@
 import { serialize } from 'node:v8';
 import { SparkConf } from '@spark-mesos/config';
 import { SparkMesosError } from '@spark-mesos/errors';
+import { createTaskRunner as createExecutorTaskRunner } from '@spark-mesos/executor';
 import { type MasterUrl, parseMasterUrl } from '@spark-mesos/master-url';
 import { registerCoreKeys } from './core-keys.js';
 import { DagScheduler } from './dag-scheduler.js';
@@ -314,7 +315,7 @@ async function createBackendFor(
   const custom = await options.createBackend?.(master, conf);
   if (custom !== undefined) return custom;
   if (master.kind === 'local') {
-    const createTaskRunner = options.createTaskRunner ?? (await loadTaskRunnerFactory());
+    const createTaskRunner = options.createTaskRunner ?? createExecutorTaskRunner;
     return createLocalBackend({
       threads: master.threads,
       createTaskRunner,
@@ -325,14 +326,6 @@ async function createBackendFor(
     'SM_ERR_UNSUPPORTED_MASTER',
     `No backend runs the master ${master.kind === 'mesos' ? 'mesos://…' : 'local-cluster[…]'} yet; use local[N] for now (the Mesos backends come with the spark-mesos package)`,
     { cause: { master: master.kind } },
-  );
-}
-
-async function loadTaskRunnerFactory(): Promise<(options: { slots: number }) => LocalTaskRunner> {
-  throw new SparkMesosError(
-    'SM_ERR_UNSUPPORTED_MASTER',
-    'local[N] needs the task runner of @spark-mesos/executor, which is not wired in yet; pass options.createTaskRunner',
-    { cause: null },
   );
 }
 
