@@ -32,7 +32,14 @@ export {
   slicePositions,
 } from './slicing.js';
 export { SparkContext, type SparkContextOptions } from './spark-context.js';
-export { type ComposedCaptured, composeTaskSource, TASK_RUNTIME_SOURCE, type TaskShape } from './task-runtime.js';
+export {
+  type ActionOp,
+  type ComposedCaptured,
+  composeTaskSource,
+  type SourceOp,
+  type StepOp,
+  type TaskShape,
+} from './task-runtime.js';
 export {
   TaskScheduler,
   type TaskSchedulerOptions,

@@ -188,6 +188,16 @@ export function describeDatasetSuite(name: string, makeContext: () => Promise<Sp
       });
     });
 
+    it('a driver variable named like a runtime local is still reported, not shadowed', async () => {
+      const items = [10];
+      await expect(
+        sc
+          .parallelize([1], 1)
+          .map((x) => x + items.length)
+          .collect(),
+      ).rejects.toMatchObject({ code: 'SM_ERR_DRIVER_VARIABLE', message: expect.stringContaining('"items"') });
+    });
+
     it('a task that always fails fails the job with its error and stack', async () => {
       const error = await sc
         .parallelize([1, 2, 3], 3)
