@@ -1,0 +1,148 @@
+import { deserialize, serialize } from 'node:v8';
+import { SparkMesosError } from '@spark-mesos/errors';
+import {
+  type ActionDefinition,
+  type LineageNode,
+  type PartitionLineage,
+  partitionCount,
+  partitionLineage,
+} from './lineage.js';
+import { type ComposedCaptured, composeTaskSource } from './task-runtime.js';
+import type { TaskScheduler, TaskTemplate } from './task-scheduler.js';
+
+/**
+ * A stage: the tasks of one set of partitions of one dataset that run together. With only narrow
+ * dependencies a job is one result stage; shuffle map stages will be its parents.
+ */
+export interface Stage {
+  readonly id: number;
+  readonly jobId: number;
+  readonly node: LineageNode;
+  readonly partitions: readonly number[];
+  readonly parents: readonly Stage[];
+}
+
+/**
+ * Turns jobs into stages and stages into task sets: it prepares the lineage (lists input files,
+ * runs the counting job of `zipWithIndex`), composes one task function per chain of narrow
+ * transformations, and hands the task set to the {@link TaskScheduler}.
+ */
+export class DagScheduler {
+  readonly #taskScheduler: TaskScheduler;
+  #nextJobId = 0;
+  #nextStageId = 0;
+  // Concurrent jobs over one lineage prepare it once.
+  readonly #preparing = new WeakMap<LineageNode, Promise<void>>();
+
+  constructor(taskScheduler: TaskScheduler) {
+    this.#taskScheduler = taskScheduler;
+  }
+
+  /** The number of partitions of `node`, preparing it first. */
+  async partitions(node: LineageNode): Promise<number> {
+    await this.#prepare(node);
+    return partitionCount(node);
+  }
+
+  /**
+   * Runs `action` on the given partitions of `node` (all by default) and returns each
+   * partition's deserialized result, in the order of `partitions`.
+   */
+  async runJob(node: LineageNode, action: ActionDefinition, partitions?: readonly number[]): Promise<unknown[]> {
+    await this.#prepare(node);
+    const total = partitionCount(node);
+    const wanted = partitions ?? Array.from({ length: total }, (_, index) => index);
+    for (const partition of wanted) {
+      if (!Number.isInteger(partition) || partition < 0 || partition >= total) {
+        throw new SparkMesosError(
+          'SM_ERR_BAD_PARTITION',
+          `partition ${partition} does not exist: the dataset has partitions 0 to ${total - 1}`,
+          { cause: { partition, total } },
+        );
+      }
+    }
+    const jobId = this.#nextJobId++;
+    const stage: Stage = { id: this.#nextStageId++, jobId, node, partitions: wanted, parents: [] };
+    const results = await this.#taskScheduler.submit({
+      jobId,
+      stageId: stage.id,
+      stageAttempt: 0,
+      tasks: this.#taskTemplates(stage, action),
+    });
+    return results.map((bytes) => deserialize(bytes));
+  }
+
+  #taskTemplates(stage: Stage, action: ActionDefinition): TaskTemplate[] {
+    // Partitions with the same chain of nodes share one composed source (usually all of them).
+    const sources = new Map<string, string>();
+    return stage.partitions.map((partition) => {
+      const lineage = partitionLineage(stage.node, partition);
+      const key = `${lineage.source.node.id}:${lineage.steps.map((step) => step.node.id).join(',')}`;
+      let source = sources.get(key);
+      if (source === undefined) {
+        source = composeTaskSource({
+          source: lineage.source.node.op,
+          steps: lineage.steps.map((step) => ({ op: step.op, fn: step.fn?.source ?? null })),
+          action: { op: action.op, fn: action.fn?.source ?? null },
+        });
+        sources.set(key, source);
+      }
+      return {
+        partition,
+        function: { kind: 'source', source },
+        captured: serialize(composedCaptured(lineage, action, partition)),
+        input: serialize(lineage.source.input),
+      };
+    });
+  }
+
+  #prepare(node: LineageNode): Promise<void> {
+    let preparing = this.#preparing.get(node);
+    if (!preparing) {
+      preparing = this.#prepareOnce(node);
+      this.#preparing.set(node, preparing);
+      // A failed preparation (a missing input) may be retried by the next job.
+      preparing.catch(() => this.#preparing.delete(node));
+    }
+    return preparing;
+  }
+
+  async #prepareOnce(node: LineageNode): Promise<void> {
+    switch (node.kind) {
+      case 'source':
+        if (typeof node.inputs === 'function') node.inputs = await node.inputs();
+        return;
+      case 'step':
+        return this.#prepare(node.parent);
+      case 'union':
+        for (const parent of node.parents) await this.#prepare(parent);
+        return;
+      case 'zipWithIndex': {
+        await this.#prepare(node.parent);
+        if (node.offsets) return;
+        // Spark's ZippedWithIndexRDD: a first job counts every partition but the last.
+        const count = partitionCount(node.parent);
+        const counted =
+          count > 1
+            ? ((await this.runJob(
+                node.parent,
+                { op: 'count', fn: null, captured: undefined, extra: null },
+                Array.from({ length: count - 1 }, (_, index) => index),
+              )) as number[])
+            : [];
+        const offsets = [0];
+        for (const value of counted) offsets.push(offsets[offsets.length - 1]! + value);
+        node.offsets = offsets.slice(0, Math.max(count, 1));
+        return;
+      }
+    }
+  }
+}
+
+function composedCaptured(lineage: PartitionLineage, action: ActionDefinition, partition: number): ComposedCaptured {
+  return {
+    values: [...lineage.steps.map((step) => step.captured), action.captured],
+    partitions: [...lineage.steps.map((step) => step.partition), partition],
+    extras: [...lineage.steps.map((step) => step.extra), action.extra],
+  };
+}

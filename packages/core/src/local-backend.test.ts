@@ -1,0 +1,33 @@
+import { SparkConf } from '@spark-mesos/config';
+import { expect, it } from 'vitest';
+import { describeDatasetSuite } from './__test__/dataset-suite.js';
+import { SparkContext } from './spark-context.js';
+
+// End to end on local[2]: worker threads of the executor package's task runner.
+describeDatasetSuite('datasets on local[2]', () =>
+  SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('local-test')),
+);
+
+it('local[N,F] retries a failing task F times, local fails at once', async () => {
+  const sc = await SparkContext.create(new SparkConf().setMaster('local[2,3]').setAppName('local-retries'));
+  try {
+    expect(sc.backendName).toBe('local[2]');
+    expect(sc.executors()).toEqual([{ executorId: 'driver', host: 'localhost', slots: 2 }]);
+    const error = (await sc
+      .parallelize([1], 1)
+      .map((x) => {
+        console.error(`attempt failing for ${x}`);
+        throw new Error('nope');
+      })
+      .collect()
+      .then(
+        () => ({ message: 'succeeded' }),
+        (caught: unknown) => caught as Error,
+      )) as Error;
+    expect(error.message).toContain('failed 3 times');
+    expect(error.message).toContain('Error: nope');
+    expect(error.message).toContain('attempt failing for 1');
+  } finally {
+    await sc.stop();
+  }
+});

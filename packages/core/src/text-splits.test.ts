@@ -1,0 +1,96 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serialize } from 'node:v8';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTask } from './__test__/in-process-backend.js';
+import { composeTaskSource } from './task-runtime.js';
+import { computeTextSplits, listTextFiles, type TextSplit } from './text-splits.js';
+
+const readSplit = composeTaskSource({ source: 'text', steps: [], action: { op: 'collect', fn: null } });
+
+async function linesOf(split: TextSplit): Promise<string[]> {
+  const outcome = await runTask({
+    taskId: 't',
+    stageId: 0,
+    partition: 0,
+    attempt: 0,
+    function: { kind: 'source', source: readSplit },
+    captured: serialize({ values: [undefined], partitions: [0], extras: [null] }),
+    input: serialize(split),
+  });
+  if (outcome.state !== 'finished') throw new Error(JSON.stringify(outcome));
+  const { deserialize } = await import('node:v8');
+  return deserialize(outcome.result) as string[];
+}
+
+/** Lines as Hadoop's LineRecordReader yields them: \n, \r and \r\n end lines; no empty last line. */
+function expectedLines(text: string): string[] {
+  const lines = text.split(/\r\n|\r|\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+describe('computeTextSplits (Hadoop FileInputFormat.getSplits)', () => {
+  it('splits by goal size with a 10% slop on the last split', () => {
+    expect(computeTextSplits([{ path: '/f', length: 100, splittable: true }], 3)).toEqual([
+      { path: '/f', start: 0, end: 33 },
+      { path: '/f', start: 33, end: 66 },
+      { path: '/f', start: 66, end: 100 },
+    ]);
+    // 105/2 = 52: 52, then 53 left, 53/52 < 1.1 so one last split.
+    expect(computeTextSplits([{ path: '/f', length: 105, splittable: true }], 2)).toHaveLength(2);
+    // Capped by the block size.
+    expect(computeTextSplits([{ path: '/f', length: 100, splittable: true }], 1, 25)).toHaveLength(4);
+    expect(computeTextSplits([{ url: 'http://h/f', length: 0, splittable: false }], 4)).toEqual([
+      { url: 'http://h/f', start: 0, end: Number.MAX_SAFE_INTEGER },
+    ]);
+  });
+});
+
+describe('reading text splits', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'spark-mesos-text-'));
+  });
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('property: the splits of a file yield each line exactly once, in order', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(fc.constantFrom('\n', '\r\n', '\r', 'a', 'bc', 'é', '日本', ' '), fc.string({ maxLength: 5 })),
+          { maxLength: 60 },
+        ),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 40 }),
+        async (pieces, minPartitions, blockSize) => {
+          const text = pieces.join('');
+          const file = join(directory, `f${run++}.txt`);
+          await writeFile(file, text);
+          const files = await listTextFiles(file);
+          const splits = computeTextSplits(files, minPartitions, blockSize);
+          const lines: string[] = [];
+          for (const split of splits) lines.push(...(await linesOf(split)));
+          expect(lines).toEqual(expectedLines(text));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('lists a directory without hidden and underscore files, and reports a missing path', async () => {
+    const folder = join(directory, 'folder');
+    await (await import('node:fs/promises')).mkdir(folder);
+    await writeFile(join(folder, 'b'), 'b\n');
+    await writeFile(join(folder, 'a'), 'a\n');
+    await writeFile(join(folder, '_SUCCESS'), '');
+    await writeFile(join(folder, '.a.crc'), 'x');
+    expect((await listTextFiles(folder)).map((file) => file.path)).toEqual([join(folder, 'a'), join(folder, 'b')]);
+    await expect(listTextFiles(join(directory, 'missing'))).rejects.toMatchObject({ code: 'SM_ERR_INPUT_NOT_FOUND' });
+  });
+});

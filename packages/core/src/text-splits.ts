@@ -1,0 +1,123 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SparkMesosError } from '@spark-mesos/errors';
+
+/**
+ * One byte range of a text file, read by a task as Hadoop's `LineRecordReader` reads a split:
+ * it skips the partial first line (unless it starts the file) and reads every line that starts at
+ * or before `end`. Exactly one of `path` and `url` is set.
+ */
+export interface TextSplit {
+  /** A local file path (read by the task with `node:fs`). */
+  readonly path?: string;
+  /** An `http(s)://` URL (read by the task with `fetch` and a `Range` header). */
+  readonly url?: string;
+  /** First byte of the split. */
+  readonly start: number;
+  /** One past the last byte of the split. */
+  readonly end: number;
+}
+
+/** One file to split: where it is and how long it is. */
+export interface TextFile {
+  readonly path?: string;
+  readonly url?: string;
+  readonly length: number;
+  /** False when the length is unknown (an HTTP server without Content-Length): one split. */
+  readonly splittable: boolean;
+}
+
+/**
+ * Hadoop's `fs.local.block.size` default (32 MiB), the largest split `FileInputFormat` makes of a
+ * local file.
+ */
+export const DEFAULT_TEXT_BLOCK_SIZE = 32 * 1024 * 1024;
+
+// Hadoop's FileInputFormat.SPLIT_SLOP: the last split may be up to 10% larger than the others.
+const SPLIT_SLOP = 1.1;
+
+/**
+ * Splits files as Hadoop's `FileInputFormat.getSplits` does: a goal size of the total length over
+ * `minPartitions`, capped by the block size, and a last split of each file up to 10% larger.
+ */
+export function computeTextSplits(
+  files: readonly TextFile[],
+  minPartitions: number,
+  blockSize = DEFAULT_TEXT_BLOCK_SIZE,
+): TextSplit[] {
+  const totalLength = files.reduce((sum, file) => sum + file.length, 0);
+  const goalSize = Math.floor(totalLength / Math.max(minPartitions, 1));
+  const splitSize = Math.max(1, Math.min(goalSize, blockSize));
+  const splits: TextSplit[] = [];
+  for (const file of files) {
+    const where = file.url !== undefined ? { url: file.url } : { path: file.path! };
+    if (!file.splittable) {
+      splits.push({ ...where, start: 0, end: Number.MAX_SAFE_INTEGER });
+      continue;
+    }
+    if (file.length === 0) continue;
+    let remaining = file.length;
+    while (remaining / splitSize > SPLIT_SLOP) {
+      const start = file.length - remaining;
+      splits.push({ ...where, start, end: start + splitSize });
+      remaining -= splitSize;
+    }
+    if (remaining !== 0) splits.push({ ...where, start: file.length - remaining, end: file.length });
+  }
+  return splits;
+}
+
+/**
+ * Finds the files behind a `textFile` path: a file, or every file of a directory whose name does
+ * not start with `_` or `.` (Hadoop's hidden-file filter, so `_SUCCESS` is skipped), sorted by
+ * name; or an `http(s)://` URL, sized with a HEAD request.
+ */
+export async function listTextFiles(location: string): Promise<TextFile[]> {
+  if (/^https?:\/\//i.test(location)) return [await headTextUrl(location)];
+  const path = location.startsWith('file:') ? fileURLToPath(location) : location;
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new SparkMesosError(
+      'SM_ERR_INPUT_NOT_FOUND',
+      `Input path does not exist: ${path} (${(error as Error).message}); give an existing file or directory (read by every executor, so on a cluster it must exist on every agent), or an http(s):// URL`,
+      { cause: error, details: { path } },
+    );
+  }
+  if (!info.isDirectory()) return [{ path, length: info.size, splittable: true }];
+  const names = (await readdir(path)).filter((name) => !name.startsWith('_') && !name.startsWith('.')).sort();
+  const files: TextFile[] = [];
+  for (const name of names) {
+    const child = join(path, name);
+    const childInfo = await stat(child);
+    if (childInfo.isFile()) files.push({ path: child, length: childInfo.size, splittable: true });
+  }
+  return files;
+}
+
+async function headTextUrl(url: string): Promise<TextFile> {
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'HEAD' });
+  } catch (error) {
+    throw new SparkMesosError('SM_ERR_INPUT_NOT_FOUND', `Cannot reach ${url}: ${(error as Error).message}`, {
+      cause: error,
+      details: { url },
+    });
+  }
+  if (!response.ok) {
+    throw new SparkMesosError(
+      'SM_ERR_INPUT_NOT_FOUND',
+      `HEAD ${url} answered ${response.status} ${response.statusText}; give a URL that serves the file`,
+      { cause: { status: response.status }, details: { url } },
+    );
+  }
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
+  const ranges = (response.headers.get('accept-ranges') ?? '').toLowerCase() === 'bytes';
+  // Without a length there is nothing to split; without ranges every split would download the
+  // whole file, so one split is cheaper.
+  if (!Number.isSafeInteger(length) || length < 0) return { url, length: 0, splittable: false };
+  return { url, length, splittable: ranges };
+}
