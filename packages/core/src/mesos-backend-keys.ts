@@ -24,6 +24,13 @@ export const mesosBackendKeys: readonly ConfigKeyDefinition[] = [
     see: MESOS_DOCS,
   },
   {
+    key: 'spark.mesos.subscribeTimeout',
+    type: 'duration',
+    unit: 'ms',
+    default: '30s',
+    doc: 'How long the driver waits to subscribe to the Mesos master before failing with SM_ERR_MESOS_UNREACHABLE.',
+  },
+  {
     key: 'spark.mesos.executor.node',
     type: 'string',
     default: 'node',
