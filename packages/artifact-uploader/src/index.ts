@@ -9,3 +9,12 @@ export type {
   FetchCheck,
   StoredArtifact,
 } from './destination.js';
+export {
+  EXECUTOR_ENTRY,
+  EXECUTOR_PACKAGE_DIRECTORY,
+  executorPackageName,
+  PACKAGE_MTIME_SECONDS,
+  type PackExecutorOptions,
+  type PackedExecutor,
+  packExecutor,
+} from './pack-executor.js';
