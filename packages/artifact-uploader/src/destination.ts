@@ -7,6 +7,13 @@ export interface StoredArtifact {
   readonly size: number;
   /** Hex SHA-256 of the content, when the store records it (object metadata, a sidecar). */
   readonly sha256?: string;
+  /**
+   * True when the stat itself fetched `uriOf(name)` the way an agent's fetcher does (an HTTP
+   * GET answered with a `Content-Length`, a local file read), so the upload flow need not call
+   * `checkFetchable` again: a no-op re-upload then costs one round trip.
+   * @default false
+   */
+  readonly fetchable?: boolean;
 }
 
 /** The local file being uploaded. */

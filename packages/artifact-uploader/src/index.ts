@@ -9,6 +9,9 @@ export type {
   FetchCheck,
   StoredArtifact,
 } from './destination.js';
+export { createDestination, destinationFactories, normaliseDestination } from './destinations.js';
+export { createFileDestination } from './file-destination.js';
+export { createHttpDestination } from './http-destination.js';
 export {
   EXECUTOR_ENTRY,
   EXECUTOR_PACKAGE_DIRECTORY,
@@ -18,3 +21,21 @@ export {
   type PackedExecutor,
   packExecutor,
 } from './pack-executor.js';
+export {
+  createProgressReporter,
+  type ProgressOptions,
+  type ProgressReporter,
+  type ProgressStream,
+} from './progress.js';
+export { backoffDelay, isRetryable, type RetryOptions, withRetries } from './retry.js';
+export {
+  type EnsuredExecutorPackage,
+  type EnsureExecutorPackageOptions,
+  ensureExecutorPackage,
+  sha256OfFile,
+  splitDestination,
+  type UploadEvent,
+  type UploadOptions,
+  type UploadResult,
+  uploadArtifact,
+} from './upload.js';
