@@ -39,3 +39,4 @@ export {
   type UploadResult,
   uploadArtifact,
 } from './upload.js';
+export { runUploadCommand, UPLOAD_EXIT_CODES, UPLOAD_USAGE, type UploadCommandIo } from './upload-command.js';
