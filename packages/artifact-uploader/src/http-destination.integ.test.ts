@@ -1,11 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpDestination } from './http-destination.js';
 import {
   findNginx,
   NGINX_TEST_TOKEN,
@@ -115,6 +117,29 @@ describe.skipIf(!findNginx() && process.env.CI !== 'true')('http:// destination 
     const again = nginx.accessLog().length;
     expect((await uploadArtifact(file, `${nginx.url}/dav/packages/`, noWait)).uploaded).toBe(false);
     expect(nginx.accessLog().slice(again)).toEqual([`GET /dav/packages/${NAME} 200`]);
+  });
+
+  it('reports progress and uploads the same through node:http and through an injected undici dispatcher', async () => {
+    const { file, bytes } = await packageFile(5 * 1024 * 1024 + 3);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const agent = new Agent();
+    try {
+      for (const [path, options] of [
+        ['plain', {}],
+        ['undici', { dispatcher: agent }],
+      ] as const) {
+        const store = createHttpDestination(`${nginx.url}/dav/progress/${path}/`, options);
+        const seen: number[] = [];
+        await store.put(NAME, { path: file, size: bytes.length, sha256 }, { onProgress: (sent) => seen.push(sent) });
+        expect(seen.at(-1)).toBe(bytes.length);
+        expect(seen.length).toBeGreaterThan(2);
+        expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+        expect(readFileSync(join(nginx.root, 'dav', 'progress', path, NAME)).equals(bytes)).toBe(true);
+        expect(await store.stat(NAME)).toEqual({ size: bytes.length, fetchable: true });
+      }
+    } finally {
+      await agent.close();
+    }
   });
 
   it('replaces a corrupt object already under the final name', async () => {
