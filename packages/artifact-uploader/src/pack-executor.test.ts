@@ -192,4 +192,26 @@ describe('layOutProductionDependencies', () => {
     ]);
     expect(existsSync(root)).toBe(true);
   });
+
+  it('places scoped packages and follows optional and peer dependencies only when installed', async () => {
+    const root = await temporary('spark-mesos-tree-');
+    await writeFile(
+      join(root, 'package.json'),
+      JSON.stringify({
+        name: 'app',
+        dependencies: { '@scope/p': '1' },
+        optionalDependencies: { missing: '1' },
+        devDependencies: { dev: '1' },
+      }),
+    );
+    await mkdir(join(root, 'node_modules', '@scope', 'p'), { recursive: true });
+    await writeFile(
+      join(root, 'node_modules', '@scope', 'p', 'package.json'),
+      JSON.stringify({ name: '@scope/p', version: '1.0.0', peerDependencies: { peer: '1', absent: '1' } }),
+    );
+    await npmPackage(root, 'node_modules/peer', 'peer', '1.0.0');
+    await npmPackage(root, 'node_modules/dev', 'dev', '1.0.0');
+    const placed = layOutProductionDependencies(root).map((entry) => `${entry.path}@${entry.version}`);
+    expect(placed).toEqual(['node_modules/@scope/p@1.0.0', 'node_modules/peer@1.0.0']);
+  });
 });
