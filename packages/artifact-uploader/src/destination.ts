@@ -88,6 +88,12 @@ export interface DestinationOptions {
    * @default undefined
    */
   readonly credentials?: { readonly username?: string; readonly password?: string; readonly token?: string };
+  /**
+   * How long an HTTP-based store waits without any progress (no byte sent or received) before
+   * it gives up on a request as a network error (retried like one).
+   * @default 120000
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /**

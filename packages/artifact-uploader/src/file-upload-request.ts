@@ -15,6 +15,8 @@ export interface PutFileOptions {
   readonly signal?: AbortSignal;
   /** Called after each chunk is handed to the socket. @default undefined */
   readonly onProgress?: (sentBytes: number, totalBytes: number) => void;
+  /** Gives up when nothing moves for this long. @default 120000 */
+  readonly idleTimeoutMs?: number;
   /** Size of each of the two buffers. @default 256 KiB */
   readonly chunkBytes?: number;
 }
@@ -46,6 +48,10 @@ export async function putFile(
         method: 'PUT',
         headers: { ...options.headers, 'content-length': String(size) },
         ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+      request.setTimeout(idleTimeoutMs, () => {
+        request.destroy(new Error(`no progress for ${idleTimeoutMs} ms`));
       });
       request.on('response', (response) => {
         answered = true;

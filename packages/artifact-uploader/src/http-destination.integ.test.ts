@@ -294,6 +294,28 @@ describe('http:// fetch checks against plain servers', () => {
     }
   });
 
+  it('gives up on a server that takes the upload and never answers', async () => {
+    const { file } = await packageFile(10_000);
+    const server = createHttpServer((request, response) => {
+      if (request.method === 'GET') response.writeHead(404).end();
+      else request.resume(); // reads the body, never answers
+    });
+    const port = await listen(server);
+    try {
+      const started = Date.now();
+      const error = await uploadArtifact(file, `http://127.0.0.1:${port}/up/`, {
+        ...noWait,
+        retries: 1,
+        idleTimeoutMs: 200,
+      }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'SM_ERR_ARTIFACT_UPLOAD', details: { retryable: true, attempts: 2 } });
+      expect((error as Error).message).toContain('no progress for 200 ms');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await close(server);
+    }
+  });
+
   it('retries a 503 answer to the upload and succeeds', async () => {
     const { file, bytes } = await packageFile(10_000);
     const stored = new Map<string, Buffer>();

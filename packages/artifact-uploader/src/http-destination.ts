@@ -117,6 +117,7 @@ export function createHttpDestination(uri: string, options: DestinationOptions =
         : agentAuthentication;
   const dispatcher: Dispatcher | undefined = options.dispatcher;
   const noAuthentication: Authentication = { header: undefined, secrets: [] };
+  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
   const secrets = uploadAuthentication.secrets;
 
   const urlOf = (name: string): string => `${plainPrefix}${encodeURIComponent(name)}`;
@@ -168,6 +169,8 @@ export function createHttpDestination(uri: string, options: DestinationOptions =
           ...(authentication.header === undefined ? {} : { authorization: authentication.header }),
         },
         ...(body === undefined ? {} : { body: body as never }),
+        headersTimeout: idleTimeoutMs,
+        bodyTimeout: idleTimeoutMs,
         ...(dispatcher === undefined ? {} : { dispatcher }),
         ...(context?.signal === undefined ? {} : { signal: context.signal }),
       });
@@ -188,6 +191,8 @@ export function createHttpDestination(uri: string, options: DestinationOptions =
       const response = await request(urlOf(name), {
         method: 'GET',
         headers: agentAuthentication.header === undefined ? {} : { authorization: agentAuthentication.header },
+        headersTimeout: idleTimeoutMs,
+        bodyTimeout: idleTimeoutMs,
         ...(dispatcher === undefined ? {} : { dispatcher }),
         ...(context?.signal === undefined ? {} : { signal: context.signal }),
       });
@@ -223,6 +228,7 @@ export function createHttpDestination(uri: string, options: DestinationOptions =
       try {
         answer = await putFileRequest(urlOf(target), file.path, file.size, {
           headers,
+          idleTimeoutMs,
           ...(context?.signal === undefined ? {} : { signal: context.signal }),
           ...(context?.onProgress === undefined ? {} : { onProgress: context.onProgress }),
         });
