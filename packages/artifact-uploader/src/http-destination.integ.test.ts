@@ -316,6 +316,42 @@ describe('http:// fetch checks against plain servers', () => {
     }
   });
 
+  it('without MOVE, removes an upload the server stored altered and says so', async () => {
+    const { file } = await packageFile(10_000);
+    const stored = new Map<string, Buffer>();
+    const server = createHttpServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const path = request.url ?? '';
+        if (request.method === 'PUT') {
+          const body = Buffer.concat(chunks);
+          body[0] = (body[0] ?? 0) ^ 0xff; // same size, other bytes
+          stored.set(path, body);
+          response.writeHead(201).end();
+        } else if (request.method === 'DELETE') {
+          stored.delete(path);
+          response.writeHead(204).end();
+        } else if (request.method === 'GET' && stored.has(path)) {
+          response.writeHead(200, { 'content-length': String(stored.get(path)?.length) }).end(stored.get(path));
+        } else {
+          response.writeHead(request.method === 'MOVE' ? 405 : 404).end();
+        }
+      });
+    });
+    const port = await listen(server);
+    try {
+      const error = await uploadArtifact(file, `http://127.0.0.1:${port}/up/`, { ...noWait, retries: 1 }).catch(
+        (caught: unknown) => caught,
+      );
+      expect(error).toMatchObject({ code: 'SM_ERR_ARTIFACT_UPLOAD', details: { retryable: true, attempts: 2 } });
+      expect((error as Error).message).toContain('other bytes than were sent');
+      expect([...stored.keys()]).toEqual([]);
+    } finally {
+      await close(server);
+    }
+  });
+
   it('retries a 503 answer to the upload and succeeds', async () => {
     const { file, bytes } = await packageFile(10_000);
     const stored = new Map<string, Buffer>();

@@ -3,7 +3,7 @@
 // moved in place with WebDAV MOVE, so an interrupted upload never leaves a partial file under
 // the final name; servers without MOVE get a PUT under the final name, verified and removed on
 // a size mismatch.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { redactSecrets, redactUrlCredentials, SparkMesosError, truncateBody } from '@spark-mesos/errors';
 import { type Dispatcher, request } from 'undici';
@@ -305,6 +305,34 @@ export function createHttpDestination(uri: string, options: DestinationOptions =
     );
   };
 
+  /** Downloads `name` with the upload's credentials and hashes it (the no-MOVE fallback's check). */
+  const readBack = async (
+    name: string,
+    context?: DestinationOperationContext,
+  ): Promise<{ size: number; sha256: string }> => {
+    try {
+      const response = await request(urlOf(name), {
+        method: 'GET',
+        headers: uploadAuthentication.header === undefined ? {} : { authorization: uploadAuthentication.header },
+        headersTimeout: idleTimeoutMs,
+        bodyTimeout: idleTimeoutMs,
+        ...(dispatcher === undefined ? {} : { dispatcher }),
+        ...(context?.signal === undefined ? {} : { signal: context.signal }),
+      });
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of response.body) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      if (response.statusCode < 200 || response.statusCode >= 300) return { size: -1, sha256: '' };
+      return { size, sha256: hash.digest('hex') };
+    } catch (cause) {
+      if (context?.signal?.aborted) throw cause;
+      throw networkFailure('GET', name, cause);
+    }
+  };
+
   return {
     uriOf(name) {
       return `${prefix}${encodeURIComponent(name)}`;
@@ -343,19 +371,22 @@ export function createHttpDestination(uri: string, options: DestinationOptions =
           { status: moved.status, body: clean(moved.text) },
         );
       }
-      // No MOVE here: write under the final name and verify, so a cut-off upload is removed.
+      // No MOVE here: write under the final name, then read it back and compare size and
+      // SHA-256, so a cut-off or altered upload is removed rather than served.
       await putFile(name, file, context);
-      const stored = await statName(name, context);
-      if (stored?.size !== file.size) {
+      const found = await readBack(name, context);
+      if (found.size !== file.size || found.sha256 !== file.sha256) {
         await removeName(name).catch(() => {});
         throw failure(
           'SM_ERR_ARTIFACT_UPLOAD',
           'PUT',
           name,
           undefined,
-          `The server holds ${stored === undefined ? 'nothing' : `${stored.size} bytes`} after the upload, not ${file.size}; removed it.`,
+          found.size !== file.size
+            ? `The server holds ${found.size} bytes after the upload, not ${file.size}; removed it.`
+            : `The server holds other bytes than were sent (SHA-256 ${found.sha256}, not ${file.sha256}); removed it.`,
           'It was retried; check the server and any proxy in between.',
-          { expected: file.size, found: stored?.size },
+          { expected: { size: file.size, sha256: file.sha256 }, found },
         );
       }
     },
