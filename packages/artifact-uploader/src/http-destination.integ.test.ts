@@ -216,7 +216,7 @@ describe.skipIf(!findNginx() && process.env.CI !== 'true')('http:// destination 
       const error = await uploadArtifact(file, base, { ...noWait, retries: 0 }).catch((caught: unknown) => caught);
       expect(proxy.cuts()).toBe(1);
       expect(error).toMatchObject({ code: 'SM_ERR_ARTIFACT_UPLOAD', details: { retryable: true } });
-      expect((error as Error).message).toContain('gave up after 1 attempts');
+      expect((error as Error).message).toContain('gave up after 1 attempt)');
       expect(existsSync(join(nginx.root, 'dav', 'cut', NAME))).toBe(false);
       const left = existsSync(join(nginx.root, 'dav', 'cut')) ? readdirSync(join(nginx.root, 'dav', 'cut')) : [];
       expect(left).toEqual([]);

@@ -71,10 +71,14 @@ export async function withRetries<T>(
       if (!isRetryable(error) || options.signal?.aborted === true) throw error;
       if (attempt >= retries) {
         const last = error as SparkMesosError;
-        throw new SparkMesosError(last.code, `${last.message} (gave up after ${attempt + 1} attempts)`, {
-          cause: last,
-          details: { ...last.details, attempts: attempt + 1 },
-        });
+        throw new SparkMesosError(
+          last.code,
+          `${last.message} (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})`,
+          {
+            cause: last,
+            details: { ...last.details, attempts: attempt + 1 },
+          },
+        );
       }
       await wait(backoffDelay(attempt, options), options.signal);
     }
