@@ -298,6 +298,7 @@ describe('http:// fetch checks against plain servers', () => {
     const { file } = await packageFile(10_000);
     const server = createHttpServer((request, response) => {
       if (request.method === 'GET') response.writeHead(404).end();
+      else if (request.method === 'DELETE') response.writeHead(204).end();
       else request.resume(); // reads the body, never answers
     });
     const port = await listen(server);
