@@ -33,6 +33,7 @@ interface RunningTask {
   readonly info: TaskInfo;
   readonly controller: AbortController;
   killTimer: NodeJS.Timeout | undefined;
+  killDeadline: number;
 }
 
 const NANOSECONDS_PER_MS = 1_000_000;
@@ -192,7 +193,12 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
       await update(info, 'TASK_KILLED', 'the executor is shutting down');
       return;
     }
-    const task: RunningTask = { info, controller: new AbortController(), killTimer: undefined };
+    const task: RunningTask = {
+      info,
+      controller: new AbortController(),
+      killTimer: undefined,
+      killDeadline: Number.POSITIVE_INFINITY,
+    };
     running.set(taskId, task);
     await update(info, 'TASK_STARTING');
     let spec: ReturnType<typeof decodeFineTask>;
@@ -214,7 +220,13 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
       log('info', `KILL of task ${taskId}, which is not running here; ignored`);
       return;
     }
-    if (task.killTimer !== undefined) return;
+    const deadline = performance.now() + gracePeriodMs;
+    // A later KILL or SHUTDOWN may only shorten the wait.
+    if (task.killTimer !== undefined) {
+      if (deadline >= task.killDeadline) return;
+      clearTimeout(task.killTimer);
+    }
+    task.killDeadline = deadline;
     // A task cannot be asked to stop politely (it is a function in a worker): it may end on its
     // own within the grace period; then its worker is terminated.
     log('info', `killing task ${taskId} (grace ${gracePeriodMs} ms)`);
@@ -229,11 +241,13 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
   async function shutdown(reason: string): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
-    // Leave a margin inside the agent's grace period for the updates to reach it.
-    const graceMs = Math.max(0, Math.min(config.shutdownGracePeriodMs - 1000, config.shutdownGracePeriodMs * 0.8));
-    log('info', `shutting down: ${reason} (${running.size} tasks running, killed after ${graceMs} ms)`);
-    for (const task of running.values())
-      kill(task.info.task_id.value, graceMs, `the executor is shutting down: ${reason}`);
+    // A task cannot clean up (it is a function in a worker), so waiting would only delay the
+    // TASK_KILLED updates, which must reach the agent before its grace period ends.
+    log(
+      'info',
+      `shutting down: ${reason} (killing ${running.size} running tasks; agent grace period ${config.shutdownGracePeriodMs} ms)`,
+    );
+    for (const task of running.values()) kill(task.info.task_id.value, 0, `the executor is shutting down: ${reason}`);
     while (running.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
     await runner?.close();
     const established = await driverLink?.catch(() => undefined);
