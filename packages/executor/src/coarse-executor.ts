@@ -74,7 +74,7 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
     slots,
     pid: process.pid,
   };
-  const running = new Map<string, AbortController>();
+  const running = new Set<string>();
   let link: ExecutorLink | undefined;
   let stopping: string | undefined;
   let resolveExit: (code: number) => void = () => {};
@@ -102,9 +102,8 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
         });
         continue;
       }
-      const controller = new AbortController();
-      running.set(task.taskId, controller);
-      void runner.run(task, { signal: controller.signal }).then((outcome) => report(task.taskId, outcome));
+      running.add(task.taskId);
+      void runner.run(task).then((outcome) => report(task.taskId, outcome));
     }
   }
 
@@ -113,7 +112,7 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
     stopping = reason;
     log('info', `stopping: ${reason} (${running.size} tasks running, grace ${timeoutMs} ms)`);
     const deadline = setTimeout(() => {
-      for (const controller of running.values()) controller.abort(`executor stopping: ${reason}`);
+      for (const taskId of running) runner.kill(taskId, `executor stopping: ${reason}`);
     }, timeoutMs);
     while (running.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
     clearTimeout(deadline);
@@ -138,7 +137,7 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
           log,
           handlers: {
             launch,
-            kill: (taskId, reason) => running.get(taskId)?.abort(reason),
+            kill: (taskId, reason) => void runner.kill(taskId, reason),
             shutdown: (timeoutMs, reason) => void stop(reason, timeoutMs, EXECUTOR_EXIT.ok),
             disconnected: (reason) => void onDisconnected(reason),
           },
@@ -189,7 +188,7 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
       'warn',
       `lost the driver link (${reason}); killing ${running.size} running tasks and reconnecting for up to ${driverLostTimeoutMs} ms`,
     );
-    for (const controller of running.values()) controller.abort(`the driver link was lost: ${reason}`);
+    for (const taskId of running) runner.kill(taskId, `the driver link was lost: ${reason}`);
     await establish();
   }
 
