@@ -12,8 +12,8 @@
 // 3. Memory: RSS of an idle coarse executor (registered, before any task; and after its workers
 //    started), from /proc/<pid>/status.
 //
-// Options: --tasks N (coarse tasks per run, default 200000), --batch N (default 512),
-// --window N (tasks in flight per executor, default 8192), --cores N (per executor, default 2),
+// Options: --tasks N (coarse tasks per run, default 200000), --batch N (default 256),
+// --window N (tasks in flight per executor, default 2048), --cores N (per executor, default 2),
 // --fine N (fine tasks per measurement, default 60), --quick (smaller runs).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -45,8 +45,8 @@ const { values } = parseArgs({
 });
 const quick = values.quick === true;
 const TASKS = Number(values.tasks ?? (quick ? 30_000 : 200_000));
-const BATCH = Number(values.batch ?? 512);
-const WINDOW = Number(values.window ?? 8192);
+const BATCH = Number(values.batch ?? 256);
+const WINDOW = Number(values.window ?? 2048);
 const CORES = Number(values.cores ?? 2);
 const FINE_TASKS = Number(values.fine ?? (quick ? 20 : 60));
 
@@ -217,8 +217,6 @@ async function fineRun() {
     for (const waiter of waiters) waiter();
   });
   await client.start();
-  const served = await import('node:http').then(({ createServer }) => null);
-  void served;
   const scalar = (offer, name) =>
     (offer.resources ?? [])
       .filter((r) => r.name === name && r.type === 'SCALAR')
