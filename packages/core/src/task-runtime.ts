@@ -214,8 +214,11 @@ export interface TaskShape {
 export interface ComposedCaptured {
   /** The user's captured values per step, then the action's. */
   readonly values: unknown[];
-  /** The partition index each step sees, then the action's. */
-  readonly partitions: number[];
+  /**
+   * The partition index each step sees (it differs from the task's after a union), or null when
+   * every step sees the task's own partition (then one `captured` serves every task of a stage).
+   */
+  readonly partitions: number[] | null;
   /** Library values per step, then the action's (zero values, offsets, directories). */
   readonly extras: unknown[];
 }
@@ -238,10 +241,12 @@ export function composeTaskSource(shape: TaskShape): string {
   // (a driver variable called `items` must still be a ReferenceError, not our iterable).
   return `((functions, source, stepTable, action, steps) => async function sparkMesosTask(input, captured, context) {
   let items = await source(input, context);
+  const partitions = captured.partitions;
   for (let index = 0; index < steps.length; index++) {
-    items = stepTable[steps[index]](items, functions[index], captured.values[index], captured.partitions[index], captured.extras[index], context);
+    const partition = partitions === null ? context.partition : partitions[index];
+    items = stepTable[steps[index]](items, functions[index], captured.values[index], partition, captured.extras[index], context);
   }
-  return await action(items, functions[${last}], captured.values[${last}], captured.partitions[${last}], captured.extras[${last}], context);
+  return await action(items, functions[${last}], captured.values[${last}], context.partition, captured.extras[${last}], context);
 })([
 ${functions.join(',\n')}
 ], ${SOURCE_OPS[shape.source]}, {

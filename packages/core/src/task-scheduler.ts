@@ -1,3 +1,4 @@
+import { serialize } from 'node:v8';
 import { SparkMesosError } from '@spark-mesos/errors';
 import { HealthTracker, type HealthTrackerSettings } from './health-tracker.js';
 import type { ExecutorDescription, SchedulerBackend, SchedulerBackendEvents } from './scheduler-backend.js';
@@ -9,8 +10,10 @@ export interface TaskTemplate {
   /** The partition of the stage's dataset. */
   readonly partition: number;
   readonly function: TaskFunctionSpec;
+  /** `v8.serialize(capturedValues)`, often shared by every task of the set. */
   readonly captured: Uint8Array;
-  readonly input: Uint8Array;
+  /** The partition's input: serialized already, or a value serialized when the task starts. */
+  readonly input: Uint8Array | { readonly value: unknown };
 }
 
 /** The tasks of one stage attempt, run together. */
@@ -206,7 +209,7 @@ export class TaskScheduler {
       attempt,
       function: template.function,
       captured: template.captured,
-      input: template.input,
+      input: template.input instanceof Uint8Array ? template.input : serialize(template.input.value),
     };
   }
 
