@@ -145,11 +145,27 @@ export class SparkContext {
     const master = parseMasterUrl(masterText);
     const backend = options.backend ?? (await createBackendFor(master, conf, options));
     const maxFailures = master.kind === 'local' ? master.maxFailures : conf.getInt('spark.task.maxFailures', 4);
+    if (!Number.isSafeInteger(maxFailures) || maxFailures < 1) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_CONFIG',
+        `spark.task.maxFailures is ${maxFailures}: it must be at least 1 (1 means no retries)`,
+        { cause: { key: 'spark.task.maxFailures', value: maxFailures } },
+      );
+    }
     const taskScheduler = new TaskScheduler(backend, {
       maxFailures,
       healthTracker: healthTrackerSettings(conf, backend),
+      unschedulableTaskSetTimeoutMs: conf.getTimeAsMs(
+        'spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout',
+        '120s',
+      ),
     });
-    await backend.start(taskScheduler.events);
+    try {
+      await backend.start(taskScheduler.events);
+    } catch (error) {
+      await backend.stop().catch(() => {});
+      throw error;
+    }
     return new SparkContext(conf, master, backend, taskScheduler);
   }
 

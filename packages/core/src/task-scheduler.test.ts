@@ -124,6 +124,33 @@ describe('task scheduler', () => {
     );
   });
 
+  it('aborts a task set whose task is excluded on every executor after the unschedulable timeout', async () => {
+    await withContext(
+      {
+        executors: [{ executorId: 'only', host: 'h1', slots: 1 }],
+        intercept: () => failure('broken everywhere'),
+      },
+      {
+        'spark.excludeOnFailure.enabled': 'true',
+        'spark.excludeOnFailure.application.maxFailedTasksPerExecutor': '10',
+        'spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout': '50ms',
+      },
+      async (sc, backend) => {
+        const error = (await sc
+          .parallelize([1], 1)
+          .collect()
+          .then(
+            () => ({ code: 'none', message: '' }),
+            (caught: unknown) => caught as Error & { code: string },
+          )) as Error & { code: string };
+        expect(error.code).toBe('SM_ERR_JOB_FAILED');
+        expect(error.message).toContain('cannot run anywhere due to node and executor excludeOnFailure');
+        expect(error.message).toContain('broken everywhere');
+        expect(backend.launched).toHaveLength(1);
+      },
+    );
+  });
+
   it('reports demand to the backend and takes executors added later', async () => {
     await withContext({ executors: [] }, {}, async (sc, backend) => {
       const job = sc.parallelize([1, 2, 3], 3).count();
@@ -133,6 +160,15 @@ describe('task scheduler', () => {
       expect(await job).toBe(3);
       expect(backend.demands.at(-1)).toMatchObject({ pendingTasks: 0, runningTasks: 0 });
     });
+  });
+
+  it('refuses spark.task.maxFailures below 1', async () => {
+    await expect(
+      SparkContext.create(
+        new SparkConf().setMaster('mesos://127.0.0.1:5050').setAppName('x').set('spark.task.maxFailures', '0'),
+        { backend: createInProcessBackend() },
+      ),
+    ).rejects.toMatchObject({ code: 'SM_ERR_BAD_CONFIG', message: expect.stringContaining('at least 1') });
   });
 
   it('stop fails running jobs and refuses new ones', async () => {

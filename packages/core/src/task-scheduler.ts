@@ -32,6 +32,12 @@ export interface TaskSchedulerOptions {
   healthTracker?: HealthTrackerSettings;
   /** The clock exclusions expire by. @default Date.now */
   now?: () => number;
+  /**
+   * With exclusion on, how long a task set may wait while one of its tasks is excluded on every
+   * executor there is, before it is aborted
+   * (`spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout`). @default 120_000
+   */
+  unschedulableTaskSetTimeoutMs?: number;
 }
 
 /** How many characters of a task's output a job failure quotes. */
@@ -60,7 +66,10 @@ class TaskSetManager {
   readonly failures: number[];
   readonly failedOn: Array<Map<string, number>>;
   readonly results: Array<Uint8Array | undefined>;
+  readonly lastFailure: Array<string | undefined>;
   readonly running = new Set<string>();
+  /** Set while a task of this set cannot run on any executor because of exclusions. */
+  unschedulableTimer: NodeJS.Timeout | undefined;
   finished = 0;
   done = false;
 
@@ -74,6 +83,7 @@ class TaskSetManager {
     this.failures = new Array<number>(count).fill(0);
     this.failedOn = Array.from({ length: count }, () => new Map());
     this.results = new Array<Uint8Array | undefined>(count);
+    this.lastFailure = new Array<string | undefined>(count);
   }
 
   get pendingCount(): number {
@@ -96,6 +106,7 @@ export class TaskScheduler {
   readonly #maxFailures: number;
   readonly #health: HealthTracker;
   readonly #now: () => number;
+  readonly #unschedulableTimeoutMs: number;
   readonly #executors = new Map<string, ExecutorState>();
   readonly #sets: TaskSetManager[] = [];
   readonly #running = new Map<string, RunningTask>();
@@ -116,6 +127,7 @@ export class TaskScheduler {
       },
     );
     this.#now = options.now ?? Date.now;
+    this.#unschedulableTimeoutMs = options.unschedulableTaskSetTimeoutMs ?? 120_000;
   }
 
   /** The events object to hand to {@link SchedulerBackend.start}. */
@@ -174,7 +186,43 @@ export class TaskScheduler {
       }
       if (batch.length > 0) this.#backend.launch(executorId, batch);
     }
+    if (this.#health.settings.enabled) this.#checkUnschedulable(now);
     this.#reportDemand();
+  }
+
+  /**
+   * Spark's "cannot run anywhere due to node and executor excludeOnFailure": a task excluded on
+   * every executor there is starts a timer; a new usable executor stops it, expiry aborts.
+   */
+  #checkUnschedulable(now: number): void {
+    if (this.#executors.size === 0) return; // waiting for resources, not blocked by exclusion
+    const usable = [...this.#executors.values()].filter((executor) =>
+      this.#health.isExecutorUsable(executor.description.executorId, executor.description.host, now),
+    );
+    const limit = this.#health.settings.maxTaskAttemptsPerExecutor;
+    for (const set of this.#sets) {
+      const blocked = set.retries.find((index) =>
+        usable.every((executor) => (set.failedOn[index]!.get(executor.description.executorId) ?? 0) >= limit),
+      );
+      if (blocked === undefined) {
+        clearTimeout(set.unschedulableTimer);
+        set.unschedulableTimer = undefined;
+      } else if (set.unschedulableTimer === undefined) {
+        set.unschedulableTimer = setTimeout(() => {
+          const partition = set.submission.tasks[blocked]!.partition;
+          this.#abort(
+            set,
+            this.#jobFailure(
+              set,
+              `Aborting ${set.name} because task ${partition} cannot run anywhere due to node and executor excludeOnFailure (waited ${this.#unschedulableTimeoutMs} ms for another executor). Most recent failure: ${set.lastFailure[blocked] ?? 'none recorded'}`,
+              {},
+            ),
+          );
+          this.#schedule();
+        }, this.#unschedulableTimeoutMs);
+        set.unschedulableTimer.unref();
+      }
+    }
   }
 
   #pickTask(executorId: string): { set: TaskSetManager; index: number } | undefined {
@@ -247,6 +295,7 @@ export class TaskScheduler {
     const described = describeTaskError(error);
     const failure = this.#failureText(running, executorId, host, described.text, error.stack, outcome.outputTail);
     set.failures[index] = set.failures[index]! + 1;
+    set.lastFailure[index] = failure;
     set.failedOn[index]!.set(executorId, (set.failedOn[index]!.get(executorId) ?? 0) + 1);
     this.#health.taskFailed(executorId, host, this.#now());
     const partition = set.submission.tasks[index]!.partition;
@@ -328,6 +377,7 @@ export class TaskScheduler {
 
   #complete(set: TaskSetManager): void {
     set.done = true;
+    clearTimeout(set.unschedulableTimer);
     this.#sets.splice(this.#sets.indexOf(set), 1);
     set.resolve(set.results as Uint8Array[]);
   }
@@ -335,6 +385,7 @@ export class TaskScheduler {
   #abort(set: TaskSetManager, failure: Error | { text: string; details: object }, code = 'SM_ERR_JOB_FAILED'): void {
     if (set.done) return;
     set.done = true;
+    clearTimeout(set.unschedulableTimer);
     this.#sets.splice(this.#sets.indexOf(set), 1);
     // The killed tasks keep their slots until their outcome arrives, so a slot is never given
     // twice; that outcome is then dropped (the set is done).
