@@ -43,7 +43,17 @@ describe('task scheduler', () => {
       },
       {},
       async (sc, backend) => {
+        const progress: Array<{ finishedTasks: number; failedAttempts: number; state: string }> = [];
+        const remove = sc.onStageProgress((stage) => progress.push(stage));
         expect(await sc.parallelize([1, 2, 3], 3).collect()).toEqual([1, 2, 3]);
+        remove();
+        expect(progress.at(-1)).toMatchObject({
+          totalTasks: 3,
+          finishedTasks: 3,
+          failedAttempts: 3,
+          state: 'succeeded',
+        });
+        expect(progress.some((stage) => stage.state === 'running' && stage.finishedTasks < 3)).toBe(true);
         const attempts = backend.launched.filter(({ task }) => task.partition === 1).map(({ task }) => task.attempt);
         expect(attempts).toEqual([0, 1, 2, 3]);
       },

@@ -24,6 +24,22 @@ export interface TaskSetSubmission {
   readonly tasks: readonly TaskTemplate[];
 }
 
+/** Where a stage stands; reported on every change (for progress lines). */
+export interface StageProgress {
+  readonly jobId: number;
+  readonly stageId: number;
+  readonly stageAttempt: number;
+  /** Tasks in the stage. */
+  readonly totalTasks: number;
+  /** Tasks finished successfully. */
+  readonly finishedTasks: number;
+  /** Task attempts running now. */
+  readonly runningTasks: number;
+  /** Failed task attempts so far. */
+  readonly failedAttempts: number;
+  readonly state: 'running' | 'succeeded' | 'failed';
+}
+
 /** Options of {@link TaskScheduler}. */
 export interface TaskSchedulerOptions {
   /** Failures of one task before its job fails (`spark.task.maxFailures`). @default 4 */
@@ -38,6 +54,8 @@ export interface TaskSchedulerOptions {
    * (`spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout`). @default 120_000
    */
   unschedulableTaskSetTimeoutMs?: number;
+  /** Called on every change of a stage's progress. @default none */
+  onProgress?: (progress: StageProgress) => void;
 }
 
 /** How many characters of a task's output a job failure quotes. */
@@ -71,6 +89,7 @@ class TaskSetManager {
   /** Set while a task of this set cannot run on any executor because of exclusions. */
   unschedulableTimer: NodeJS.Timeout | undefined;
   finished = 0;
+  failedAttempts = 0;
   done = false;
 
   constructor(
@@ -107,6 +126,7 @@ export class TaskScheduler {
   readonly #health: HealthTracker;
   readonly #now: () => number;
   readonly #unschedulableTimeoutMs: number;
+  readonly #onProgress: ((progress: StageProgress) => void) | undefined;
   readonly #executors = new Map<string, ExecutorState>();
   readonly #sets: TaskSetManager[] = [];
   readonly #running = new Map<string, RunningTask>();
@@ -128,6 +148,22 @@ export class TaskScheduler {
     );
     this.#now = options.now ?? Date.now;
     this.#unschedulableTimeoutMs = options.unschedulableTaskSetTimeoutMs ?? 120_000;
+    this.#onProgress = options.onProgress;
+  }
+
+  #report(set: TaskSetManager, state: StageProgress['state'] = 'running'): void {
+    if (!this.#onProgress) return;
+    const { jobId, stageId, stageAttempt, tasks } = set.submission;
+    this.#onProgress({
+      jobId,
+      stageId,
+      stageAttempt,
+      totalTasks: tasks.length,
+      finishedTasks: set.finished,
+      runningTasks: set.running.size,
+      failedAttempts: set.failedAttempts,
+      state,
+    });
   }
 
   /** The events object to hand to {@link SchedulerBackend.start}. */
@@ -175,6 +211,7 @@ export class TaskScheduler {
 
   #schedule(): void {
     const now = this.#now();
+    const launchedFrom = new Set<TaskSetManager>();
     for (const executor of this.#executors.values()) {
       const { executorId, host } = executor.description;
       if (!this.#health.isExecutorUsable(executorId, host, now)) continue;
@@ -183,9 +220,11 @@ export class TaskScheduler {
         const picked = this.#pickTask(executorId);
         if (!picked) break;
         batch.push(this.#startTask(picked.set, picked.index, executor));
+        launchedFrom.add(picked.set);
       }
       if (batch.length > 0) this.#backend.launch(executorId, batch);
     }
+    if (this.#onProgress) for (const set of launchedFrom) this.#report(set);
     if (this.#health.settings.enabled) this.#checkUnschedulable(now);
     this.#reportDemand();
   }
@@ -284,6 +323,7 @@ export class TaskScheduler {
         set.finished++;
       }
       if (set.finished === set.submission.tasks.length) this.#complete(set);
+      else this.#report(set);
       this.#schedule();
       return;
     }
@@ -295,6 +335,7 @@ export class TaskScheduler {
     const described = describeTaskError(error);
     const failure = this.#failureText(running, executorId, host, described.text, error.stack, outcome.outputTail);
     set.failures[index] = set.failures[index]! + 1;
+    set.failedAttempts++;
     set.lastFailure[index] = failure;
     set.failedOn[index]!.set(executorId, (set.failedOn[index]!.get(executorId) ?? 0) + 1);
     this.#health.taskFailed(executorId, host, this.#now());
@@ -379,6 +420,7 @@ export class TaskScheduler {
     set.done = true;
     clearTimeout(set.unschedulableTimer);
     this.#sets.splice(this.#sets.indexOf(set), 1);
+    this.#report(set, 'succeeded');
     set.resolve(set.results as Uint8Array[]);
   }
 
@@ -393,6 +435,7 @@ export class TaskScheduler {
       const running = this.#running.get(taskId);
       if (running) this.#backend.kill(running.executorId, taskId, `${set.name} was aborted`);
     }
+    this.#report(set, 'failed');
     set.reject(
       failure instanceof Error
         ? failure
