@@ -58,6 +58,16 @@ export interface TaskSchedulerOptions {
   onProgress?: (progress: StageProgress) => void;
 }
 
+/**
+ * Task failures of the executor's runtime that every retry would repeat (Spark aborts at once on
+ * a result it cannot serialize too).
+ */
+const DETERMINISTIC_FAILURE_CODES = new Set([
+  'SM_ERR_TASK_BAD_SOURCE',
+  'SM_ERR_TASK_BAD_PAYLOAD',
+  'SM_ERR_TASK_RESULT_NOT_SERIALIZABLE',
+]);
+
 /** How many characters of a task's output a job failure quotes. */
 const OUTPUT_TAIL_CHARACTERS = 2000;
 
@@ -348,6 +358,13 @@ export class TaskScheduler {
           variable: described.driverVariable,
         }),
         'SM_ERR_DRIVER_VARIABLE',
+      );
+    } else if (outcome.state === 'failed' && DETERMINISTIC_FAILURE_CODES.has(outcome.error.code ?? '')) {
+      this.#abort(
+        set,
+        this.#jobFailure(set, `Task ${partition} in ${set.name} failed in a way retrying cannot fix: ${failure}`, {
+          taskErrorCode: outcome.error.code,
+        }),
       );
     } else if (set.failures[index]! >= this.#maxFailures) {
       this.#abort(
