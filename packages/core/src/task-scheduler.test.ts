@@ -191,3 +191,29 @@ describe('task scheduler', () => {
     expect(() => sc.parallelize([1])).toThrow(/stopped/);
   });
 });
+
+describe('guarantees a fine-grained backend relies on', () => {
+  it('launches synchronously from within executorSlotsChanged, and not beyond lowered slots', async () => {
+    await withContext({ executors: [], intercept: () => 'hold' }, {}, async (sc, backend) => {
+      void sc
+        .parallelize([1, 2, 3], 3)
+        .count()
+        .catch(() => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      backend.events().executorAdded({ executorId: 'fine', host: 'agent', slots: 0 });
+      expect(backend.launched).toHaveLength(0);
+      backend.events().executorSlotsChanged('fine', 2);
+      // Synchronous: the tasks are known before the backend answers the offer.
+      expect(backend.launched.map(({ task }) => task.partition)).toEqual([0, 1]);
+      backend.events().executorSlotsChanged('fine', 1);
+      backend.events().taskEnded('fine', backend.launched[0]!.task.taskId, {
+        state: 'finished',
+        result: new Uint8Array([0xff, 0x0f, 0x49, 0x02]),
+        durationMs: 1,
+        outputTail: '',
+      });
+      // One slot, still taken by the second task: nothing new starts.
+      expect(backend.launched).toHaveLength(2);
+    });
+  });
+});

@@ -226,7 +226,7 @@ export class TaskScheduler {
       const { executorId, host } = executor.description;
       if (!this.#health.isExecutorUsable(executorId, host, now)) continue;
       const batch: TaskSpec[] = [];
-      while (executor.running.size + batch.length < executor.slots) {
+      while (executor.running.size < executor.slots) {
         const picked = this.#pickTask(executorId);
         if (!picked) break;
         batch.push(this.#startTask(picked.set, picked.index, executor));
