@@ -47,6 +47,14 @@ export const coreKeys: readonly ConfigKeyDefinition[] = [
     see: SCHEDULING_DOCS,
   },
   {
+    key: 'spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout',
+    type: 'duration',
+    unit: 's',
+    default: '120s',
+    doc: 'How long a task set waits for an executor when one of its tasks is excluded everywhere, before it is aborted.',
+    see: SCHEDULING_DOCS,
+  },
+  {
     key: 'spark.excludeOnFailure.timeout',
     type: 'duration',
     default: '1h',

@@ -73,8 +73,10 @@ export class DagScheduler {
   }
 
   #taskTemplates(stage: Stage, action: ActionDefinition): TaskTemplate[] {
-    // Partitions with the same chain of nodes share one composed source (usually all of them).
+    // Partitions with the same chain of nodes share one composed source (usually all of them),
+    // and, when no step needs a value of its own partition, one serialized `captured`.
     const sources = new Map<string, string>();
+    const sharedCaptured = new Map<string, Uint8Array>();
     return stage.partitions.map((partition) => {
       const lineage = partitionLineage(stage.node, partition);
       const key = `${lineage.source.node.id}:${lineage.steps.map((step) => step.node.id).join(',')}`;
@@ -87,12 +89,14 @@ export class DagScheduler {
         });
         sources.set(key, source);
       }
-      return {
-        partition,
-        function: { kind: 'source', source },
-        captured: serialize(composedCaptured(lineage, action, partition)),
-        input: serialize(lineage.source.input),
-      };
+      const shareable = lineage.steps.every((step) => step.partition === partition && step.extra === null);
+      let captured = shareable ? sharedCaptured.get(key) : undefined;
+      if (captured === undefined) {
+        captured = serialize(composedCaptured(lineage, action, shareable));
+        if (shareable) sharedCaptured.set(key, captured);
+      }
+      // The input is serialized when the task starts, so a pending task holds only its descriptor.
+      return { partition, function: { kind: 'source', source }, captured, input: { value: lineage.source.input } };
     });
   }
 
@@ -139,10 +143,10 @@ export class DagScheduler {
   }
 }
 
-function composedCaptured(lineage: PartitionLineage, action: ActionDefinition, partition: number): ComposedCaptured {
+function composedCaptured(lineage: PartitionLineage, action: ActionDefinition, shared: boolean): ComposedCaptured {
   return {
     values: [...lineage.steps.map((step) => step.captured), action.captured],
-    partitions: [...lineage.steps.map((step) => step.partition), partition],
+    partitions: shared ? null : [...lineage.steps.map((step) => step.partition)],
     extras: [...lineage.steps.map((step) => step.extra), action.extra],
   };
 }

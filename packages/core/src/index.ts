@@ -41,6 +41,7 @@ export {
   type TaskShape,
 } from './task-runtime.js';
 export {
+  type StageProgress,
   TaskScheduler,
   type TaskSchedulerOptions,
   type TaskSetSubmission,

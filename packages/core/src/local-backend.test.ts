@@ -31,3 +31,22 @@ it('local[N,F] retries a failing task F times, local fails at once', async () =>
     await sc.stop();
   }
 });
+
+it('a result that cannot be serialized fails the job at once, without retries', async () => {
+  const sc = await SparkContext.create(new SparkConf().setMaster('local[2,4]').setAppName('local-result'));
+  try {
+    const error = (await sc
+      .parallelize([1, 2], 2)
+      .map((x) => () => x)
+      .collect()
+      .then(
+        () => ({ message: 'succeeded' }),
+        (caught: unknown) => caught as Error,
+      )) as Error;
+    expect(error.message).toContain('retrying cannot fix');
+    expect(error.message).toContain('Lost task');
+    expect(error.message).toMatch(/Lost task \d\.0 /);
+  } finally {
+    await sc.stop();
+  }
+});

@@ -61,6 +61,13 @@ export interface SchedulerDemand {
  *   offer grows the agent's executor (`executorAdded` the first time, then
  *   `executorSlotsChanged`), `launch` turns each task into a Mesos TaskInfo on the resources
  *   accepted for it, and slots go back to zero when their tasks end.
+ *
+ * Two guarantees the fine-grained backend relies on: while tasks are pending, the task scheduler
+ * calls {@link SchedulerBackend.launch} synchronously from within `executorAdded` /
+ * `executorSlotsChanged` (so the backend knows, before it answers the offer, which tasks go on
+ * the resources it just announced, and can decline the rest and lower the slots again); and it
+ * fills slots again from within `taskEnded`, so a backend whose slot disappears with the task
+ * lowers the slots first, then reports the outcome.
  */
 export interface SchedulerBackend {
   /** A short name for messages, e.g. `local[2]`. */

@@ -19,7 +19,7 @@ import {
   sliceArray,
   sliceNumericRange,
 } from './slicing.js';
-import { TaskScheduler } from './task-scheduler.js';
+import { type StageProgress, TaskScheduler } from './task-scheduler.js';
 import { computeTextSplits, listTextFiles } from './text-splits.js';
 
 /** Options of {@link SparkContext.create}. */
@@ -69,9 +69,17 @@ export class SparkContext {
   readonly #taskScheduler: TaskScheduler;
   readonly #dagScheduler: DagScheduler;
   readonly #host: DatasetHost;
+  readonly #progressListeners: Set<(progress: StageProgress) => void>;
   #stopped: Promise<void> | undefined;
 
-  private constructor(conf: SparkConf, master: MasterUrl, backend: SchedulerBackend, taskScheduler: TaskScheduler) {
+  private constructor(
+    conf: SparkConf,
+    master: MasterUrl,
+    backend: SchedulerBackend,
+    taskScheduler: TaskScheduler,
+    progressListeners: Set<(progress: StageProgress) => void>,
+  ) {
+    this.#progressListeners = progressListeners;
     this.conf = conf;
     this.master = master;
     this.appName = conf.get('spark.app.name');
@@ -145,12 +153,32 @@ export class SparkContext {
     const master = parseMasterUrl(masterText);
     const backend = options.backend ?? (await createBackendFor(master, conf, options));
     const maxFailures = master.kind === 'local' ? master.maxFailures : conf.getInt('spark.task.maxFailures', 4);
+    if (!Number.isSafeInteger(maxFailures) || maxFailures < 1) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_CONFIG',
+        `spark.task.maxFailures is ${maxFailures}: it must be at least 1 (1 means no retries)`,
+        { cause: { key: 'spark.task.maxFailures', value: maxFailures } },
+      );
+    }
+    const progressListeners = new Set<(progress: StageProgress) => void>();
     const taskScheduler = new TaskScheduler(backend, {
+      onProgress: (progress) => {
+        for (const listener of progressListeners) listener(progress);
+      },
       maxFailures,
       healthTracker: healthTrackerSettings(conf, backend),
+      unschedulableTaskSetTimeoutMs: conf.getTimeAsMs(
+        'spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout',
+        '120s',
+      ),
     });
-    await backend.start(taskScheduler.events);
-    return new SparkContext(conf, master, backend, taskScheduler);
+    try {
+      await backend.start(taskScheduler.events);
+    } catch (error) {
+      await backend.stop().catch(() => {});
+      throw error;
+    }
+    return new SparkContext(conf, master, backend, taskScheduler, progressListeners);
   }
 
   /**
@@ -166,6 +194,15 @@ export class SparkContext {
   /** The backend's name, e.g. `local[2]`. */
   get backendName(): string {
     return this.#backend.name;
+  }
+
+  /**
+   * Calls `listener` on every change of a running stage (tasks finished, running, failed
+   * attempts), for progress lines. Returns a function that removes it.
+   */
+  onStageProgress(listener: (progress: StageProgress) => void): () => void {
+    this.#progressListeners.add(listener);
+    return () => this.#progressListeners.delete(listener);
   }
 
   /** The executors known now, with their slots. */

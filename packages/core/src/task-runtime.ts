@@ -4,7 +4,7 @@
  * function of this module, because it is shipped inside each task's function source and must
  * not depend on how this package was compiled or bundled.
  *
- * Items flow between steps as synchronous iterables (generators), so a chain of narrow
+ * Items flow between steps as synchronous iterables (iterators), so a chain of narrow
  * transformations streams through one partition without materialising it. Only a source may be
  * asynchronous (reading a text split).
  *
@@ -16,10 +16,18 @@
 const SOURCE_OPS: Record<SourceOp, string> = {
   items: `(input) => input`,
   empty: `() => []`,
-  range: `function* range(input) {
+  range: `(input) => {
   const { start, end, step } = input;
-  if (step > 0) for (let value = start; value < end; value += step) yield value;
-  else for (let value = start; value > end; value += step) yield value;
+  let value = start;
+  return {
+    [Symbol.iterator]() { return this; },
+    next() {
+      if (step > 0 ? value >= end : value <= end) return { value: undefined, done: true };
+      const current = value;
+      value += step;
+      return { value: current, done: false };
+    },
+  };
 }`,
   text: `async function textSplit(split) {
   // Hadoop's LineRecordReader: a split that does not start the file drops everything up to
@@ -110,19 +118,69 @@ const SOURCE_OPS: Record<SourceOp, string> = {
 }`,
 };
 
+// Steps are hand-written iterators rather than generators: about 2.5 times faster per item on
+// Node 20, and `return` still reaches the source when an action stops early (take).
 const STEP_OPS: Record<StepOp, string> = {
-  map: `function* map(items, f, captured) { for (const item of items) yield f(item, captured); }`,
-  filter: `function* filter(items, f, captured) { for (const item of items) if (f(item, captured)) yield item; }`,
+  map: `(items, f, captured) => {
+  const source = items[Symbol.iterator]();
+  return {
+    [Symbol.iterator]() { return this; },
+    next() {
+      const step = source.next();
+      return step.done ? step : { value: f(step.value, captured), done: false };
+    },
+    return(value) { source.return?.(); return { value, done: true }; },
+  };
+}`,
+  filter: `(items, f, captured) => {
+  const source = items[Symbol.iterator]();
+  return {
+    [Symbol.iterator]() { return this; },
+    next() {
+      for (;;) {
+        const step = source.next();
+        if (step.done || f(step.value, captured)) return step;
+      }
+    },
+    return(value) { source.return?.(); return { value, done: true }; },
+  };
+}`,
   flatMap: `function* flatMap(items, f, captured) { for (const item of items) yield* f(item, captured); }`,
   mapPartitions: `(items, f, captured) => f(items, captured)`,
   mapPartitionsWithIndex: `(items, f, captured, partition) => f(partition, items, captured)`,
-  keyBy: `function* keyBy(items, f, captured) { for (const item of items) yield [f(item, captured), item]; }`,
-  mapValues: `function* mapValues(items, f, captured) {
-  for (const pair of items) yield [pair[0], f(pair[1], captured)];
+  keyBy: `(items, f, captured) => {
+  const source = items[Symbol.iterator]();
+  return {
+    [Symbol.iterator]() { return this; },
+    next() {
+      const step = source.next();
+      return step.done ? step : { value: [f(step.value, captured), step.value], done: false };
+    },
+    return(value) { source.return?.(); return { value, done: true }; },
+  };
 }`,
-  zipWithIndex: `function* zipWithIndex(items, f, captured, partition, extra) {
+  mapValues: `(items, f, captured) => {
+  const source = items[Symbol.iterator]();
+  return {
+    [Symbol.iterator]() { return this; },
+    next() {
+      const step = source.next();
+      return step.done ? step : { value: [step.value[0], f(step.value[1], captured)], done: false };
+    },
+    return(value) { source.return?.(); return { value, done: true }; },
+  };
+}`,
+  zipWithIndex: `(items, f, captured, partition, extra) => {
+  const source = items[Symbol.iterator]();
   let index = extra.offset;
-  for (const item of items) yield [item, index++];
+  return {
+    [Symbol.iterator]() { return this; },
+    next() {
+      const step = source.next();
+      return step.done ? step : { value: [step.value, index++], done: false };
+    },
+    return(value) { source.return?.(); return { value, done: true }; },
+  };
 }`,
 };
 
@@ -214,8 +272,11 @@ export interface TaskShape {
 export interface ComposedCaptured {
   /** The user's captured values per step, then the action's. */
   readonly values: unknown[];
-  /** The partition index each step sees, then the action's. */
-  readonly partitions: number[];
+  /**
+   * The partition index each step sees (it differs from the task's after a union), or null when
+   * every step sees the task's own partition (then one `captured` serves every task of a stage).
+   */
+  readonly partitions: number[] | null;
   /** Library values per step, then the action's (zero values, offsets, directories). */
   readonly extras: unknown[];
 }
@@ -238,10 +299,12 @@ export function composeTaskSource(shape: TaskShape): string {
   // (a driver variable called `items` must still be a ReferenceError, not our iterable).
   return `((functions, source, stepTable, action, steps) => async function sparkMesosTask(input, captured, context) {
   let items = await source(input, context);
+  const partitions = captured.partitions;
   for (let index = 0; index < steps.length; index++) {
-    items = stepTable[steps[index]](items, functions[index], captured.values[index], captured.partitions[index], captured.extras[index], context);
+    const partition = partitions === null ? context.partition : partitions[index];
+    items = stepTable[steps[index]](items, functions[index], captured.values[index], partition, captured.extras[index], context);
   }
-  return await action(items, functions[${last}], captured.values[${last}], captured.partitions[${last}], captured.extras[${last}], context);
+  return await action(items, functions[${last}], captured.values[${last}], context.partition, captured.extras[${last}], context);
 })([
 ${functions.join(',\n')}
 ], ${SOURCE_OPS[shape.source]}, {

@@ -43,7 +43,17 @@ describe('task scheduler', () => {
       },
       {},
       async (sc, backend) => {
+        const progress: Array<{ finishedTasks: number; failedAttempts: number; state: string }> = [];
+        const remove = sc.onStageProgress((stage) => progress.push(stage));
         expect(await sc.parallelize([1, 2, 3], 3).collect()).toEqual([1, 2, 3]);
+        remove();
+        expect(progress.at(-1)).toMatchObject({
+          totalTasks: 3,
+          finishedTasks: 3,
+          failedAttempts: 3,
+          state: 'succeeded',
+        });
+        expect(progress.some((stage) => stage.state === 'running' && stage.finishedTasks < 3)).toBe(true);
         const attempts = backend.launched.filter(({ task }) => task.partition === 1).map(({ task }) => task.attempt);
         expect(attempts).toEqual([0, 1, 2, 3]);
       },
@@ -124,6 +134,33 @@ describe('task scheduler', () => {
     );
   });
 
+  it('aborts a task set whose task is excluded on every executor after the unschedulable timeout', async () => {
+    await withContext(
+      {
+        executors: [{ executorId: 'only', host: 'h1', slots: 1 }],
+        intercept: () => failure('broken everywhere'),
+      },
+      {
+        'spark.excludeOnFailure.enabled': 'true',
+        'spark.excludeOnFailure.application.maxFailedTasksPerExecutor': '10',
+        'spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout': '50ms',
+      },
+      async (sc, backend) => {
+        const error = (await sc
+          .parallelize([1], 1)
+          .collect()
+          .then(
+            () => ({ code: 'none', message: '' }),
+            (caught: unknown) => caught as Error & { code: string },
+          )) as Error & { code: string };
+        expect(error.code).toBe('SM_ERR_JOB_FAILED');
+        expect(error.message).toContain('cannot run anywhere due to node and executor excludeOnFailure');
+        expect(error.message).toContain('broken everywhere');
+        expect(backend.launched).toHaveLength(1);
+      },
+    );
+  });
+
   it('reports demand to the backend and takes executors added later', async () => {
     await withContext({ executors: [] }, {}, async (sc, backend) => {
       const job = sc.parallelize([1, 2, 3], 3).count();
@@ -135,6 +172,15 @@ describe('task scheduler', () => {
     });
   });
 
+  it('refuses spark.task.maxFailures below 1', async () => {
+    await expect(
+      SparkContext.create(
+        new SparkConf().setMaster('mesos://127.0.0.1:5050').setAppName('x').set('spark.task.maxFailures', '0'),
+        { backend: createInProcessBackend() },
+      ),
+    ).rejects.toMatchObject({ code: 'SM_ERR_BAD_CONFIG', message: expect.stringContaining('at least 1') });
+  });
+
   it('stop fails running jobs and refuses new ones', async () => {
     const backend = createInProcessBackend({ intercept: () => 'hold' });
     const sc = await SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('stop-test'), { backend });
@@ -143,5 +189,31 @@ describe('task scheduler', () => {
     await sc.stop();
     await expect(job).rejects.toMatchObject({ code: 'SM_ERR_CONTEXT_STOPPED' });
     expect(() => sc.parallelize([1])).toThrow(/stopped/);
+  });
+});
+
+describe('guarantees a fine-grained backend relies on', () => {
+  it('launches synchronously from within executorSlotsChanged, and not beyond lowered slots', async () => {
+    await withContext({ executors: [], intercept: () => 'hold' }, {}, async (sc, backend) => {
+      void sc
+        .parallelize([1, 2, 3], 3)
+        .count()
+        .catch(() => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      backend.events().executorAdded({ executorId: 'fine', host: 'agent', slots: 0 });
+      expect(backend.launched).toHaveLength(0);
+      backend.events().executorSlotsChanged('fine', 2);
+      // Synchronous: the tasks are known before the backend answers the offer.
+      expect(backend.launched.map(({ task }) => task.partition)).toEqual([0, 1]);
+      backend.events().executorSlotsChanged('fine', 1);
+      backend.events().taskEnded('fine', backend.launched[0]!.task.taskId, {
+        state: 'finished',
+        result: new Uint8Array([0xff, 0x0f, 0x49, 0x02]),
+        durationMs: 1,
+        outputTail: '',
+      });
+      // One slot, still taken by the second task: nothing new starts.
+      expect(backend.launched).toHaveLength(2);
+    });
   });
 });

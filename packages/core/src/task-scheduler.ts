@@ -1,3 +1,4 @@
+import { serialize } from 'node:v8';
 import { SparkMesosError } from '@spark-mesos/errors';
 import { HealthTracker, type HealthTrackerSettings } from './health-tracker.js';
 import type { ExecutorDescription, SchedulerBackend, SchedulerBackendEvents } from './scheduler-backend.js';
@@ -9,8 +10,10 @@ export interface TaskTemplate {
   /** The partition of the stage's dataset. */
   readonly partition: number;
   readonly function: TaskFunctionSpec;
+  /** `v8.serialize(capturedValues)`, often shared by every task of the set. */
   readonly captured: Uint8Array;
-  readonly input: Uint8Array;
+  /** The partition's input: serialized already, or a value serialized when the task starts. */
+  readonly input: Uint8Array | { readonly value: unknown };
 }
 
 /** The tasks of one stage attempt, run together. */
@@ -21,6 +24,22 @@ export interface TaskSetSubmission {
   readonly tasks: readonly TaskTemplate[];
 }
 
+/** Where a stage stands; reported on every change (for progress lines). */
+export interface StageProgress {
+  readonly jobId: number;
+  readonly stageId: number;
+  readonly stageAttempt: number;
+  /** Tasks in the stage. */
+  readonly totalTasks: number;
+  /** Tasks finished successfully. */
+  readonly finishedTasks: number;
+  /** Task attempts running now. */
+  readonly runningTasks: number;
+  /** Failed task attempts so far. */
+  readonly failedAttempts: number;
+  readonly state: 'running' | 'succeeded' | 'failed';
+}
+
 /** Options of {@link TaskScheduler}. */
 export interface TaskSchedulerOptions {
   /** Failures of one task before its job fails (`spark.task.maxFailures`). @default 4 */
@@ -29,7 +48,25 @@ export interface TaskSchedulerOptions {
   healthTracker?: HealthTrackerSettings;
   /** The clock exclusions expire by. @default Date.now */
   now?: () => number;
+  /**
+   * With exclusion on, how long a task set may wait while one of its tasks is excluded on every
+   * executor there is, before it is aborted
+   * (`spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout`). @default 120_000
+   */
+  unschedulableTaskSetTimeoutMs?: number;
+  /** Called on every change of a stage's progress. @default none */
+  onProgress?: (progress: StageProgress) => void;
 }
+
+/**
+ * Task failures of the executor's runtime that every retry would repeat (Spark aborts at once on
+ * a result it cannot serialize too).
+ */
+const DETERMINISTIC_FAILURE_CODES = new Set([
+  'SM_ERR_TASK_BAD_SOURCE',
+  'SM_ERR_TASK_BAD_PAYLOAD',
+  'SM_ERR_TASK_RESULT_NOT_SERIALIZABLE',
+]);
 
 /** How many characters of a task's output a job failure quotes. */
 const OUTPUT_TAIL_CHARACTERS = 2000;
@@ -57,8 +94,12 @@ class TaskSetManager {
   readonly failures: number[];
   readonly failedOn: Array<Map<string, number>>;
   readonly results: Array<Uint8Array | undefined>;
+  readonly lastFailure: Array<string | undefined>;
   readonly running = new Set<string>();
+  /** Set while a task of this set cannot run on any executor because of exclusions. */
+  unschedulableTimer: NodeJS.Timeout | undefined;
   finished = 0;
+  failedAttempts = 0;
   done = false;
 
   constructor(
@@ -71,6 +112,7 @@ class TaskSetManager {
     this.failures = new Array<number>(count).fill(0);
     this.failedOn = Array.from({ length: count }, () => new Map());
     this.results = new Array<Uint8Array | undefined>(count);
+    this.lastFailure = new Array<string | undefined>(count);
   }
 
   get pendingCount(): number {
@@ -93,6 +135,8 @@ export class TaskScheduler {
   readonly #maxFailures: number;
   readonly #health: HealthTracker;
   readonly #now: () => number;
+  readonly #unschedulableTimeoutMs: number;
+  readonly #onProgress: ((progress: StageProgress) => void) | undefined;
   readonly #executors = new Map<string, ExecutorState>();
   readonly #sets: TaskSetManager[] = [];
   readonly #running = new Map<string, RunningTask>();
@@ -113,6 +157,23 @@ export class TaskScheduler {
       },
     );
     this.#now = options.now ?? Date.now;
+    this.#unschedulableTimeoutMs = options.unschedulableTaskSetTimeoutMs ?? 120_000;
+    this.#onProgress = options.onProgress;
+  }
+
+  #report(set: TaskSetManager, state: StageProgress['state'] = 'running'): void {
+    if (!this.#onProgress) return;
+    const { jobId, stageId, stageAttempt, tasks } = set.submission;
+    this.#onProgress({
+      jobId,
+      stageId,
+      stageAttempt,
+      totalTasks: tasks.length,
+      finishedTasks: set.finished,
+      runningTasks: set.running.size,
+      failedAttempts: set.failedAttempts,
+      state,
+    });
   }
 
   /** The events object to hand to {@link SchedulerBackend.start}. */
@@ -163,18 +224,57 @@ export class TaskScheduler {
 
   #schedule(): void {
     const now = this.#now();
+    const launchedFrom = new Set<TaskSetManager>();
     for (const executor of this.#executors.values()) {
       const { executorId, host } = executor.description;
       if (!this.#health.isExecutorUsable(executorId, host, now)) continue;
       const batch: TaskSpec[] = [];
-      while (executor.running.size + batch.length < executor.slots) {
+      while (executor.running.size < executor.slots) {
         const picked = this.#pickTask(executorId);
         if (!picked) break;
         batch.push(this.#startTask(picked.set, picked.index, executor));
+        launchedFrom.add(picked.set);
       }
       if (batch.length > 0) this.#backend.launch(executorId, batch);
     }
+    if (this.#onProgress) for (const set of launchedFrom) this.#report(set);
+    if (this.#health.settings.enabled) this.#checkUnschedulable(now);
     this.#reportDemand();
+  }
+
+  /**
+   * Spark's "cannot run anywhere due to node and executor excludeOnFailure": a task excluded on
+   * every executor there is starts a timer; a new usable executor stops it, expiry aborts.
+   */
+  #checkUnschedulable(now: number): void {
+    if (this.#executors.size === 0) return; // waiting for resources, not blocked by exclusion
+    const usable = [...this.#executors.values()].filter((executor) =>
+      this.#health.isExecutorUsable(executor.description.executorId, executor.description.host, now),
+    );
+    const limit = this.#health.settings.maxTaskAttemptsPerExecutor;
+    for (const set of this.#sets) {
+      const blocked = set.retries.find((index) =>
+        usable.every((executor) => (set.failedOn[index]!.get(executor.description.executorId) ?? 0) >= limit),
+      );
+      if (blocked === undefined) {
+        clearTimeout(set.unschedulableTimer);
+        set.unschedulableTimer = undefined;
+      } else if (set.unschedulableTimer === undefined) {
+        set.unschedulableTimer = setTimeout(() => {
+          const partition = set.submission.tasks[blocked]!.partition;
+          this.#abort(
+            set,
+            this.#jobFailure(
+              set,
+              `Aborting ${set.name} because task ${partition} cannot run anywhere due to node and executor excludeOnFailure (waited ${this.#unschedulableTimeoutMs} ms for another executor). Most recent failure: ${set.lastFailure[blocked] ?? 'none recorded'}`,
+              {},
+            ),
+          );
+          this.#schedule();
+        }, this.#unschedulableTimeoutMs);
+        set.unschedulableTimer.unref();
+      }
+    }
   }
 
   #pickTask(executorId: string): { set: TaskSetManager; index: number } | undefined {
@@ -209,7 +309,7 @@ export class TaskScheduler {
       attempt,
       function: template.function,
       captured: template.captured,
-      input: template.input,
+      input: template.input instanceof Uint8Array ? template.input : serialize(template.input.value),
     };
   }
 
@@ -236,6 +336,7 @@ export class TaskScheduler {
         set.finished++;
       }
       if (set.finished === set.submission.tasks.length) this.#complete(set);
+      else this.#report(set);
       this.#schedule();
       return;
     }
@@ -247,6 +348,8 @@ export class TaskScheduler {
     const described = describeTaskError(error);
     const failure = this.#failureText(running, executorId, host, described.text, error.stack, outcome.outputTail);
     set.failures[index] = set.failures[index]! + 1;
+    set.failedAttempts++;
+    set.lastFailure[index] = failure;
     set.failedOn[index]!.set(executorId, (set.failedOn[index]!.get(executorId) ?? 0) + 1);
     this.#health.taskFailed(executorId, host, this.#now());
     const partition = set.submission.tasks[index]!.partition;
@@ -258,6 +361,13 @@ export class TaskScheduler {
           variable: described.driverVariable,
         }),
         'SM_ERR_DRIVER_VARIABLE',
+      );
+    } else if (outcome.state === 'failed' && DETERMINISTIC_FAILURE_CODES.has(outcome.error.code ?? '')) {
+      this.#abort(
+        set,
+        this.#jobFailure(set, `Task ${partition} in ${set.name} failed in a way retrying cannot fix: ${failure}`, {
+          taskErrorCode: outcome.error.code,
+        }),
       );
     } else if (set.failures[index]! >= this.#maxFailures) {
       this.#abort(
@@ -328,13 +438,16 @@ export class TaskScheduler {
 
   #complete(set: TaskSetManager): void {
     set.done = true;
+    clearTimeout(set.unschedulableTimer);
     this.#sets.splice(this.#sets.indexOf(set), 1);
+    this.#report(set, 'succeeded');
     set.resolve(set.results as Uint8Array[]);
   }
 
   #abort(set: TaskSetManager, failure: Error | { text: string; details: object }, code = 'SM_ERR_JOB_FAILED'): void {
     if (set.done) return;
     set.done = true;
+    clearTimeout(set.unschedulableTimer);
     this.#sets.splice(this.#sets.indexOf(set), 1);
     // The killed tasks keep their slots until their outcome arrives, so a slot is never given
     // twice; that outcome is then dropped (the set is done).
@@ -342,6 +455,7 @@ export class TaskScheduler {
       const running = this.#running.get(taskId);
       if (running) this.#backend.kill(running.executorId, taskId, `${set.name} was aborted`);
     }
+    this.#report(set, 'failed');
     set.reject(
       failure instanceof Error
         ? failure

@@ -17,7 +17,7 @@ async function linesOf(split: TextSplit): Promise<string[]> {
     partition: 0,
     attempt: 0,
     function: { kind: 'source', source: readSplit },
-    captured: serialize({ values: [undefined], partitions: [0], extras: [null] }),
+    captured: serialize({ values: [undefined], partitions: null, extras: [null] }),
     input: serialize(split),
   });
   if (outcome.state !== 'finished') throw new Error(JSON.stringify(outcome));

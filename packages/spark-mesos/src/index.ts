@@ -24,6 +24,7 @@ export {
   SparkContext,
   type SparkContextOptions,
   type Stage,
+  type StageProgress,
   type TaskContext,
   type TaskError,
   type TaskFunctionSpec,

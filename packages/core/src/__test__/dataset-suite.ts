@@ -136,6 +136,19 @@ export function describeDatasetSuite(name: string, makeContext: () => Promise<Sp
         { out },
       );
       expect((await readdir(out)).sort()).toEqual(['x', 'y', 'z']);
+      const sizes = join(directory, 'sizes');
+      await sc.parallelize(numbers, 4).foreachPartition(
+        async (items, { sizes }) => {
+          const fs = process.getBuiltinModule('node:fs/promises') as typeof import('node:fs/promises');
+          await fs.mkdir(sizes, { recursive: true });
+          const all = Array.from(items);
+          await fs.writeFile(`${sizes}/${all[0]}`, String(all.length));
+        },
+        { sizes },
+      );
+      const written = await readdir(sizes);
+      expect(written.map(Number).sort((a, b) => a - b)).toEqual([-20, 5, 30, 55]);
+      expect(await readFile(join(sizes, '-20'), 'utf8')).toBe('25');
     });
 
     it('saveAsTextFile writes part files and _SUCCESS, refuses an existing directory, and textFile reads it back', async () => {
