@@ -1,0 +1,303 @@
+// End to end on Mesos: the coarse- and fine-grained backends run jobs on an in-process
+// local-cluster (mesos-local), or, unchanged, on the real master named by SPARK_MESOS_TEST_MASTER
+// (e.g. mesos://127.0.0.1:5050, on this host, whose agents have Node 20 on PATH; the executor is
+// packed into a temporary directory and fetched as file://). Optional: SPARK_MESOS_TEST_PRINCIPAL /
+// SPARK_MESOS_TEST_SECRET, SPARK_MESOS_TEST_ROLE.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SparkConf } from '@spark-mesos/config';
+import { getMesosJson } from '@spark-mesos/mesos-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BackendForMasterOptions, createBackendForMaster } from './backend-for-master.js';
+import { SparkContext } from './spark-context.js';
+
+const realMaster = process.env.SPARK_MESOS_TEST_MASTER || undefined;
+const principal = process.env.SPARK_MESOS_TEST_PRINCIPAL;
+const secret = process.env.SPARK_MESOS_TEST_SECRET;
+const role = process.env.SPARK_MESOS_TEST_ROLE;
+const target = realMaster ?? 'local-cluster[2,2,1024]';
+
+/** Quiet logs (warnings are expected in the failure cases); errors still show. */
+const quiet: BackendForMasterOptions['log'] = (level, message) => {
+  if (level === 'error' && process.env.SPARK_MESOS_TEST_VERBOSE) process.stderr.write(`${message}\n`);
+};
+
+function backendOptions(extra: BackendForMasterOptions = {}): BackendForMasterOptions {
+  return {
+    log: quiet,
+    packExecutorLocally: true,
+    localCluster: {
+      cluster: { heartbeatIntervalSeconds: 1, allocationIntervalMs: 50, statusUpdateRetryMs: 500 },
+      ...extra.localCluster,
+    },
+    ...(extra.mesos === undefined ? {} : { mesos: extra.mesos }),
+  };
+}
+
+function clusterConf(name: string, settings: Record<string, string> = {}): SparkConf {
+  const conf = new SparkConf().setMaster(target).setAppName(`spark-mesos ${name}`);
+  // Polite on a shared real cluster; a local cluster has 4 cores anyway.
+  conf.set('spark.cores.max', '4');
+  conf.set('spark.mesos.coarse.shutdownTimeout', '3s');
+  if (realMaster !== undefined) {
+    conf.set('spark.driver.host', '127.0.0.1');
+    if (principal !== undefined) conf.set('spark.mesos.principal', principal);
+    if (secret !== undefined) conf.set('spark.mesos.secret', secret);
+    if (role !== undefined) conf.set('spark.mesos.role', role);
+  }
+  conf.setAll(settings);
+  return conf;
+}
+
+/** Warnings of the current test's backend. */
+let warnings: string[] = [];
+
+function start(conf: SparkConf, extra: BackendForMasterOptions = {}): Promise<SparkContext> {
+  warnings = [];
+  const options: BackendForMasterOptions = {
+    ...backendOptions(extra),
+    log: (level, message) => {
+      if (level !== 'info') warnings.push(message);
+      quiet?.(level, message);
+    },
+  };
+  return SparkContext.create(conf, { createBackend: (master, c) => createBackendForMaster(master, c, options) });
+}
+
+let active: SparkContext | undefined;
+afterEach(async () => {
+  await active?.stop();
+  active = undefined;
+});
+
+/** The job both modes must answer as local[2] does. */
+async function referenceJob(sc: SparkContext): Promise<{ sum: number; evens: number[]; count: number }> {
+  const numbers = sc.range(0, 2000, 1, 8);
+  const sum = await numbers.map((x, { k }) => x * k, { k: 3 }).reduce((a, b) => a + b);
+  const evens = await numbers.filter((x) => x % 400 === 0).collect();
+  const count = await sc
+    .parallelize(['a b', 'c', 'd e f'], 3)
+    .flatMap((line) => line.split(' '))
+    .count();
+  return { sum, evens, count };
+}
+
+async function localAnswer(): Promise<Awaited<ReturnType<typeof referenceJob>>> {
+  const sc = await SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('reference'));
+  try {
+    return await referenceJob(sc);
+  } finally {
+    await sc.stop();
+  }
+}
+
+describe(`Mesos backends on ${target}`, () => {
+  for (const mode of ['coarse', 'fine'] as const) {
+    it(`${mode}-grained: a job answers as on local[2]`, { timeout: 120_000 }, async () => {
+      const expected = await localAnswer();
+      active = await start(clusterConf(`${mode} answer`, { 'spark.mesos.coarse': String(mode === 'coarse') }));
+      expect(await referenceJob(active)).toEqual(expected);
+      // Warm executors: a second job on the same context.
+      expect(await active.range(0, 100, 1, 4).count()).toBe(100);
+      // Results over the 1 MiB status-data limit (fine-grained: they travel over the driver link).
+      const large = await active.runJob(active.range(0, 2, 1, 2), (_items, context) =>
+        String(context.partition).repeat(1_500_000),
+      );
+      expect(large.map((text) => [text.length, text[0]])).toEqual([
+        [1_500_000, '0'],
+        [1_500_000, '1'],
+      ]);
+      if (mode === 'coarse') expect(active.executors().length).toBeGreaterThan(0);
+    });
+
+    // The counters are the master's, so this needs a master URL to read them: a static real one, or the local cluster.
+    it.skipIf(realMaster?.includes('zk://') === true)(
+      `${mode}-grained: SUPPRESS while no task waits, REVIVE when tasks come`,
+      { timeout: 120_000 },
+      async () => {
+        let httpUrl = realMaster?.replace(/^mesos(\+https)?:\/\//, (_, https) => (https ? 'https://' : 'http://'));
+        active = await start(clusterConf(`${mode} suppress`, { 'spark.mesos.coarse': String(mode === 'coarse') }), {
+          localCluster: {
+            onCluster: (cluster) => {
+              httpUrl = cluster.httpUrl;
+            },
+          },
+        });
+        const counters = async () => {
+          const snapshot = await getMesosJson<Record<string, number>>(`${httpUrl}/metrics/snapshot`);
+          return {
+            suppress: snapshot['master/messages_suppress_offers'] ?? 0,
+            revive: snapshot['master/messages_revive_offers'] ?? 0,
+          };
+        };
+        const waitFor = async (check: (value: { suppress: number; revive: number }) => boolean) => {
+          for (let waited = 0; waited < 10_000; waited += 50) {
+            const value = await counters();
+            if (check(value)) return value;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          throw new Error(`the counters never matched: ${JSON.stringify(await counters())}`);
+        };
+        // Nothing to run after start: offers are suppressed.
+        const idle = await waitFor((value) => value.suppress >= 1);
+        expect(await active.range(0, 10, 1, 2).count()).toBe(10);
+        const after = await waitFor((value) => value.suppress > idle.suppress);
+        expect(after.revive).toBeGreaterThan(idle.revive);
+      },
+    );
+
+    it(`${mode}-grained: spark.executorEnv.* and spark.mesos.uris reach the executors`, {
+      timeout: 120_000,
+    }, async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'spark-mesos-uris-'));
+      try {
+        writeFileSync(join(directory, 'extra-data.txt'), 'fetched next to the executor');
+        active = await start(
+          clusterConf(`${mode} env`, {
+            'spark.mesos.coarse': String(mode === 'coarse'),
+            'spark.executorEnv.SPARK_MESOS_TEST_GREETING': 'hello from the driver',
+            'spark.mesos.uris': ` ${pathToFileURL(join(directory, 'extra-data.txt')).href} `,
+          }),
+        );
+        const seen = await active.runJob(active.range(0, 2, 1, 2), () => {
+          const fs = process.getBuiltinModule('node:fs');
+          const path = process.getBuiltinModule('node:path');
+          const sandbox = process.env.MESOS_SANDBOX ?? path.resolve('..');
+          return [process.env.SPARK_MESOS_TEST_GREETING, fs.readFileSync(path.join(sandbox, 'extra-data.txt'), 'utf8')];
+        });
+        expect(seen).toEqual([
+          ['hello from the driver', 'fetched next to the executor'],
+          ['hello from the driver', 'fetched next to the executor'],
+        ]);
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    });
+
+    it(`${mode}-grained: a job completes when an executor crashes in the middle`, { timeout: 120_000 }, async () => {
+      active = await start(clusterConf(`${mode} crash`, { 'spark.mesos.coarse': String(mode === 'coarse') }));
+      const results = await active.runJob(active.range(0, 40, 1, 4), async (items, context) => {
+        if (context.partition === 1 && context.attempt === 0) {
+          // Kill the whole executor process (not only this worker thread), as a crash would.
+          process.kill(process.pid, 'SIGKILL');
+          await new Promise((resolve) => setTimeout(resolve, 10_000));
+        }
+        let total = 0;
+        for (const item of items) total += item;
+        return total;
+      });
+      expect(results).toEqual([45, 145, 245, 345]);
+      // The executor did die (a thrown error would also have been retried).
+      expect(warnings.some((warning) => /^executor \S+ on \S+ lost: /.test(warning))).toBe(true);
+    });
+
+    it(`${mode}-grained: a task that always fails fails the job after spark.task.maxFailures, with its error and sandbox stderr`, {
+      timeout: 120_000,
+    }, async () => {
+      active = await start(
+        clusterConf(`${mode} always fails`, {
+          'spark.mesos.coarse': String(mode === 'coarse'),
+          'spark.task.maxFailures': '2',
+        }),
+      );
+      const error = (await active
+        .runJob(active.range(0, 4, 1, 2), (_items, context) => {
+          console.error(`diagnostic line of partition ${context.partition}`);
+          throw new Error(`boom in partition ${context.partition}`);
+        })
+        .catch((caught: unknown) => caught)) as { code: string; message: string };
+      expect(error.code).toBe('SM_ERR_JOB_FAILED');
+      expect(error.message).toMatch(/failed 2 times/);
+      expect(error.message).toMatch(/boom in partition \d/);
+      expect(error.message).toContain('tail of the stderr in the sandbox of');
+    });
+
+    it(`${mode}-grained: an unreachable executor URI fails fast naming the URI and the fetch error`, {
+      timeout: 90_000,
+    }, async () => {
+      const port = await closedPort();
+      const uri = `http://127.0.0.1:${port}/spark-mesos-executor-0123456789abcdef.tgz`;
+      active = await start(
+        clusterConf(`${mode} bad uri`, { 'spark.mesos.coarse': String(mode === 'coarse'), 'spark.executor.uri': uri }),
+      );
+      const error = (await active
+        .range(0, 10, 1, 2)
+        .count()
+        .catch((caught: unknown) => caught)) as { code: string; message: string };
+      expect(error.code).toBe('SM_ERR_EXECUTOR_LAUNCH_FAILED');
+      expect(error.message).toContain(uri);
+      expect(error.message).toContain('tail of the stderr in the sandbox of');
+      // The fetcher's own words, read from the sandbox: the URI again, and the refused connection.
+      const sandboxPart = error.message.slice(error.message.indexOf('tail of the stderr'));
+      expect(sandboxPart).toContain(`127.0.0.1:${port}`);
+    });
+  }
+
+  it('an unknown master fails SparkContext.create with a clear error', { timeout: 30_000 }, async () => {
+    const port = await closedPort();
+    const conf = new SparkConf()
+      .setMaster(`mesos://127.0.0.1:${port}`)
+      .setAppName('unknown master')
+      .set('spark.mesos.subscribeTimeout', '2s');
+    const error = (await start(conf).catch((caught: unknown) => caught)) as { code: string; message: string };
+    expect(error.code).toBe('SM_ERR_MESOS_UNREACHABLE');
+    expect(error.message).toContain(`mesos://127.0.0.1:${port}`);
+    expect(error.message).toContain('spark.master');
+  });
+
+  // A real master's credentials are not ours to choose: skipped there.
+  it.skipIf(realMaster !== undefined)(
+    'authenticates with SPARK_MESOS_PRINCIPAL and spark.mesos.secret.file',
+    { timeout: 60_000 },
+    async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'spark-mesos-secret-'));
+      try {
+        writeFileSync(join(directory, 'secret'), 'the-secret');
+        const conf = new SparkConf({ env: (name) => (name === 'SPARK_MESOS_PRINCIPAL' ? 'spark' : undefined) })
+          .setMaster(target)
+          .setAppName('auth accepted')
+          .set('spark.mesos.secret.file', join(directory, 'secret'));
+        active = await start(conf, {
+          localCluster: { cluster: { credentials: [{ principal: 'spark', secret: 'the-secret' }] } },
+        });
+        expect(await active.range(0, 10, 1, 2).count()).toBe(10);
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    },
+  );
+
+  // A real master's credentials are not ours to get wrong on purpose: skipped there.
+  it.skipIf(realMaster !== undefined)(
+    'Mesos authentication refused is a clear driver error',
+    { timeout: 60_000 },
+    async () => {
+      const conf = clusterConf('auth refused', {
+        'spark.mesos.principal': 'spark',
+        'spark.mesos.secret': 'not-the-secret',
+      });
+      const error = (await start(conf, {
+        localCluster: { cluster: { credentials: [{ principal: 'spark', secret: 'the-secret' }] } },
+      }).catch((caught: unknown) => caught)) as { code: string; message: string };
+      expect(error.code).toBe('SM_ERR_MESOS_AUTHENTICATION');
+      expect(error.message).toContain('Mesos authentication refused');
+      expect(error.message).toContain('principal "spark"');
+      expect(error.message).not.toContain('not-the-secret');
+    },
+  );
+});
+
+/** A port nothing listens on (bound, then closed). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
