@@ -1,5 +1,6 @@
 import { type MesosCredentials, resolveMesosCredentials, type SparkConf } from '@spark-mesos/config';
 import { isSparkMesosError, SparkMesosError } from '@spark-mesos/errors';
+import { createDriverEndpoint, type DriverEndpoint } from '@spark-mesos/executor/protocol';
 import type { MasterDetector } from '@spark-mesos/master-url';
 import {
   type CommandInfoURI,
@@ -278,4 +279,22 @@ export function createSandboxReader(subscription: MesosSubscription): SandboxRea
 export function sandboxTailSection(what: string, tail: string, maxCharacters = 1500): string {
   const trimmed = tail.length > maxCharacters ? tail.slice(-maxCharacters) : tail;
   return `\n--- tail of the stderr in the sandbox of ${what} ---\n${trimmed.replace(/\n$/, '')}\n`;
+}
+
+/**
+ * The driver's end of the executor link, where `spark.driver.host` (or `bindHost`) says, on
+ * `spark.driver.port` (0: a free one), advertising `spark.driver.host` (or `advertisedHost`).
+ */
+export function startDriverEndpoint(options: MesosBackendOptions, secret: Uint8Array): Promise<DriverEndpoint> {
+  const { conf } = options;
+  const log = options.log ?? STDERR_MESOS_BACKEND_LOG;
+  const driverHost = conf.getOption('spark.driver.host');
+  const advertisedHost = options.advertisedHost ?? driverHost;
+  return createDriverEndpoint({
+    secret,
+    host: options.bindHost ?? conf.getOption('spark.driver.bindAddress') ?? driverHost ?? '0.0.0.0',
+    port: conf.getInt('spark.driver.port', 0),
+    ...(advertisedHost === undefined ? {} : { advertisedHost }),
+    log: (level, message) => log(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', message),
+  });
 }

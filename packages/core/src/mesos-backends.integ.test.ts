@@ -3,15 +3,18 @@
 // (e.g. mesos://127.0.0.1:5050, on this host, whose agents have Node 20 on PATH; the executor is
 // packed into a temporary directory and fetched as file://). Optional: SPARK_MESOS_TEST_PRINCIPAL /
 // SPARK_MESOS_TEST_SECRET, SPARK_MESOS_TEST_ROLE.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SparkConf } from '@spark-mesos/config';
-import { getMesosJson } from '@spark-mesos/mesos-client';
+import { createOperatorClient, getMesosJson } from '@spark-mesos/mesos-client';
+import { type LocalCluster, startLocalCluster } from '@spark-mesos/mesos-local';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BackendForMasterOptions, createBackendForMaster } from './backend-for-master.js';
+import { prepareExecutorSource } from './mesos-executor-source.js';
 import { SparkContext } from './spark-context.js';
 
 const realMaster = process.env.SPARK_MESOS_TEST_MASTER || undefined;
@@ -177,6 +180,27 @@ describe(`Mesos backends on ${target}`, () => {
       }
     });
 
+    it(`${mode}-grained: runs the executor from spark.mesos.executor.home`, { timeout: 120_000 }, async () => {
+      // An installed executor: the package extracted into a directory every agent (this host) sees.
+      const packed = await prepareExecutorSource(new SparkConf(), { packLocally: true });
+      const home = mkdtempSync(join(tmpdir(), 'spark-mesos-home-'));
+      try {
+        const file = fileURLToPath((packed.source as { executorUri: string }).executorUri);
+        execFileSync('tar', ['-xzf', file, '-C', home]);
+        active = await start(
+          clusterConf(`${mode} home`, {
+            'spark.mesos.coarse': String(mode === 'coarse'),
+            'spark.mesos.executor.home': join(home, 'spark-mesos-executor'),
+          }),
+        );
+        const cwd = await active.runJob(active.range(0, 1, 1, 1), () => process.cwd());
+        expect(cwd).toEqual([join(home, 'spark-mesos-executor')]);
+      } finally {
+        packed.cleanup();
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+
     it(`${mode}-grained: a job completes when an executor crashes in the middle`, { timeout: 120_000 }, async () => {
       active = await start(clusterConf(`${mode} crash`, { 'spark.mesos.coarse': String(mode === 'coarse') }));
       const results = await active.runJob(active.range(0, 40, 1, 4), async (items, context) => {
@@ -235,6 +259,36 @@ describe(`Mesos backends on ${target}`, () => {
       expect(sandboxPart).toContain(`127.0.0.1:${port}`);
     });
   }
+
+  it.skipIf(realMaster?.includes('zk://') === true)(
+    'coarse-grained: stop() lets the executors exit, then tears the framework down',
+    { timeout: 120_000 },
+    async () => {
+      // A master that outlives the context: the real one, or a cluster of this test's own.
+      let cluster: LocalCluster | undefined;
+      if (realMaster === undefined) cluster = await startLocalCluster({ agents: 1, allocationIntervalMs: 50 });
+      try {
+        const masterUrl = realMaster ?? (cluster as LocalCluster).masterUrl;
+        const httpUrl = masterUrl.replace(/^mesos(\+https)?:\/\//, (_, https) => (https ? 'https://' : 'http://'));
+        const name = `spark-mesos stop ${Date.now()}`;
+        const conf = clusterConf('stop').setMaster(masterUrl).setAppName(name).set('spark.driver.host', '127.0.0.1');
+        active = await start(conf);
+        expect(await active.range(0, 10, 1, 2).count()).toBe(10);
+        await active.stop();
+        active = undefined;
+        const state = await createOperatorClient({ master: httpUrl }).getMasterState();
+        expect(state.frameworks.some((framework) => framework.name === name)).toBe(false);
+        const finished = state.completed_frameworks.find((framework) => framework.name === name);
+        expect(finished).toBeDefined();
+        const executorTasks = finished?.completed_tasks ?? [];
+        expect(executorTasks.length).toBeGreaterThan(0);
+        // Asked to exit before TEARDOWN, each executor ended by itself (TEARDOWN would kill it).
+        expect(new Set(executorTasks.map((task) => task.state))).toEqual(new Set(['TASK_FINISHED']));
+      } finally {
+        await cluster?.stop();
+      }
+    },
+  );
 
   it('an unknown master fails SparkContext.create with a clear error', { timeout: 30_000 }, async () => {
     const port = await closedPort();

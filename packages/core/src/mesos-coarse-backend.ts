@@ -1,6 +1,6 @@
 import { SparkMesosError } from '@spark-mesos/errors';
 import { buildExecutorCommand, createAppSecret } from '@spark-mesos/executor';
-import { createDriverEndpoint, type DriverEndpoint } from '@spark-mesos/executor/protocol';
+import type { DriverEndpoint } from '@spark-mesos/executor/protocol';
 import {
   filters,
   launchOperation,
@@ -29,6 +29,7 @@ import {
   type SandboxReader,
   STDERR_MESOS_BACKEND_LOG,
   sandboxTailSection,
+  startDriverEndpoint,
   subscribeToMesos,
 } from './mesos-backend-support.js';
 import type { SchedulerBackend, SchedulerBackendEvents, SchedulerDemand } from './scheduler-backend.js';
@@ -314,16 +315,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
       settings = readMesosLaunchSettings(conf);
       const appSecret = createAppSecret();
       secret = appSecret;
-      const driverHost = conf.getOption('spark.driver.host');
-      endpoint = await createDriverEndpoint({
-        secret: appSecret,
-        host: options.bindHost ?? conf.getOption('spark.driver.bindAddress') ?? driverHost ?? '0.0.0.0',
-        port: conf.getInt('spark.driver.port', 0),
-        ...((options.advertisedHost ?? driverHost) === undefined
-          ? {}
-          : { advertisedHost: (options.advertisedHost ?? driverHost) as string }),
-        log: (level, message) => log(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', message),
-      });
+      endpoint = await startDriverEndpoint(options, appSecret);
       endpoint.on('executorRegistered', (registration) => {
         const executor = executors.get(registration.executorId);
         if (executor === undefined || executor.state !== 'launching' || registration.mode !== 'coarse') {
@@ -419,17 +411,23 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
       if (stopping) return;
       stopping = true;
       events = undefined;
+      const timeoutMs = settings?.shutdownTimeoutMs ?? 10_000;
+      const deadline = Date.now() + timeoutMs;
       const running = [...executors.values()].filter((executor) => executor.registered && !executor.lostReported);
       await Promise.all(
         running.map((executor) =>
-          endpoint!
-            .shutdown(executor.executorId, {
-              timeoutMs: settings?.shutdownTimeoutMs ?? 10_000,
-              reason: 'the SparkContext stopped',
-            })
-            .catch(() => {}),
+          endpoint!.shutdown(executor.executorId, { timeoutMs, reason: 'the SparkContext stopped' }).catch(() => {}),
         ),
       );
+      // As Spark's stopExecutors: wait for Mesos to report the executors' tasks ended (they exit
+      // by themselves), within the same timeout; TEARDOWN then kills what is left.
+      while (
+        subscription !== undefined &&
+        Date.now() < deadline &&
+        running.some((executor) => executor.state !== 'gone')
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       if (subscription !== undefined) {
         await subscription.client.teardown().catch((error: Error) => log('warn', `TEARDOWN failed: ${error.message}`));
         await subscription.client.close().catch(() => {});

@@ -1,6 +1,6 @@
 import { SparkMesosError } from '@spark-mesos/errors';
 import { buildExecutorCommand, createAppSecret, encodeFineExecutorData, encodeFineTask } from '@spark-mesos/executor';
-import { createDriverEndpoint, type DriverEndpoint, decodeFineStatusData } from '@spark-mesos/executor/protocol';
+import { type DriverEndpoint, decodeFineStatusData } from '@spark-mesos/executor/protocol';
 import {
   type ExecutorInfo,
   filters,
@@ -31,6 +31,7 @@ import {
   type SandboxReader,
   STDERR_MESOS_BACKEND_LOG,
   sandboxTailSection,
+  startDriverEndpoint,
   subscribeToMesos,
 } from './mesos-backend-support.js';
 import type { SchedulerBackend, SchedulerBackendEvents, SchedulerDemand } from './scheduler-backend.js';
@@ -418,16 +419,7 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
       settings = readMesosLaunchSettings(conf);
       const appSecret = createAppSecret();
       secret = appSecret;
-      const driverHost = conf.getOption('spark.driver.host');
-      endpoint = await createDriverEndpoint({
-        secret: appSecret,
-        host: options.bindHost ?? conf.getOption('spark.driver.bindAddress') ?? driverHost ?? '0.0.0.0',
-        port: conf.getInt('spark.driver.port', 0),
-        ...((options.advertisedHost ?? driverHost) === undefined
-          ? {}
-          : { advertisedHost: (options.advertisedHost ?? driverHost) as string }),
-        log: (level, message) => log(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', message),
-      });
+      endpoint = await startDriverEndpoint(options, appSecret);
       // Fine-grained executors dial only to hand over results over the status-data limit.
       endpoint.on('taskOutcome', ({ taskId, outcome }) => {
         const task = tasks.get(taskId);
