@@ -31,6 +31,12 @@ export const mesosBackendKeys: readonly ConfigKeyDefinition[] = [
     doc: 'How long the driver waits to subscribe to the Mesos master before failing with SM_ERR_MESOS_UNREACHABLE.',
   },
   {
+    key: 'spark.mesos.coarse.pipelineDepth',
+    type: 'int',
+    default: '1',
+    doc: 'Tasks sent to a coarse-grained executor per task slot; above 1 it queues the next ones and starts them without a round trip to the driver (faster short tasks, but long tasks may crowd on one executor).',
+  },
+  {
     key: 'spark.mesos.executor.node',
     type: 'string',
     default: 'node',

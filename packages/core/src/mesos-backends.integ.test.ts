@@ -260,6 +260,15 @@ describe(`Mesos backends on ${target}`, () => {
     });
   }
 
+  it('coarse-grained with spark.mesos.coarse.pipelineDepth=8: the same answer, slots ×8', {
+    timeout: 120_000,
+  }, async () => {
+    const expected = await localAnswer();
+    active = await start(clusterConf('pipelined', { 'spark.mesos.coarse.pipelineDepth': '8' }));
+    expect(await referenceJob(active)).toEqual(expected);
+    for (const executor of active.executors()) expect(executor.slots % 8).toBe(0);
+  });
+
   it.skipIf(realMaster?.includes('zk://') === true)(
     'coarse-grained: stop() lets the executors exit, then tears the framework down',
     { timeout: 120_000 },

@@ -45,6 +45,14 @@ export interface MesosCoarseBackendOptions extends MesosBackendOptions {
   maxLaunchFailures?: number;
 }
 
+/**
+ * Tasks sent to a coarse-grained executor per task slot (`spark.mesos.coarse.pipelineDepth`):
+ * above 1 the executor queues the next tasks and starts them without a round trip to the driver
+ * (more tasks/s for short tasks), but the task scheduler fills one executor's slots before the
+ * next, so few long tasks could crowd on one executor: 1, as Spark.
+ */
+export const DEFAULT_PIPELINE_DEPTH = 1;
+
 interface CoarseExecutor {
   readonly executorId: string;
   readonly agentId: string;
@@ -89,6 +97,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
   const name = options.name ?? (typeof options.master === 'string' ? options.master : 'mesos');
   const executors = new Map<string, CoarseExecutor>();
   const launchedTasks = new Map<string, { executorId: string; attempt: number }>();
+  const pendingLaunches = new Map<string, TaskSpec[]>();
   let settings: MesosLaunchSettings | undefined;
   let events: SchedulerBackendEvents | undefined;
   let endpoint: DriverEndpoint | undefined;
@@ -103,6 +112,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
   let launchFailuresInARow = 0;
   let nextExecutorId = 0;
   let registeredCores = 0;
+  let pipelineDepth = DEFAULT_PIPELINE_DEPTH;
 
   const client = (): SchedulerClient => subscription!.client;
   const registeredCount = () =>
@@ -294,6 +304,19 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     updateOfferInterest();
   }
 
+  function flushLaunches(): void {
+    for (const [executorId, tasks] of pendingLaunches) {
+      pendingLaunches.delete(executorId);
+      try {
+        endpoint!.launch(executorId, tasks);
+      } catch (error) {
+        // Not connected: the executor is gone; its tasks are resubmitted with the loss.
+        const executor = executors.get(executorId);
+        if (executor !== undefined) reportLost(executor, (error as Error).message, false);
+      }
+    }
+  }
+
   async function onOutcome(executorId: string, taskId: string, outcome: TaskOutcome): Promise<void> {
     const launched = launchedTasks.get(taskId);
     launchedTasks.delete(taskId);
@@ -313,6 +336,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     async start(backendEvents) {
       events = backendEvents;
       settings = readMesosLaunchSettings(conf);
+      pipelineDepth = conf.getInt('spark.mesos.coarse.pipelineDepth', DEFAULT_PIPELINE_DEPTH);
       const appSecret = createAppSecret();
       secret = appSecret;
       endpoint = await startDriverEndpoint(options, appSecret);
@@ -337,7 +361,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
           executorId: executor.executorId,
           host: executor.hostname,
           agentId: executor.agentId,
-          slots: Math.max(1, Math.floor(executor.cpus / settings!.taskCpus)),
+          slots: Math.max(1, Math.floor(executor.cpus / settings!.taskCpus)) * pipelineDepth,
         });
       });
       endpoint.on('executorLost', ({ executorId, reason }) => {
@@ -381,15 +405,15 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     },
     launch(executorId, tasks: readonly TaskSpec[]) {
       for (const task of tasks) launchedTasks.set(task.taskId, { executorId, attempt: task.attempt });
-      try {
-        endpoint!.launch(executorId, tasks as TaskSpec[]);
-      } catch (error) {
-        const executor = executors.get(executorId);
-        // Reported after the scheduler's own loop, which is iterating its executors now.
-        queueMicrotask(() => {
-          if (executor !== undefined) reportLost(executor, (error as Error).message, false);
-        });
+      // Launches of one turn (one per finished task when the executor is busy) go out as one
+      // batch per executor: one frame and one socket write instead of one per task.
+      const batch = pendingLaunches.get(executorId);
+      if (batch !== undefined) {
+        for (const task of tasks) batch.push(task);
+        return;
       }
+      pendingLaunches.set(executorId, [...tasks]);
+      if (pendingLaunches.size === 1) queueMicrotask(flushLaunches);
     },
     kill(executorId, taskId, reason) {
       try {
