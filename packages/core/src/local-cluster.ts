@@ -86,7 +86,10 @@ export function createLocalClusterBackend(
         });
         cleanup = prepared.cleanup;
         cluster = await startLocalCluster({
-          allocationIntervalMs: 100,
+          // Offers follow freed resources within 20 ms (Mesos: 1 s): fine-grained tasks, which
+          // wait for offers, run about 5 times faster than at mesos-local's default; a cycle
+          // with nothing to offer costs microseconds.
+          allocationIntervalMs: 20,
           ...options.cluster,
           agents: master.agents,
           resources: `cpus:${master.coresPerAgent + executorCores};mem:${master.memoryPerAgentMb};disk:10000;ports:[31000-32000]`,
