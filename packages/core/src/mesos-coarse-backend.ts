@@ -133,10 +133,15 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     });
   }
 
-  function updateOfferInterest(): void {
+  /**
+   * SUPPRESS or REVIVE as demand says. `resourcesFreed`: an executor went away while tasks wait;
+   * REVIVE even when not suppressed, so that offers declined with a long filter (cap reached)
+   * come back now rather than when the filter ends.
+   */
+  function updateOfferInterest(resourcesFreed = false): void {
     if (subscription === undefined || stopping) return;
     const wanted = wantsOffers();
-    if (wanted && suppressed) {
+    if (wanted && (suppressed || resourcesFreed)) {
       suppressed = false;
       void call('REVIVE', client().revive());
     } else if (!wanted && !suppressed) {
@@ -278,7 +283,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     if (executor.registered || executor.lostReported) {
       // The link may still be open (a partitioned agent): report the loss now (once).
       reportLost(executor, `its Mesos task ended: ${describeStatus(status)}`, status.state !== 'TASK_KILLED');
-      updateOfferInterest();
+      updateOfferInterest(true);
       return;
     }
     executor.lostReported = true;
@@ -301,7 +306,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
       );
       return;
     }
-    updateOfferInterest();
+    updateOfferInterest(true);
   }
 
   function flushLaunches(): void {

@@ -131,10 +131,15 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
 
   const wantsOffers = () => !stopping && fatal === undefined && settings !== undefined && demand.pendingTasks > 0;
 
-  function updateOfferInterest(): void {
+  /**
+   * SUPPRESS or REVIVE as demand says. `resourcesFreed`: an executor went away while tasks wait;
+   * REVIVE even when not suppressed, so that offers declined with a long filter (cap reached)
+   * come back now rather than when the filter ends.
+   */
+  function updateOfferInterest(resourcesFreed = false): void {
     if (subscription === undefined || stopping) return;
     const wanted = wantsOffers();
-    if (wanted && suppressed) {
+    if (wanted && (suppressed || resourcesFreed)) {
       suppressed = false;
       void call('REVIVE', client().revive());
     } else if (!wanted && !suppressed) {
@@ -298,7 +303,7 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     for (const taskId of executor.running) tasks.delete(taskId);
     executor.running.clear();
     if (byIdAdded.has(executor.executorId)) events?.executorLost(executor.executorId, reason, { causedByApp });
-    updateOfferInterest();
+    updateOfferInterest(true);
   }
 
   async function ended(executor: FineExecutor, taskId: string, outcome: TaskOutcome): Promise<void> {
