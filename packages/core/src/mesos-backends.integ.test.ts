@@ -4,7 +4,7 @@
 // packed into a temporary directory and fetched as file://). Optional: SPARK_MESOS_TEST_PRINCIPAL /
 // SPARK_MESOS_TEST_SECRET, SPARK_MESOS_TEST_ROLE.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +156,7 @@ describe(`Mesos backends on ${target}`, () => {
       timeout: 120_000,
     }, async () => {
       const directory = mkdtempSync(join(tmpdir(), 'spark-mesos-uris-'));
+      chmodSync(directory, 0o755); // a real agent's fetcher may run as another user
       try {
         writeFileSync(join(directory, 'extra-data.txt'), 'fetched next to the executor');
         active = await start(
@@ -184,6 +185,7 @@ describe(`Mesos backends on ${target}`, () => {
       // An installed executor: the package extracted into a directory every agent (this host) sees.
       const packed = await prepareExecutorSource(new SparkConf(), { packLocally: true });
       const home = mkdtempSync(join(tmpdir(), 'spark-mesos-home-'));
+      chmodSync(home, 0o755); // a real agent may run the executor as another user
       try {
         const file = fileURLToPath((packed.source as { executorUri: string }).executorUri);
         execFileSync('tar', ['-xzf', file, '-C', home]);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -68,6 +68,9 @@ export async function prepareExecutorSource(
   }
   const directory = mkdtempSync(join(tmpdir(), 'spark-mesos-executor-'));
   try {
+    // mkdtemp makes it private (0700); the fetcher may run as another user (the agent's). The
+    // package holds no secret (the application secret travels as a Mesos secret).
+    chmodSync(directory, 0o755);
     const packed = await packExecutor({
       runtimeDirectory: options.runtimeDirectory ?? executorRuntimeDirectory(),
       outputDirectory: directory,
