@@ -50,3 +50,15 @@ it('a result that cannot be serialized fails the job at once, without retries', 
     await sc.stop();
   }
 });
+
+it('local[*] has one slot per logical CPU', async () => {
+  const { availableParallelism } = await import('node:os');
+  const sc = await SparkContext.create(new SparkConf().setMaster('local[*]').setAppName('local-star'));
+  try {
+    expect(sc.executors()).toEqual([{ executorId: 'driver', host: 'localhost', slots: availableParallelism() }]);
+    expect(sc.defaultParallelism).toBe(availableParallelism());
+    expect(await sc.range(0, 10).count()).toBe(10);
+  } finally {
+    await sc.stop();
+  }
+});
