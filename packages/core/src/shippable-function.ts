@@ -96,7 +96,7 @@ export function shippableFunction(api: string, fn: unknown, options: ShippableOp
   // Method shorthand (`{ m(x) { … } }.m`, class methods) prints as `m(x) { … }`, which is not an
   // expression; parsing it tells us (without running it).
   try {
-    new Function(`return (${source}\n);`);
+    new Function(`"use strict"; return (${source}\n);`);
   } catch (error) {
     notShippable(
       api,
