@@ -62,3 +62,17 @@ it('local[*] has one slot per logical CPU', async () => {
     await sc.stop();
   }
 });
+
+it('spark.task.cpus divides the threads into slots, and cannot exceed them', async () => {
+  const sc = await SparkContext.create(
+    new SparkConf().setMaster('local[4]').setAppName('task-cpus').set('spark.task.cpus', '2'),
+  );
+  try {
+    expect(sc.executors()).toEqual([{ executorId: 'driver', host: 'localhost', slots: 2 }]);
+  } finally {
+    await sc.stop();
+  }
+  await expect(
+    SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('task-cpus').set('spark.task.cpus', '3')),
+  ).rejects.toMatchObject({ code: 'SM_ERR_BAD_CONFIG', message: expect.stringContaining('spark.task.cpus is 3') });
+});

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { serialize } from 'node:v8';
 import { SparkConf } from '@spark-mesos/config';
 import { SparkMesosError } from '@spark-mesos/errors';
@@ -217,6 +218,8 @@ export class SparkContext {
    *
    * @param numSlices - @default sc.defaultParallelism
    */
+  parallelize(data: NumericRange, numSlices?: number): Dataset<number>;
+  parallelize<T>(data: Iterable<T>, numSlices?: number): Dataset<T>;
   parallelize<T>(data: Iterable<T> | NumericRange, numSlices: number = this.defaultParallelism): Dataset<T> {
     this.#checkRunning();
     checkSliceCount(numSlices);
@@ -353,8 +356,18 @@ async function createBackendFor(
   if (custom !== undefined) return custom;
   if (master.kind === 'local') {
     const createTaskRunner = options.createTaskRunner ?? createExecutorTaskRunner;
+    const threads = master.threads === '*' ? availableParallelism() : master.threads;
+    // Spark's LocalSchedulerBackend offers its threads as cores; each task takes spark.task.cpus.
+    const cpusPerTask = conf.getInt('spark.task.cpus', 1);
+    if (!Number.isSafeInteger(cpusPerTask) || cpusPerTask < 1 || cpusPerTask > threads) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_CONFIG',
+        `spark.task.cpus is ${cpusPerTask}, but ${master.threads === '*' ? `local[*] has ${threads}` : `local[${threads}] has ${threads}`} thread(s): it must be between 1 and the thread count`,
+        { cause: { key: 'spark.task.cpus', value: cpusPerTask, threads } },
+      );
+    }
     return createLocalBackend({
-      threads: master.threads,
+      threads: Math.floor(threads / cpusPerTask),
       createTaskRunner,
       name: master.threads === 1 ? 'local' : `local[${master.threads}]`,
     });
