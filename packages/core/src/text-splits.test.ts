@@ -83,6 +83,40 @@ describe('reading text splits', () => {
     );
   });
 
+  it('reads lines across 64 KiB read chunks, with \\r\\n split between chunks', async () => {
+    // A deterministic pseudo-random 1.5 MiB text: long and short lines, all three terminators,
+    // multi-byte characters, so chunk and split boundaries fall everywhere.
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const terminators = ['\n', '\r\n', '\r'];
+    let text = '';
+    while (text.length < 1_500_000) {
+      const length = random() < 0.05 ? Math.floor(random() * 200_000) : Math.floor(random() * 80);
+      text += 'é'.repeat(Math.floor(length / 10)) + 'x'.repeat(length) + terminators[Math.floor(random() * 3)];
+    }
+    const file = join(directory, 'large.txt');
+    await writeFile(file, text);
+    for (const minPartitions of [1, 3, 7, 40]) {
+      const splits = computeTextSplits(await listTextFiles(file), minPartitions);
+      const lines: string[] = [];
+      for (const split of splits) lines.push(...(await linesOf(split)));
+      expect(lines).toEqual(expectedLines(text));
+    }
+  });
+
+  it('handles \\r\\n across a chunk boundary that is also a split boundary', async () => {
+    const file = join(directory, 'boundary.txt');
+    const text = `${'a'.repeat(65535)}\r\nb\nc`;
+    await writeFile(file, text);
+    const first = await linesOf({ path: file, start: 0, end: 65536 });
+    const second = await linesOf({ path: file, start: 65536, end: text.length });
+    expect([first.length, second]).toEqual([1, ['b', 'c']]);
+    expect(first[0]).toHaveLength(65535);
+  });
+
   it('lists a directory without hidden and underscore files, and reports a missing path', async () => {
     const folder = join(directory, 'folder');
     await (await import('node:fs/promises')).mkdir(folder);
