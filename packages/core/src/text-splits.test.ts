@@ -41,6 +41,10 @@ describe('computeTextSplits (Hadoop FileInputFormat.getSplits)', () => {
     ]);
     // 105/2 = 52: 52, then 53 left, 53/52 < 1.1 so one last split.
     expect(computeTextSplits([{ path: '/f', length: 105, splittable: true }], 2)).toHaveLength(2);
+    // An empty file is one empty split, as in Hadoop's old-API FileInputFormat.
+    expect(computeTextSplits([{ path: '/e', length: 0, splittable: true }], 2)).toEqual([
+      { path: '/e', start: 0, end: 0 },
+    ]);
     // Capped by the block size.
     expect(computeTextSplits([{ path: '/f', length: 100, splittable: true }], 1, 25)).toHaveLength(4);
     expect(computeTextSplits([{ url: 'http://h/f', length: 0, splittable: false }], 4)).toEqual([

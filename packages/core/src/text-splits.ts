@@ -56,7 +56,12 @@ export function computeTextSplits(
       splits.push({ ...where, start: 0, end: Number.MAX_SAFE_INTEGER });
       continue;
     }
-    if (file.length === 0) continue;
+    // Hadoop's (old API) FileInputFormat makes one empty split of an empty file, so Spark's
+    // textFile of an empty file has one (empty) partition.
+    if (file.length === 0) {
+      splits.push({ ...where, start: 0, end: 0 });
+      continue;
+    }
     let remaining = file.length;
     while (remaining / splitSize > SPLIT_SLOP) {
       const start = file.length - remaining;
