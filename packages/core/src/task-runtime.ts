@@ -34,7 +34,9 @@ const SOURCE_OPS: Record<SourceOp, string> = {
   // its first line terminator (the previous split read that line), and a split reads every
   // line that starts at or before its end. Terminators are \\n, \\r and \\r\\n.
   const lines = [];
-  const decoder = new TextDecoder();
+  // ignoreBOM keeps a U+FEFF that starts a line; only the file's own BOM is dropped (below), as
+  // Hadoop's LineRecordReader does.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let position = split.start;
   let lineStart = split.start;
   let skipping = split.start > 0;
@@ -114,6 +116,7 @@ const SOURCE_OPS: Record<SourceOp, string> = {
     const rest = concat(parts);
     if (rest.length > 0) lines.push(decoder.decode(rest));
   }
+  if (split.start === 0 && lines.length > 0 && lines[0].charCodeAt(0) === 0xfeff) lines[0] = lines[0].slice(1);
   return lines;
 }`,
 };

@@ -121,6 +121,12 @@ describe('reading text splits', () => {
     expect(first[0]).toHaveLength(65535);
   });
 
+  it('drops the byte order mark of the file but keeps U+FEFF starting a later line', async () => {
+    const file = join(directory, 'bom.txt');
+    await writeFile(file, '\ufefffirst\n\ufeffsecond\n');
+    expect(await linesOf({ path: file, start: 0, end: 100 })).toEqual(['first', '\ufeffsecond']);
+  });
+
   it('lists a directory without hidden and underscore files, and reports a missing path', async () => {
     const folder = join(directory, 'folder');
     await (await import('node:fs/promises')).mkdir(folder);
