@@ -9,6 +9,7 @@ import {
 } from './lineage.js';
 import { type ComposedCaptured, composeTaskSource } from './task-runtime.js';
 import type { TaskScheduler, TaskTemplate } from './task-scheduler.js';
+import type { TaskFunctionSpec } from './task-spec.js';
 
 /**
  * A stage: the tasks of one set of partitions of one dataset that run together. With only narrow
@@ -75,19 +76,20 @@ export class DagScheduler {
   #taskTemplates(stage: Stage, action: ActionDefinition): TaskTemplate[] {
     // Partitions with the same chain of nodes share one composed source (usually all of them),
     // and, when no step needs a value of its own partition, one serialized `captured`.
-    const sources = new Map<string, string>();
+    const functions = new Map<string, TaskFunctionSpec>();
     const sharedCaptured = new Map<string, Uint8Array>();
     return stage.partitions.map((partition) => {
       const lineage = partitionLineage(stage.node, partition);
       const key = `${lineage.source.node.id}:${lineage.steps.map((step) => step.node.id).join(',')}`;
-      let source = sources.get(key);
-      if (source === undefined) {
-        source = composeTaskSource({
+      let fn = functions.get(key);
+      if (fn === undefined) {
+        const source = composeTaskSource({
           source: lineage.source.node.op,
           steps: lineage.steps.map((step) => ({ op: step.op, fn: step.fn?.source ?? null })),
           action: { op: action.op, fn: action.fn?.source ?? null },
         });
-        sources.set(key, source);
+        fn = { kind: 'source', source };
+        functions.set(key, fn);
       }
       const shareable = lineage.steps.every((step) => step.partition === partition && step.extra === null);
       let captured = shareable ? sharedCaptured.get(key) : undefined;
@@ -96,7 +98,7 @@ export class DagScheduler {
         if (shareable) sharedCaptured.set(key, captured);
       }
       // The input is serialized when the task starts, so a pending task holds only its descriptor.
-      return { partition, function: { kind: 'source', source }, captured, input: { value: lineage.source.input } };
+      return { partition, function: fn, captured, input: { value: lineage.source.input } };
     });
   }
 
