@@ -127,6 +127,21 @@ describe('reading text splits', () => {
     expect(await linesOf({ path: file, start: 0, end: 100 })).toEqual(['first', '\ufeffsecond']);
   });
 
+  it('reads a .gz file whole and gunzipped, as one split', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const file = join(directory, 'lines.txt.gz');
+    const text = Array.from({ length: 30_000 }, (_, index) => `row ${index}`).join('\n');
+    await writeFile(file, gzipSync(text));
+    const splits = computeTextSplits(await listTextFiles(file), 8);
+    expect(splits).toEqual([{ path: file, gzip: true, start: 0, end: Number.MAX_SAFE_INTEGER }]);
+    expect(await linesOf(splits[0]!)).toEqual(expectedLines(text));
+    const empty = join(directory, 'empty.gz');
+    await writeFile(empty, '');
+    const emptySplits = computeTextSplits(await listTextFiles(empty), 2);
+    expect(emptySplits).toEqual([{ path: empty, gzip: true, start: 0, end: 0 }]);
+    expect(await linesOf(emptySplits[0]!)).toEqual([]);
+  });
+
   it('lists a directory without hidden and underscore files, and reports a missing path', async () => {
     const folder = join(directory, 'folder');
     await (await import('node:fs/promises')).mkdir(folder);

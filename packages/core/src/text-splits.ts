@@ -17,6 +17,8 @@ export interface TextSplit {
   readonly start: number;
   /** One past the last byte of the split. */
   readonly end: number;
+  /** Set for a `.gz` file: read whole and gunzipped (one split per file, as Hadoop's codecs). */
+  readonly gzip?: boolean;
 }
 
 /** One file to split: where it is and how long it is. */
@@ -26,6 +28,8 @@ export interface TextFile {
   readonly length: number;
   /** False when the length is unknown (an HTTP server without Content-Length): one split. */
   readonly splittable: boolean;
+  /** A gzip-compressed file (name ending `.gz`): never split, gunzipped by the task. */
+  readonly gzip?: boolean;
 }
 
 /**
@@ -51,15 +55,19 @@ export function computeTextSplits(
   const splitSize = Math.max(1, Math.min(goalSize, blockSize));
   const splits: TextSplit[] = [];
   for (const file of files) {
-    const where = file.url !== undefined ? { url: file.url } : { path: file.path! };
-    if (!file.splittable) {
-      splits.push({ ...where, start: 0, end: Number.MAX_SAFE_INTEGER });
+    const where = {
+      ...(file.url !== undefined ? { url: file.url } : { path: file.path! }),
+      ...(file.gzip ? { gzip: true } : {}),
+    };
+    // Hadoop's (old API) FileInputFormat makes one empty split of an empty file, so Spark's
+    // textFile of an empty file has one (empty) partition. (An HTTP file of unknown length has
+    // length 0 too, and is read whole below.)
+    if (file.length === 0 && (file.path !== undefined || file.splittable)) {
+      splits.push({ ...where, start: 0, end: 0 });
       continue;
     }
-    // Hadoop's (old API) FileInputFormat makes one empty split of an empty file, so Spark's
-    // textFile of an empty file has one (empty) partition.
-    if (file.length === 0) {
-      splits.push({ ...where, start: 0, end: 0 });
+    if (!file.splittable || file.gzip) {
+      splits.push({ ...where, start: 0, end: Number.MAX_SAFE_INTEGER });
       continue;
     }
     let remaining = file.length;
@@ -91,15 +99,21 @@ export async function listTextFiles(location: string): Promise<TextFile[]> {
       { cause: error, details: { path } },
     );
   }
-  if (!info.isDirectory()) return [{ path, length: info.size, splittable: true }];
+  if (!info.isDirectory()) return [describeFile(path, info.size)];
   const names = (await readdir(path)).filter((name) => !name.startsWith('_') && !name.startsWith('.')).sort();
   const files: TextFile[] = [];
   for (const name of names) {
     const child = join(path, name);
     const childInfo = await stat(child);
-    if (childInfo.isFile()) files.push({ path: child, length: childInfo.size, splittable: true });
+    if (childInfo.isFile()) files.push(describeFile(child, childInfo.size));
   }
   return files;
+}
+
+const isGzip = (name: string): boolean => /\.gz$/i.test(name);
+
+function describeFile(path: string, length: number): TextFile {
+  return isGzip(path) ? { path, length, splittable: false, gzip: true } : { path, length, splittable: true };
 }
 
 async function headTextUrl(url: string): Promise<TextFile> {
@@ -123,6 +137,8 @@ async function headTextUrl(url: string): Promise<TextFile> {
   const ranges = (response.headers.get('accept-ranges') ?? '').toLowerCase() === 'bytes';
   // Without a length there is nothing to split; without ranges every split would download the
   // whole file, so one split is cheaper.
-  if (!Number.isSafeInteger(length) || length < 0) return { url, length: 0, splittable: false };
-  return { url, length, splittable: ranges };
+  const gzip = isGzip(new URL(url).pathname);
+  if (!Number.isSafeInteger(length) || length < 0)
+    return { url, length: 0, splittable: false, ...(gzip ? { gzip } : {}) };
+  return { url, length, splittable: ranges && !gzip, ...(gzip ? { gzip } : {}) };
 }
