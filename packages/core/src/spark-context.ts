@@ -310,6 +310,13 @@ export class SparkContext {
     partitions?: readonly number[],
     captured?: C,
   ): Promise<U[]> {
+    if (!(dataset instanceof Dataset) || dataset.host !== this.#host) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_ARGUMENT',
+        `sc.runJob(dataset, fn) at ${userCallSite()}: the dataset must come from this SparkContext`,
+        { cause: null },
+      );
+    }
     const shippable = shippableFunction('sc.runJob(dataset, fn)', fn, { allowAsync: true, allowGenerator: false });
     checkCapturedValues('sc.runJob(dataset, fn)', captured, shippable.callSite);
     const action: ActionDefinition = { op: 'runJob', fn: shippable, captured, extra: null };
