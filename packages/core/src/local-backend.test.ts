@@ -76,3 +76,16 @@ it('spark.task.cpus divides the threads into slots, and cannot exceed them', asy
     SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('task-cpus').set('spark.task.cpus', '3')),
   ).rejects.toMatchObject({ code: 'SM_ERR_BAD_CONFIG', message: expect.stringContaining('spark.task.cpus is 3') });
 });
+
+it('a worker that dies mid-task is replaced and the task retried (local[2,2])', async () => {
+  const sc = await SparkContext.create(new SparkConf().setMaster('local[2,2]').setAppName('worker-death'));
+  try {
+    const results = await sc.runJob(sc.parallelize([1, 2, 3, 4], 4), (items, context) => {
+      if (context.partition === 1 && context.attempt === 0) process.exit(3);
+      return Array.from(items, (x) => x * 10);
+    });
+    expect(results).toEqual([[10], [20], [30], [40]]);
+  } finally {
+    await sc.stop();
+  }
+});
