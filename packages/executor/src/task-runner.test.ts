@@ -226,6 +226,31 @@ describe('createTaskRunner', () => {
     }
   });
 
+  it('deals many queued tasks to the workers in chunks; killing a running one requeues the rest of its chunk', async () => {
+    const tasks = runner({ slots: 2 });
+    const specs = Array.from({ length: 300 }, (_, index) => task('(x) => x', index));
+    const loop = task('() => { for (;;) {} }');
+    const outcomes = [...specs.slice(0, 150), loop, ...specs.slice(150)].map((spec) => tasks.run(spec));
+    await vi.waitFor(() => expect(tasks.pending).toBeLessThan(100));
+    expect(tasks.kill(loop.taskId, 'enough')).toBe(true);
+    const settled = await Promise.all(outcomes);
+    expect(settled[150]).toMatchObject({ state: 'killed', reason: 'enough' });
+    expect(settled.filter((_, index) => index !== 150).map(value)).toEqual(specs.map((_, index) => index));
+    expect(tasks.kill('no-such-task', 'x')).toBe(false);
+  });
+
+  it('kills a task waiting in a worker behind a running one without disturbing it', async () => {
+    const tasks = runner({ slots: 1 });
+    const slow = tasks.run(task('() => { const end = Date.now() + 300; while (Date.now() < end) {} return "slow"; }'));
+    const waiting = task('() => "never"');
+    const queued = tasks.run(waiting);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(tasks.kill(waiting.taskId, 'not needed')).toBe(true);
+    expect(await queued).toMatchObject({ state: 'killed', reason: 'not needed', outputTail: '' });
+    expect(value(await slow)).toBe('slow');
+    expect(value(await tasks.run(task('() => "same worker"')))).toBe('same worker');
+  });
+
   it('kills queued and running tasks on close and refuses new ones', async () => {
     const tasks = runner({ slots: 1 });
     const running = tasks.run(task('() => { for (;;) {} }'));

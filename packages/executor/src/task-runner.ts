@@ -60,6 +60,11 @@ export interface TaskRunner {
   run(task: TaskSpec, options?: TaskRunOptions): Promise<TaskOutcome>;
   /** How many tasks are running or queued. */
   readonly pending: number;
+  /**
+   * Kills a queued or running task by id (as aborting its `signal` would); false when no such
+   * task is pending.
+   */
+  kill(taskId: string, reason: string): boolean;
   /** Kills queued and running tasks (outcome `killed`, reason "task runner closed") and stops the workers. */
   close(): Promise<void>;
 }
@@ -79,7 +84,9 @@ interface QueuedTask {
 
 interface Slot {
   worker: Worker;
-  running: QueuedTask | undefined;
+  /** Tasks sent to the worker and not reported yet, in order: the first one is running. */
+  assigned: QueuedTask[];
+  /** When the first of `assigned` started (as far as this thread can tell). */
   startedAt: number;
   timer: NodeJS.Timeout | undefined;
   /** The worker's recent output as this process received it, for tasks whose worker died. */
@@ -96,6 +103,13 @@ interface WorkerDone {
   durationMs: number;
   outputTail: string;
 }
+
+/**
+ * The most tasks sent to one worker in one message. A chunk saves a thread round trip per task
+ * when many small tasks are queued; tasks are dealt evenly, so a chunk is never more than the
+ * worker's share of the queue.
+ */
+export const MAX_TASKS_PER_DISPATCH = 64;
 
 function abortReason(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
@@ -121,13 +135,12 @@ function validate(options: TaskRunnerOptions): void {
   }
 }
 
-// The tail of a task's output as seen by this process, without the per-line prefix the worker adds.
-function stripPrefix(text: string, taskId: string): string {
+// The lines of one task's output as seen by this process, without the prefix the worker adds.
+function linesOf(text: string, taskId: string): string {
   const prefix = `[task ${taskId}] `;
-  return text
-    .split('\n')
-    .map((line) => (line.startsWith(prefix) ? line.slice(prefix.length) : line))
-    .join('\n');
+  let out = '';
+  for (const line of text.split(/(?<=\n)/)) if (line.startsWith(prefix)) out += line.slice(prefix.length);
+  return out;
 }
 
 /**
@@ -147,17 +160,20 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const queue: QueuedTask[] = [];
   const slots: Slot[] = [];
   const idle: Slot[] = [];
+  const byTaskId = new Map<string, QueuedTask>();
   let closed = false;
+  let pumpScheduled = false;
 
   function settle(entry: QueuedTask, outcome: TaskOutcome): void {
     if (entry.settled) return;
     entry.settled = true;
+    if (byTaskId.get(entry.task.taskId) === entry) byTaskId.delete(entry.task.taskId);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     entry.resolve(outcome);
   }
 
   function tailOf(slot: Slot, taskId: string): string {
-    const text = stripPrefix(slot.outputSeen, taskId);
+    const text = linesOf(slot.outputSeen, taskId);
     return text.length > outputTailChars ? text.slice(text.length - outputTailChars) : text;
   }
 
@@ -172,23 +188,22 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         ? {}
         : { resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMiB } }),
     });
-    const slot: Slot = { worker, running: undefined, startedAt: 0, timer: undefined, outputSeen: '', exited: false };
+    const slot: Slot = { worker, assigned: [], startedAt: 0, timer: undefined, outputSeen: '', exited: false };
     const keep = (chunk: Buffer, sink: NodeJS.WritableStream) => {
       sink.write(chunk);
-      if (slot.running === undefined) return;
+      if (slot.assigned.length === 0) return;
       slot.outputSeen += chunk.toString('utf8');
-      if (slot.outputSeen.length > outputTailChars * 4) {
-        slot.outputSeen = slot.outputSeen.slice(slot.outputSeen.length - outputTailChars * 2);
+      if (slot.outputSeen.length > outputTailChars * 8) {
+        slot.outputSeen = slot.outputSeen.slice(slot.outputSeen.length - outputTailChars * 4);
       }
     };
     worker.stdout.on('data', (chunk: Buffer) => keep(chunk, stdout));
     worker.stderr.on('data', (chunk: Buffer) => keep(chunk, stderr));
     worker.on('message', (message: WorkerDone) => onDone(slot, message));
     worker.on('error', (error: Error & { code?: string }) => {
-      const entry = slot.running;
+      const entry = slot.assigned[0];
       if (entry === undefined) return;
       const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      const durationMs = performance.now() - slot.startedAt;
       settle(entry, {
         state: 'failed',
         error: outOfMemory
@@ -204,13 +219,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
               ...(error.stack === undefined ? {} : { stack: error.stack }),
               code: error.code ?? 'SM_ERR_TASK_WORKER_DIED',
             },
-        durationMs,
+        durationMs: performance.now() - slot.startedAt,
         outputTail: tailOf(slot, entry.task.taskId),
       });
     });
     worker.on('exit', (code) => {
       slot.exited = true;
-      const entry = slot.running;
+      const entry = slot.assigned[0];
       if (entry !== undefined) {
         settle(entry, {
           state: 'failed',
@@ -229,9 +244,14 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     return slot;
   }
 
+  // Takes a dead or dying worker out of the pool; the tasks it had not started go back to the
+  // front of the queue, in order, for another worker.
   function replace(slot: Slot): void {
     if (slot.timer !== undefined) clearTimeout(slot.timer);
-    slot.running = undefined;
+    slot.timer = undefined;
+    const unstarted = slot.assigned.filter((entry) => !entry.settled);
+    slot.assigned = [];
+    queue.unshift(...unstarted);
     const index = slots.indexOf(slot);
     if (index !== -1) slots.splice(index, 1);
     const idleIndex = idle.indexOf(slot);
@@ -239,67 +259,90 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     pump();
   }
 
-  function onDone(slot: Slot, message: WorkerDone): void {
-    const entry = slot.running;
+  function startHead(slot: Slot): void {
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
-    slot.running = undefined;
-    slot.outputSeen = '';
-    if (entry !== undefined && entry.task.taskId === message.taskId) {
-      if (message.ok) {
-        settle(entry, {
-          state: 'finished',
-          result: message.result as Uint8Array,
-          durationMs: message.durationMs,
-          outputTail: message.outputTail,
-        });
-      } else {
-        settle(entry, {
-          state: 'failed',
-          error: message.error as { name: string; message: string },
-          durationMs: message.durationMs,
-          outputTail: message.outputTail,
-        });
-      }
+    slot.startedAt = performance.now();
+    const head = slot.assigned[0];
+    if (head?.timeoutMs === undefined) return;
+    const timeoutMs = head.timeoutMs;
+    slot.timer = setTimeout(() => {
+      kill(head, `task ${head.task.taskId} exceeded the task time limit of ${timeoutMs} ms and was stopped`);
+    }, timeoutMs);
+  }
+
+  function onDone(slot: Slot, message: WorkerDone): void {
+    const index = slot.assigned.findIndex((entry) => entry.task.taskId === message.taskId);
+    if (index === -1) return;
+    // Tasks before it were settled already (killed while queued in the worker).
+    const [entry] = slot.assigned.splice(0, index + 1).slice(-1) as [QueuedTask];
+    if (message.ok) {
+      settle(entry, {
+        state: 'finished',
+        result: message.result as Uint8Array,
+        durationMs: message.durationMs,
+        outputTail: message.outputTail,
+      });
+    } else {
+      settle(entry, {
+        state: 'failed',
+        error: message.error as { name: string; message: string },
+        durationMs: message.durationMs,
+        outputTail: message.outputTail,
+      });
     }
+    if (slot.assigned.length > 0) {
+      startHead(slot);
+      return;
+    }
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.outputSeen = '';
     idle.push(slot);
     pump();
     // An idle pool must not keep the process alive (the driver's local[N] may simply end).
-    if (slot.running === undefined) slot.worker.unref();
+    if (slot.assigned.length === 0) slot.worker.unref();
   }
 
   function kill(entry: QueuedTask, reason: string): void {
     if (entry.settled) return;
-    const slot = slots.find((candidate) => candidate.running === entry);
+    const slot = slots.find((candidate) => candidate.assigned.includes(entry));
     if (slot === undefined) {
       const index = queue.indexOf(entry);
       if (index !== -1) queue.splice(index, 1);
       settle(entry, { state: 'killed', reason, durationMs: performance.now() - entry.queuedAt, outputTail: '' });
       return;
     }
+    const running = slot.assigned[0] === entry;
     settle(entry, {
       state: 'killed',
       reason,
-      durationMs: performance.now() - slot.startedAt,
-      outputTail: tailOf(slot, entry.task.taskId),
+      durationMs: performance.now() - (running ? slot.startedAt : entry.queuedAt),
+      outputTail: running ? tailOf(slot, entry.task.taskId) : '',
     });
-    slot.running = undefined;
-    // Terminating is the only way to stop a synchronous loop; the exit handler starts a new worker.
+    // Waiting in the worker's queue: it is skipped when its result comes (settled already).
+    if (!running) return;
+    // Terminating is the only way to stop a synchronous loop; the exit handler requeues the
+    // worker's other tasks and starts a new worker.
+    slot.assigned.shift();
+    const rest = slot.assigned.filter((other) => !other.settled);
+    slot.assigned = [];
+    queue.unshift(...rest);
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    slot.timer = undefined;
     void slot.worker.terminate();
+    pump();
   }
 
-  function dispatch(slot: Slot, entry: QueuedTask): void {
-    slot.running = entry;
-    slot.startedAt = performance.now();
-    slot.outputSeen = '';
-    if (entry.timeoutMs !== undefined) {
-      const timeoutMs = entry.timeoutMs;
-      slot.timer = setTimeout(() => {
-        kill(entry, `task ${entry.task.taskId} exceeded the task time limit of ${timeoutMs} ms and was stopped`);
-      }, timeoutMs);
+  function dispatch(slot: Slot, entries: QueuedTask[]): void {
+    const wasIdle = slot.assigned.length === 0;
+    slot.assigned.push(...entries);
+    if (wasIdle) {
+      slot.outputSeen = '';
+      startHead(slot);
     }
     slot.worker.ref();
-    slot.worker.postMessage({ type: 'run', task: entry.task });
+    slot.worker.postMessage({ type: 'run', tasks: entries.map((entry) => entry.task) });
   }
 
   function pump(): void {
@@ -309,15 +352,18 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         if (slots.length >= options.slots) return;
         slot = startWorker();
       }
-      const entry = queue.shift() as QueuedTask;
-      dispatch(slot, entry);
+      const share = Math.ceil(queue.length / options.slots);
+      const count = Math.max(1, Math.min(MAX_TASKS_PER_DISPATCH, share));
+      dispatch(slot, queue.splice(0, count));
     }
   }
 
   return {
     slots: options.slots,
     get pending() {
-      return queue.length + slots.filter((slot) => slot.running !== undefined).length;
+      return (
+        queue.length + slots.reduce((sum, slot) => sum + slot.assigned.filter((entry) => !entry.settled).length, 0)
+      );
     },
     run(task, runOptions = {}) {
       return new Promise<TaskOutcome>((resolve) => {
@@ -343,9 +389,23 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           entry.onAbort = () => kill(entry, abortReason(signal));
           signal.addEventListener('abort', entry.onAbort, { once: true });
         }
+        byTaskId.set(task.taskId, entry);
         queue.push(entry);
-        pump();
+        // Deal tasks run in the same tick together: they can share a dispatch.
+        if (!pumpScheduled) {
+          pumpScheduled = true;
+          queueMicrotask(() => {
+            pumpScheduled = false;
+            pump();
+          });
+        }
       });
+    },
+    kill(taskId, reason) {
+      const entry = byTaskId.get(taskId);
+      if (entry === undefined) return false;
+      kill(entry, reason);
+      return true;
     },
     async close() {
       if (closed) return;
@@ -358,16 +418,15 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       await Promise.all(
         all.map(async (slot) => {
           if (slot.timer !== undefined) clearTimeout(slot.timer);
-          const entry = slot.running;
-          if (entry !== undefined) {
+          slot.assigned.forEach((entry, index) => {
             settle(entry, {
               state: 'killed',
               reason: 'task runner closed',
-              durationMs: performance.now() - slot.startedAt,
-              outputTail: tailOf(slot, entry.task.taskId),
+              durationMs: performance.now() - (index === 0 ? slot.startedAt : entry.queuedAt),
+              outputTail: index === 0 ? tailOf(slot, entry.task.taskId) : '',
             });
-          }
-          slot.running = undefined;
+          });
+          slot.assigned = [];
           if (!slot.exited) await slot.worker.terminate();
         }),
       );

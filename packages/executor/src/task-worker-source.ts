@@ -4,7 +4,7 @@
 // a path that differs in each of the three, and Node 20 cannot start a `.ts` worker.
 //
 // The protocol with the parent (task-runner.ts) is plain structured-clone messages:
-//   parent → worker  { type: 'run', task }             tasks run one at a time, in order
+//   parent → worker  { type: 'run', tasks }            a chunk; tasks run one at a time, in order
 //   worker → parent  { type: 'done', taskId, ok: true, result, durationMs, outputTail }
 //                    { type: 'done', taskId, ok: false, error, durationMs, outputTail }
 // Output is captured per task (a tail kept here, sent with the outcome) and written to the
@@ -317,7 +317,7 @@ process.on('unhandledRejection', (reason) => {
 
 parentPort.on('message', (message) => {
   if (message.type === 'run') {
-    queue.push(message.task);
+    for (const task of message.tasks) queue.push(task);
     if (!busy) void drain();
   }
 });
