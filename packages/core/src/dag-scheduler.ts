@@ -1,8 +1,9 @@
 import { deserialize, serialize } from 'node:v8';
-import { SparkMesosError } from '@spark-mesos/errors';
+import { isSparkMesosError, SparkMesosError } from '@spark-mesos/errors';
 import {
   type ActionDefinition,
   type LineageNode,
+  lineageFunctions,
   type PartitionLineage,
   partitionCount,
   partitionLineage,
@@ -64,12 +65,17 @@ export class DagScheduler {
     }
     const jobId = this.#nextJobId++;
     const stage: Stage = { id: this.#nextStageId++, jobId, node, partitions: wanted, parents: [] };
-    const results = await this.#taskScheduler.submit({
-      jobId,
-      stageId: stage.id,
-      stageAttempt: 0,
-      tasks: this.#taskTemplates(stage, action),
-    });
+    let results: Uint8Array[];
+    try {
+      results = await this.#taskScheduler.submit({
+        jobId,
+        stageId: stage.id,
+        stageAttempt: 0,
+        tasks: this.#taskTemplates(stage, action),
+      });
+    } catch (error) {
+      throw withCulprit(error, node, action);
+    }
     return results.map((bytes) => deserialize(bytes));
   }
 
@@ -143,6 +149,38 @@ export class DagScheduler {
       }
     }
   }
+}
+
+/**
+ * Points a job failure at the user's code: for a driver-only variable, the call that gave the
+ * function mentioning it (usually one); for other failures, every function of the stage.
+ */
+function withCulprit(error: unknown, node: LineageNode, action: ActionDefinition): unknown {
+  if (isSparkMesosError(error, 'SM_ERR_JOB_FAILED')) return withStageFunctions(error, node, action);
+  if (!isSparkMesosError(error, 'SM_ERR_DRIVER_VARIABLE')) return error;
+  const variable = error.details.variable;
+  if (typeof variable !== 'string') return error;
+  const mention = new RegExp(`(^|[^\\w$.])${variable.replace(/[$]/g, '\\$')}([^\\w$]|$)`);
+  const functions = [...lineageFunctions(node), ...(action.fn ? [action.fn] : [])];
+  const culprits = functions.filter((fn) => mention.test(fn.source));
+  if (culprits.length === 0) return error;
+  const where = culprits.map((fn) => `${fn.api} at ${fn.callSite}`).join(', ');
+  return new SparkMesosError('SM_ERR_DRIVER_VARIABLE', `${error.message}\nThe function using "${variable}": ${where}`, {
+    cause: error,
+    details: { ...error.details, functions: culprits.map((fn) => ({ api: fn.api, callSite: fn.callSite })) },
+  });
+}
+
+/** Lists where the stage's functions were given, so a failure points at the user's code. */
+function withStageFunctions(error: SparkMesosError, node: LineageNode, action: ActionDefinition): SparkMesosError {
+  const functions = [...lineageFunctions(node), ...(action.fn ? [action.fn] : [])];
+  if (functions.length === 0) return error;
+  const shown = functions.slice(-10).map((fn) => `${fn.api} at ${fn.callSite}`);
+  if (functions.length > 10) shown.unshift(`… ${functions.length - 10} earlier`);
+  return new SparkMesosError(error.code, `${error.message}\nFunctions of the stage: ${shown.join(', ')}`, {
+    cause: error,
+    details: error.details,
+  });
 }
 
 function composedCaptured(lineage: PartitionLineage, action: ActionDefinition, shared: boolean): ComposedCaptured {

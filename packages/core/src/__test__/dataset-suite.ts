@@ -209,7 +209,9 @@ export function describeDatasetSuite(name: string, makeContext: () => Promise<Sp
           .collect(),
       ).rejects.toMatchObject({
         code: 'SM_ERR_DRIVER_VARIABLE',
-        message: expect.stringContaining('"factor"'),
+        message: expect.stringMatching(
+          /"factor"[\s\S]*The function using "factor": dataset\.map\(fn\) at .*dataset-suite\.ts:\d+:\d+/,
+        ),
       });
     });
 
@@ -239,6 +241,7 @@ export function describeDatasetSuite(name: string, makeContext: () => Promise<Sp
       expect(error.message).toContain('Task 1 in stage');
       expect(error.message).toContain('RangeError: bad item 2');
       expect(error.message).toMatch(/\n\s+at /);
+      expect(error.message).toMatch(/Functions of the stage: dataset\.map\(fn\) at .*dataset-suite\.ts:\d+:\d+$/);
     });
   });
 }
