@@ -270,7 +270,8 @@ export class SparkContext {
 
   /**
    * The lines of a text file, a directory of text files (names starting with `_` or `.` are
-   * skipped) or an `http(s)://` URL, split by byte ranges on line boundaries as Hadoop's
+   * skipped), a pattern in the last path component (`/logs/*.txt`) or an `http(s)://` URL (or a
+   * comma-separated list of these); `.gz` files are gunzipped; split by byte ranges on line boundaries as Hadoop's
    * `TextInputFormat` does (`\n`, `\r` and `\r\n` end lines; terminators are dropped). Files are
    * listed at the first job. Tasks read the files themselves, so on a cluster a local path must
    * exist on every agent.

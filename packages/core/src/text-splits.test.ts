@@ -151,5 +151,18 @@ describe('reading text splits', () => {
     await writeFile(join(folder, '.a.crc'), 'x');
     expect((await listTextFiles(folder)).map((file) => file.path)).toEqual([join(folder, 'a'), join(folder, 'b')]);
     await expect(listTextFiles(join(directory, 'missing'))).rejects.toMatchObject({ code: 'SM_ERR_INPUT_NOT_FOUND' });
+    // Comma-separated locations and patterns in the last component, as Hadoop's FileInputFormat.
+    await writeFile(join(folder, 'c.log'), 'c\n');
+    const pathsOf = async (location: string) => (await listTextFiles(location)).map((file) => file.path);
+    expect(await pathsOf(join(folder, '[ab]'))).toEqual([join(folder, 'a'), join(folder, 'b')]);
+    expect(await pathsOf(join(folder, '*.log'))).toEqual([join(folder, 'c.log')]);
+    expect(await pathsOf(`${join(folder, 'b')},${join(folder, '?.log')}`)).toEqual([
+      join(folder, 'b'),
+      join(folder, 'c.log'),
+    ]);
+    await expect(listTextFiles(join(folder, '*.csv'))).rejects.toMatchObject({
+      code: 'SM_ERR_INPUT_NOT_FOUND',
+      message: expect.stringContaining('matches 0 files'),
+    });
   });
 });

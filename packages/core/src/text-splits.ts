@@ -1,5 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SparkMesosError } from '@spark-mesos/errors';
 
@@ -82,13 +82,47 @@ export function computeTextSplits(
 }
 
 /**
- * Finds the files behind a `textFile` path: a file, or every file of a directory whose name does
- * not start with `_` or `.` (Hadoop's hidden-file filter, so `_SUCCESS` is skipped), sorted by
- * name; or an `http(s)://` URL, sized with a HEAD request.
+ * Finds the files behind a `textFile` location, as Hadoop's `FileInputFormat` does: a
+ * comma-separated list of locations, each a file, a directory (every file in it whose name does
+ * not start with `_` or `.`, Hadoop's hidden-file filter, so `_SUCCESS` is skipped, sorted by
+ * name), a pattern with `*`, `?` or `[…]` in its last component (`/data/part-*`), or an
+ * `http(s)://` URL, sized with a HEAD request.
  */
-export async function listTextFiles(location: string): Promise<TextFile[]> {
+export async function listTextFiles(locations: string): Promise<TextFile[]> {
+  const files: TextFile[] = [];
+  for (const location of locations.split(',')) {
+    const trimmed = location.trim();
+    if (trimmed !== '') files.push(...(await listLocation(trimmed)));
+  }
+  return files;
+}
+
+const notHidden = (name: string): boolean => !name.startsWith('_') && !name.startsWith('.');
+
+async function listLocation(location: string): Promise<TextFile[]> {
   if (/^https?:\/\//i.test(location)) return [await headTextUrl(location)];
   const path = location.startsWith('file:') ? fileURLToPath(location) : location;
+  const pattern = basename(path);
+  if (/[*?[]/.test(pattern)) {
+    const directory = dirname(path);
+    const matcher = globToRegExp(pattern);
+    const names = await readdir(directory).catch(() => [] as string[]);
+    const matched = names.filter((name) => notHidden(name) && matcher.test(name)).sort();
+    if (matched.length === 0) {
+      throw new SparkMesosError(
+        'SM_ERR_INPUT_NOT_FOUND',
+        `Input pattern ${path} matches 0 files; check the directory and the pattern (*, ? and [...] match within the last path component)`,
+        { cause: { pattern: path }, details: { path } },
+      );
+    }
+    const files: TextFile[] = [];
+    for (const name of matched) files.push(...(await listPath(join(directory, name))));
+    return files;
+  }
+  return listPath(path);
+}
+
+async function listPath(path: string): Promise<TextFile[]> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
@@ -100,7 +134,7 @@ export async function listTextFiles(location: string): Promise<TextFile[]> {
     );
   }
   if (!info.isDirectory()) return [describeFile(path, info.size)];
-  const names = (await readdir(path)).filter((name) => !name.startsWith('_') && !name.startsWith('.')).sort();
+  const names = (await readdir(path)).filter(notHidden).sort();
   const files: TextFile[] = [];
   for (const name of names) {
     const child = join(path, name);
@@ -108,6 +142,26 @@ export async function listTextFiles(location: string): Promise<TextFile[]> {
     if (childInfo.isFile()) files.push(describeFile(child, childInfo.size));
   }
   return files;
+}
+
+/** A glob of one path component (`*`, `?`, `[abc]`, `[!abc]`) as a regular expression. */
+function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let index = 0; index < glob.length; index++) {
+    const character = glob[index]!;
+    if (character === '*') source += '.*';
+    else if (character === '?') source += '.';
+    else if (character === '[') {
+      const close = glob.indexOf(']', index + 2);
+      if (close === -1) source += '\\[';
+      else {
+        const body = glob.slice(index + 1, close);
+        source += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+        index = close;
+      }
+    } else source += character.replace(/[\\^$.|+(){}]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
 }
 
 const isGzip = (name: string): boolean => /\.gz$/i.test(name);
