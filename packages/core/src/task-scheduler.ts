@@ -179,7 +179,9 @@ export class TaskScheduler {
   /** The events object to hand to {@link SchedulerBackend.start}. */
   readonly events: SchedulerBackendEvents = {
     executorAdded: (executor) => {
-      this.#executors.set(executor.executorId, { description: executor, slots: executor.slots, running: new Set() });
+      // A repeated announcement updates the executor; its running tasks stay accounted for.
+      const running = this.#executors.get(executor.executorId)?.running ?? new Set<string>();
+      this.#executors.set(executor.executorId, { description: executor, slots: executor.slots, running });
       this.#schedule();
     },
     executorSlotsChanged: (executorId, slots) => {
