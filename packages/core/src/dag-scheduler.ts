@@ -1,14 +1,16 @@
 import { deserialize, serialize } from 'node:v8';
-import { SparkMesosError } from '@spark-mesos/errors';
+import { isSparkMesosError, SparkMesosError } from '@spark-mesos/errors';
 import {
   type ActionDefinition,
   type LineageNode,
+  lineageFunctions,
   type PartitionLineage,
   partitionCount,
   partitionLineage,
 } from './lineage.js';
 import { type ComposedCaptured, composeTaskSource } from './task-runtime.js';
 import type { TaskScheduler, TaskTemplate } from './task-scheduler.js';
+import type { TaskFunctionSpec } from './task-spec.js';
 
 /**
  * A stage: the tasks of one set of partitions of one dataset that run together. With only narrow
@@ -63,31 +65,37 @@ export class DagScheduler {
     }
     const jobId = this.#nextJobId++;
     const stage: Stage = { id: this.#nextStageId++, jobId, node, partitions: wanted, parents: [] };
-    const results = await this.#taskScheduler.submit({
-      jobId,
-      stageId: stage.id,
-      stageAttempt: 0,
-      tasks: this.#taskTemplates(stage, action),
-    });
+    let results: Uint8Array[];
+    try {
+      results = await this.#taskScheduler.submit({
+        jobId,
+        stageId: stage.id,
+        stageAttempt: 0,
+        tasks: this.#taskTemplates(stage, action),
+      });
+    } catch (error) {
+      throw withCulprit(error, node, action);
+    }
     return results.map((bytes) => deserialize(bytes));
   }
 
   #taskTemplates(stage: Stage, action: ActionDefinition): TaskTemplate[] {
     // Partitions with the same chain of nodes share one composed source (usually all of them),
     // and, when no step needs a value of its own partition, one serialized `captured`.
-    const sources = new Map<string, string>();
+    const functions = new Map<string, TaskFunctionSpec>();
     const sharedCaptured = new Map<string, Uint8Array>();
     return stage.partitions.map((partition) => {
       const lineage = partitionLineage(stage.node, partition);
       const key = `${lineage.source.node.id}:${lineage.steps.map((step) => step.node.id).join(',')}`;
-      let source = sources.get(key);
-      if (source === undefined) {
-        source = composeTaskSource({
+      let fn = functions.get(key);
+      if (fn === undefined) {
+        const source = composeTaskSource({
           source: lineage.source.node.op,
           steps: lineage.steps.map((step) => ({ op: step.op, fn: step.fn?.source ?? null })),
           action: { op: action.op, fn: action.fn?.source ?? null },
         });
-        sources.set(key, source);
+        fn = { kind: 'source', source };
+        functions.set(key, fn);
       }
       const shareable = lineage.steps.every((step) => step.partition === partition && step.extra === null);
       let captured = shareable ? sharedCaptured.get(key) : undefined;
@@ -96,7 +104,7 @@ export class DagScheduler {
         if (shareable) sharedCaptured.set(key, captured);
       }
       // The input is serialized when the task starts, so a pending task holds only its descriptor.
-      return { partition, function: { kind: 'source', source }, captured, input: { value: lineage.source.input } };
+      return { partition, function: fn, captured, input: { value: lineage.source.input } };
     });
   }
 
@@ -141,6 +149,38 @@ export class DagScheduler {
       }
     }
   }
+}
+
+/**
+ * Points a job failure at the user's code: for a driver-only variable, the call that gave the
+ * function mentioning it (usually one); for other failures, every function of the stage.
+ */
+function withCulprit(error: unknown, node: LineageNode, action: ActionDefinition): unknown {
+  if (isSparkMesosError(error, 'SM_ERR_JOB_FAILED')) return withStageFunctions(error, node, action);
+  if (!isSparkMesosError(error, 'SM_ERR_DRIVER_VARIABLE')) return error;
+  const variable = error.details.variable;
+  if (typeof variable !== 'string') return error;
+  const mention = new RegExp(`(^|[^\\w$.])${variable.replace(/[$]/g, '\\$')}([^\\w$]|$)`);
+  const functions = [...lineageFunctions(node), ...(action.fn ? [action.fn] : [])];
+  const culprits = functions.filter((fn) => mention.test(fn.source));
+  if (culprits.length === 0) return error;
+  const where = culprits.map((fn) => `${fn.api} at ${fn.callSite}`).join(', ');
+  return new SparkMesosError('SM_ERR_DRIVER_VARIABLE', `${error.message}\nThe function using "${variable}": ${where}`, {
+    cause: error,
+    details: { ...error.details, functions: culprits.map((fn) => ({ api: fn.api, callSite: fn.callSite })) },
+  });
+}
+
+/** Lists where the stage's functions were given, so a failure points at the user's code. */
+function withStageFunctions(error: SparkMesosError, node: LineageNode, action: ActionDefinition): SparkMesosError {
+  const functions = [...lineageFunctions(node), ...(action.fn ? [action.fn] : [])];
+  if (functions.length === 0) return error;
+  const shown = functions.slice(-10).map((fn) => `${fn.api} at ${fn.callSite}`);
+  if (functions.length > 10) shown.unshift(`… ${functions.length - 10} earlier`);
+  return new SparkMesosError(error.code, `${error.message}\nFunctions of the stage: ${shown.join(', ')}`, {
+    cause: error,
+    details: error.details,
+  });
 }
 
 function composedCaptured(lineage: PartitionLineage, action: ActionDefinition, shared: boolean): ComposedCaptured {

@@ -111,3 +111,20 @@ export function partitionLineage(node: LineageNode, partition: number): Partitio
     }
   }
 }
+
+/** Every user function in the lineage of `node`, for messages. */
+export function lineageFunctions(node: LineageNode, found: ShippableFunction[] = []): ShippableFunction[] {
+  switch (node.kind) {
+    case 'source':
+      return found;
+    case 'step':
+      lineageFunctions(node.parent, found);
+      if (node.fn) found.push(node.fn);
+      return found;
+    case 'zipWithIndex':
+      return lineageFunctions(node.parent, found);
+    case 'union':
+      for (const parent of node.parents) lineageFunctions(parent, found);
+      return found;
+  }
+}

@@ -17,6 +17,14 @@ export interface LocalBackendOptions {
   createTaskRunner: (options: { slots: number }) => LocalTaskRunner;
   /** The name shown in messages. @default `local[N]` */
   name?: string;
+  /**
+   * Whether `kill` (a task of an aborted job) terminates the task's worker. Off by default, as in
+   * Spark without `spark.job.interruptOnCancel`: the task runs to its end and its result is
+   * dropped, and its slot stays taken until then. (Terminating also races with a worker that is
+   * just finishing: the runner may hand that worker the next task before it exits.)
+   * @default false
+   */
+  interruptOnKill?: boolean;
 }
 
 /** The executor id of the driver process's worker threads, as Spark names it. */
@@ -63,7 +71,7 @@ export function createLocalBackend(options: LocalBackendOptions): SchedulerBacke
       }
     },
     kill(_executorId, taskId, reason) {
-      running.get(taskId)?.abort(new Error(reason));
+      if (options.interruptOnKill) running.get(taskId)?.abort(new Error(reason));
     },
     async stop() {
       for (const controller of running.values()) controller.abort(new Error('the SparkContext stopped'));

@@ -43,6 +43,9 @@ describe('shippableFunction', () => {
     expect(method.code).toBe('SM_ERR_FUNCTION_NOT_SHIPPABLE');
     expect(method.message).toContain('cannot be read back as a function expression');
     expect(codeAndMessage(() => shippableFunction('api', 42)).message).toContain('expected a function, got number');
+    // Tasks compile functions in strict mode: sloppy-only syntax is refused at the call site.
+    const sloppy = new Function('return function (x) { with (Math) { return abs(x); } }')();
+    expect(codeAndMessage(() => shippableFunction('api', sloppy)).code).toBe('SM_ERR_FUNCTION_NOT_SHIPPABLE');
   });
 
   it('allows generators and async functions only where the API does', () => {

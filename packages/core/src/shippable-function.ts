@@ -17,6 +17,8 @@ export interface ShippableFunction {
   readonly source: string;
   /** Where the user called the API, e.g. `file:///app/job.mjs:12:8`, for later messages. */
   readonly callSite: string;
+  /** How the user called the API, e.g. `dataset.map(fn)`. */
+  readonly api: string;
 }
 
 // Frames inside this package are skipped so the call site named is the user's code.
@@ -96,7 +98,7 @@ export function shippableFunction(api: string, fn: unknown, options: ShippableOp
   // Method shorthand (`{ m(x) { … } }.m`, class methods) prints as `m(x) { … }`, which is not an
   // expression; parsing it tells us (without running it).
   try {
-    new Function(`return (${source}\n);`);
+    new Function(`"use strict"; return (${source}\n);`);
   } catch (error) {
     notShippable(
       api,
@@ -122,7 +124,7 @@ export function shippableFunction(api: string, fn: unknown, options: ShippableOp
       'Make it synchronous; async work fits foreach, foreachPartition and sc.runJob',
     );
   }
-  return { source, callSite };
+  return { source, callSite, api };
 }
 
 /**

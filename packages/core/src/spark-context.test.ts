@@ -61,6 +61,9 @@ describe('SparkContext', () => {
       expect(() => sc.parallelize([() => 1])).toThrow(/cannot be copied to tasks/);
       expect(() => sc.range(0, 10, 0)).toThrow(/step cannot be 0/);
       expect(() => sc.parallelize([1]).map(Math.abs)).toThrow(/spark-context\.test\.ts/);
+      await expect(sc.runJob({} as never, (items) => [...items])).rejects.toMatchObject({
+        code: 'SM_ERR_BAD_ARGUMENT',
+      });
       await expect(sc.runJob(sc.parallelize([1], 1), (items) => [...items], [1])).rejects.toMatchObject({
         code: 'SM_ERR_BAD_PARTITION',
       });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { serialize } from 'node:v8';
 import { SparkConf } from '@spark-mesos/config';
 import { SparkMesosError } from '@spark-mesos/errors';
@@ -217,6 +218,8 @@ export class SparkContext {
    *
    * @param numSlices - @default sc.defaultParallelism
    */
+  parallelize(data: NumericRange, numSlices?: number): Dataset<number>;
+  parallelize<T>(data: Iterable<T>, numSlices?: number): Dataset<T>;
   parallelize<T>(data: Iterable<T> | NumericRange, numSlices: number = this.defaultParallelism): Dataset<T> {
     this.#checkRunning();
     checkSliceCount(numSlices);
@@ -267,7 +270,8 @@ export class SparkContext {
 
   /**
    * The lines of a text file, a directory of text files (names starting with `_` or `.` are
-   * skipped) or an `http(s)://` URL, split by byte ranges on line boundaries as Hadoop's
+   * skipped), a pattern in the last path component (`/logs/*.txt`) or an `http(s)://` URL (or a
+   * comma-separated list of these); `.gz` files are gunzipped; split by byte ranges on line boundaries as Hadoop's
    * `TextInputFormat` does (`\n`, `\r` and `\r\n` end lines; terminators are dropped). Files are
    * listed at the first job. Tasks read the files themselves, so on a cluster a local path must
    * exist on every agent.
@@ -307,6 +311,13 @@ export class SparkContext {
     partitions?: readonly number[],
     captured?: C,
   ): Promise<U[]> {
+    if (!(dataset instanceof Dataset) || dataset.host !== this.#host) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_ARGUMENT',
+        `sc.runJob(dataset, fn) at ${userCallSite()}: the dataset must come from this SparkContext`,
+        { cause: null },
+      );
+    }
     const shippable = shippableFunction('sc.runJob(dataset, fn)', fn, { allowAsync: true, allowGenerator: false });
     checkCapturedValues('sc.runJob(dataset, fn)', captured, shippable.callSite);
     const action: ActionDefinition = { op: 'runJob', fn: shippable, captured, extra: null };
@@ -353,8 +364,18 @@ async function createBackendFor(
   if (custom !== undefined) return custom;
   if (master.kind === 'local') {
     const createTaskRunner = options.createTaskRunner ?? createExecutorTaskRunner;
+    const threads = master.threads === '*' ? availableParallelism() : master.threads;
+    // Spark's LocalSchedulerBackend offers its threads as cores; each task takes spark.task.cpus.
+    const cpusPerTask = conf.getInt('spark.task.cpus', 1);
+    if (!Number.isSafeInteger(cpusPerTask) || cpusPerTask < 1 || cpusPerTask > threads) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_CONFIG',
+        `spark.task.cpus is ${cpusPerTask}, but ${master.threads === '*' ? `local[*] has ${threads}` : `local[${threads}] has ${threads}`} thread(s): it must be between 1 and the thread count`,
+        { cause: { key: 'spark.task.cpus', value: cpusPerTask, threads } },
+      );
+    }
     return createLocalBackend({
-      threads: master.threads,
+      threads: Math.floor(threads / cpusPerTask),
       createTaskRunner,
       name: master.threads === 1 ? 'local' : `local[${master.threads}]`,
     });

@@ -34,7 +34,10 @@ const SOURCE_OPS: Record<SourceOp, string> = {
   // its first line terminator (the previous split read that line), and a split reads every
   // line that starts at or before its end. Terminators are \\n, \\r and \\r\\n.
   const lines = [];
-  const decoder = new TextDecoder();
+  if (split.end <= split.start) return lines; // the one empty split of an empty file
+  // ignoreBOM keeps a U+FEFF that starts a line; only the file's own BOM is dropped (below), as
+  // Hadoop's LineRecordReader does.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let position = split.start;
   let lineStart = split.start;
   let skipping = split.start > 0;
@@ -76,13 +79,15 @@ const SOURCE_OPS: Record<SourceOp, string> = {
     if (!done && from < chunk.length) parts.push(chunk.subarray(from));
     position += chunk.length;
   };
-  let body;
   if (split.url !== undefined) {
     const response = await fetch(split.url, split.start > 0 ? { headers: { range: 'bytes=' + split.start + '-' } } : {});
     if (!response.ok) throw new Error('GET ' + split.url + ' answered ' + response.status + ' ' + response.statusText);
     // A server that ignores Range sends the whole file: skip to the split's start.
     let skip = split.start > 0 && response.status !== 206 ? split.start : 0;
-    const reader = response.body.getReader();
+    // A .gz file is one split, decompressed here unless the server already sent it decoded.
+    const decoded = /gzip/i.test(response.headers.get('content-encoding') ?? '');
+    const body = split.gzip && !decoded ? response.body.pipeThrough(new DecompressionStream('gzip')) : response.body;
+    const reader = body.getReader();
     try {
       while (!done) {
         const { value, done: ended } = await reader.read();
@@ -100,7 +105,12 @@ const SOURCE_OPS: Record<SourceOp, string> = {
     }
   } else {
     const fs = globalThis.process?.getBuiltinModule?.('node:fs') ?? (await import('node:fs'));
-    const stream = fs.createReadStream(split.path, { start: split.start, highWaterMark: 65536 });
+    const file = fs.createReadStream(split.path, { start: split.start, highWaterMark: 65536 });
+    let stream = file;
+    if (split.gzip) {
+      const zlib = globalThis.process?.getBuiltinModule?.('node:zlib') ?? (await import('node:zlib'));
+      stream = file.pipe(zlib.createGunzip());
+    }
     try {
       for await (const chunk of stream) {
         consume(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
@@ -108,12 +118,14 @@ const SOURCE_OPS: Record<SourceOp, string> = {
       }
     } finally {
       stream.destroy();
+      file.destroy();
     }
   }
   if (!done && !skipping && lineStart <= split.end) {
     const rest = concat(parts);
     if (rest.length > 0) lines.push(decoder.decode(rest));
   }
+  if (split.start === 0 && lines.length > 0 && lines[0].charCodeAt(0) === 0xfeff) lines[0] = lines[0].slice(1);
   return lines;
 }`,
 };

@@ -217,3 +217,39 @@ describe('guarantees a fine-grained backend relies on', () => {
     });
   });
 });
+
+describe('stages', () => {
+  it('runs a chain of narrow transformations as one task per partition, with one composed function', async () => {
+    await withContext({}, {}, async (sc, backend) => {
+      const result = await sc
+        .parallelize([1, 2, 3, 4, 5, 6], 3)
+        .map((x, { k }) => x * k, { k: 10 })
+        .filter((x) => x > 10)
+        .flatMap((x) => [x, x + 1])
+        .keyBy((x) => x % 2)
+        .collect();
+      expect(result).toEqual([
+        [0, 20],
+        [1, 21],
+        [0, 30],
+        [1, 31],
+        [0, 40],
+        [1, 41],
+        [0, 50],
+        [1, 51],
+        [0, 60],
+        [1, 61],
+      ]);
+      const tasks = backend.launched.map(({ task }) => task);
+      expect(tasks).toHaveLength(3);
+      expect(new Set(tasks.map((task) => task.stageId)).size).toBe(1);
+      const [first] = tasks;
+      expect(first!.function.kind).toBe('source');
+      // Every task shares the one composed source and the one serialized `captured`.
+      expect(tasks.every((task) => task.function === first!.function && task.captured === first!.captured)).toBe(true);
+      const source = (first!.function as { source: string }).source;
+      expect(source).toContain('x * k');
+      expect(source).not.toContain('textSplit');
+    });
+  });
+});

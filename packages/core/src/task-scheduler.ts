@@ -179,7 +179,9 @@ export class TaskScheduler {
   /** The events object to hand to {@link SchedulerBackend.start}. */
   readonly events: SchedulerBackendEvents = {
     executorAdded: (executor) => {
-      this.#executors.set(executor.executorId, { description: executor, slots: executor.slots, running: new Set() });
+      // A repeated announcement updates the executor; its running tasks stay accounted for.
+      const running = this.#executors.get(executor.executorId)?.running ?? new Set<string>();
+      this.#executors.set(executor.executorId, { description: executor, slots: executor.slots, running });
       this.#schedule();
     },
     executorSlotsChanged: (executorId, slots) => {
@@ -222,10 +224,14 @@ export class TaskScheduler {
     for (const set of [...this.#sets]) this.#abort(set, error);
   }
 
-  #schedule(): void {
+  /**
+   * Fills free slots. `only` limits the round to one executor: when a task finished there and
+   * nothing else changed, the other executors' free slots were already unfillable.
+   */
+  #schedule(only?: ExecutorState): void {
     const now = this.#now();
     const launchedFrom = new Set<TaskSetManager>();
-    for (const executor of this.#executors.values()) {
+    for (const executor of only === undefined ? this.#executors.values() : [only]) {
       const { executorId, host } = executor.description;
       if (!this.#health.isExecutorUsable(executorId, host, now)) continue;
       const batch: TaskSpec[] = [];
@@ -248,6 +254,7 @@ export class TaskScheduler {
    */
   #checkUnschedulable(now: number): void {
     if (this.#executors.size === 0) return; // waiting for resources, not blocked by exclusion
+    if (!this.#sets.some((set) => set.retries.length > 0 || set.unschedulableTimer !== undefined)) return;
     const usable = [...this.#executors.values()].filter((executor) =>
       this.#health.isExecutorUsable(executor.description.executorId, executor.description.host, now),
     );
@@ -335,9 +342,14 @@ export class TaskScheduler {
         set.results[index] = outcome.result;
         set.finished++;
       }
-      if (set.finished === set.submission.tasks.length) this.#complete(set);
-      else this.#report(set);
-      this.#schedule();
+      const executor = this.#executors.get(executorId);
+      if (set.finished === set.submission.tasks.length) {
+        this.#complete(set);
+        this.#schedule();
+      } else {
+        this.#report(set);
+        this.#schedule(executor);
+      }
       return;
     }
     const host = this.#executors.get(executorId)?.description.host ?? 'unknown host';

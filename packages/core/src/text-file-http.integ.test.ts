@@ -1,17 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { SparkConf } from '@spark-mesos/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SparkContext } from './spark-context.js';
 
 const lines = Array.from({ length: 2000 }, (_, index) => `line ${index} ${'é'.repeat(index % 7)}`);
-const body = Buffer.from(`${lines.join('\n')}\n`);
+const text = `${lines.join('\n')}\n`;
+const files: Record<string, Buffer> = { '/data.txt': Buffer.from(text), '/data.txt.gz': gzipSync(text) };
 
-/** Serves `body` at /data.txt; with `ranges`, answers Range requests with 206 as nginx does. */
+/** Serves /data.txt and /data.txt.gz; with `ranges`, answers Range requests with 206 as nginx does. */
 function startServer(ranges: boolean, requests: string[]): Promise<Server> {
   const server = createServer((request, response) => {
     requests.push(`${request.method} ${request.headers.range ?? ''}`);
-    if (request.url !== '/data.txt') {
+    const body = files[request.url ?? ''];
+    if (body === undefined) {
       response.writeHead(404).end();
       return;
     }
@@ -65,5 +68,15 @@ describe('textFile over http(s)', () => {
       code: 'SM_ERR_INPUT_NOT_FOUND',
       message: expect.stringContaining('404'),
     });
+  });
+
+  it('reads a .gz URL whole and gunzipped', async () => {
+    const requests: string[] = [];
+    const server = await startServer(true, requests);
+    servers.push(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data.txt.gz`;
+    const ds = sc.textFile(url, 4);
+    expect(await ds.getNumPartitions()).toBe(1);
+    expect(await ds.collect()).toEqual(lines);
   });
 });

@@ -174,6 +174,18 @@ export function describeDatasetSuite(name: string, makeContext: () => Promise<Sp
       expect(await ds.count()).toBe(lines.length);
     });
 
+    it('textFile reads a directory with a gzipped file, one partition per .gz file', async () => {
+      const { gzipSync } = await import('node:zlib');
+      const folder = join(directory, 'mixed');
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(folder);
+      await writeFile(join(folder, 'a.txt'), 'a1\na2\n');
+      await writeFile(join(folder, 'b.txt.gz'), gzipSync('b1\nb2\nb3'));
+      const ds = sc.textFile(folder, 1);
+      expect(await ds.getNumPartitions()).toBe(2);
+      expect(await ds.collect()).toEqual(['a1', 'a2', 'b1', 'b2', 'b3']);
+    });
+
     it('runJob runs a function on chosen partitions with the task context', async () => {
       const ds = sc.parallelize(numbers, 4);
       const results = await sc.runJob(
@@ -197,7 +209,9 @@ export function describeDatasetSuite(name: string, makeContext: () => Promise<Sp
           .collect(),
       ).rejects.toMatchObject({
         code: 'SM_ERR_DRIVER_VARIABLE',
-        message: expect.stringContaining('"factor"'),
+        message: expect.stringMatching(
+          /"factor"[\s\S]*The function using "factor": dataset\.map\(fn\) at .*dataset-suite\.ts:\d+:\d+/,
+        ),
       });
     });
 
@@ -227,6 +241,7 @@ export function describeDatasetSuite(name: string, makeContext: () => Promise<Sp
       expect(error.message).toContain('Task 1 in stage');
       expect(error.message).toContain('RangeError: bad item 2');
       expect(error.message).toMatch(/\n\s+at /);
+      expect(error.message).toMatch(/Functions of the stage: dataset\.map\(fn\) at .*dataset-suite\.ts:\d+:\d+$/);
     });
   });
 }

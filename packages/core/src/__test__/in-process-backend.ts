@@ -71,7 +71,7 @@ export async function runTask(task: TaskSpec): Promise<TaskOutcome> {
   const started = Date.now();
   try {
     if (task.function.kind !== 'source') throw new Error('module functions are not supported by the test backend');
-    const fn = new Function(`return (${task.function.source}\n);`)() as (
+    const fn = new Function(`"use strict"; return (${task.function.source}\n);`)() as (
       input: unknown,
       captured: unknown,
       context: unknown,
