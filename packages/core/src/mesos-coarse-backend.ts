@@ -235,14 +235,22 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
         'info',
         `launching ${tasks.length} executor(s) on ${launch.hostname} (${launch.offerIds.length} offer(s)): ${tasks.map((task) => task.task_id.value).join(', ')}`,
       );
+      const launched = tasks.map((task) => executors.get(task.task_id.value) as CoarseExecutor);
       calls.push(
-        call(
-          'ACCEPT',
-          client().accept({
-            offer_ids: launch.offerIds.map((value) => ({ value })),
-            operations: [launchOperation(tasks)],
+        client()
+          .accept({ offer_ids: launch.offerIds.map((value) => ({ value })), operations: [launchOperation(tasks)] })
+          .catch((error: Error) => {
+            // No status update will come for tasks Mesos never saw: give their resources back.
+            if (!stopping) log('warn', `ACCEPT on ${launch.hostname} failed: ${error.message}`);
+            for (const executor of launched) {
+              if (executor.state !== 'launching') continue;
+              executor.state = 'gone';
+              executor.lostReported = true;
+              release(executor);
+              executors.delete(executor.executorId);
+            }
+            updateOfferInterest(true);
           }),
-        ),
       );
     }
     for (const planned of plan.declines) decline(planned.offerId, planned.refuseSeconds);
@@ -280,6 +288,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     executor.state = 'gone';
     release(executor);
     if (isFailureState(status.state) && !stopping) planState = recordAgentFailure(planState, executor.agentId, now());
+    if (!stopping) executors.delete(executor.executorId);
     if (executor.registered || executor.lostReported) {
       // The link may still be open (a partitioned agent): report the loss now (once).
       reportLost(executor, `its Mesos task ended: ${describeStatus(status)}`, status.state !== 'TASK_KILLED');

@@ -277,13 +277,22 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
       }
       executor.launched = true;
       calls.push(
-        call(
-          'ACCEPT',
-          client().accept({
-            offer_ids: launch.offerIds.map((value) => ({ value })),
-            operations: [launchOperation(batch)],
+        client()
+          .accept({ offer_ids: launch.offerIds.map((value) => ({ value })), operations: [launchOperation(batch)] })
+          .catch(async (error: Error) => {
+            // No status update will come for tasks Mesos never saw: end them, to be retried.
+            if (stopping) return;
+            log('warn', `ACCEPT on ${launch.hostname} failed: ${error.message}`);
+            for (const task of batch) {
+              if (!tasks.has(task.task_id.value)) continue;
+              await ended(executor, task.task_id.value, {
+                state: 'killed',
+                reason: `Mesos did not take the task (ACCEPT failed: ${error.message})`,
+                durationMs: 0,
+                outputTail: '',
+              });
+            }
           }),
-        ),
       );
     }
     for (const planned of plan.declines) decline(planned.offerId, planned.refuseSeconds);
