@@ -220,6 +220,36 @@ describe(`Mesos backends on ${target}`, () => {
       expect(warnings.some((warning) => /^executor \S+ on \S+ lost: /.test(warning))).toBe(true);
     });
 
+    // Killing an agent needs mesos-local's test hooks: skipped against a real master.
+    it.skipIf(realMaster !== undefined)(
+      `${mode}-grained: an agent lost in the middle of a job: the job completes on the other`,
+      { timeout: 120_000 },
+      async () => {
+        let cluster: LocalCluster | undefined;
+        active = await start(clusterConf(`${mode} agent lost`, { 'spark.mesos.coarse': String(mode === 'coarse') }), {
+          localCluster: {
+            onCluster: (started) => {
+              cluster = started;
+            },
+          },
+        });
+        const sc = active;
+        const job = sc.runJob(sc.range(0, 8, 1, 8), async (items) => {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          let total = 0;
+          for (const item of items) total += item;
+          return total;
+        });
+        for (let waited = 0; sc.executors().length < 2 && waited < 30_000; waited += 20) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(sc.executors().length).toBe(2);
+        await cluster!.hooks.killAgent(cluster!.agents[0]!.id);
+        expect(await job).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        expect(warnings.some((warning) => /^executor \S+ on \S+ lost: /.test(warning))).toBe(true);
+      },
+    );
+
     it(`${mode}-grained: a task that always fails fails the job after spark.task.maxFailures, with its error and sandbox stderr`, {
       timeout: 120_000,
     }, async () => {
