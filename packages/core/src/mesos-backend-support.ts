@@ -67,17 +67,29 @@ export interface MesosBackendOptions {
 
 /** The settings both backends read once, at start. */
 export interface MesosLaunchSettings {
+  /** The offer matcher's settings (`spark.cores.max`, `spark.executor.*`, constraints, filters…). */
   readonly offerSettings: ResolvedOfferMatcherSettings;
+  /** `spark.task.cpus`. @default 1 */
   readonly taskCpus: number;
+  /** `spark.executor.memory` in MiB, without the overhead (the executor sizes its workers by it). @default 1024 */
   readonly executorMemoryMiB: number;
+  /** `spark.mesos.executor.node`. @default 'node' */
   readonly node: string;
+  /** `spark.mesos.executor.bundleNode`. @default false */
   readonly bundledNode: boolean;
+  /** `spark.mesos.fetcherCache.enable`: URIs cached by the agents' fetcher. @default false */
   readonly useFetcherCache: boolean;
+  /** `spark.mesos.uris`, comma-separated, each fetched into every executor's sandbox. @default [] */
   readonly extraUris: CommandInfoURI[];
+  /** `spark.executorEnv.NAME` values, as the executors' environment. @default {} */
   readonly environment: Record<string, string>;
+  /** `spark.mesos.task.labels`, on every Mesos task (and fine-grained executor). @default [] */
   readonly taskLabels: Label[];
+  /** `spark.task.maxFailures`: the attempt whose failure quotes the sandbox stderr. @default 4 */
   readonly maxTaskFailures: number;
+  /** `spark.mesos.coarse.shutdownTimeout` in ms. @default 10000 */
   readonly shutdownTimeoutMs: number;
+  /** `spark.mesos.rejectOfferDuration` in seconds (offers of excluded hosts). @default 120 */
   readonly rejectOfferDurationSeconds: number;
 }
 
@@ -145,8 +157,11 @@ export function describeStatus(status: TaskStatus): string {
 
 /** A subscribed scheduler client and what it was subscribed with. */
 export interface MesosSubscription {
+  /** The subscribed client (SUBSCRIBED received). */
   readonly client: SchedulerClient;
+  /** The FrameworkInfo it subscribed with. */
   readonly frameworkInfo: FrameworkInfo;
+  /** The credentials it used (also for the operator reads of sandboxes). */
   readonly credentials: MesosCredentials;
 }
 
