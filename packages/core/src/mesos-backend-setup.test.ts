@@ -8,6 +8,7 @@ import { parseMasterUrl } from '@spark-mesos/master-url';
 import { describe, expect, it } from 'vitest';
 import { createBackendForMaster } from './backend-for-master.js';
 import { localClusterConf } from './local-cluster.js';
+import { notAppliedSettings, readMesosLaunchSettings } from './mesos-backend-support.js';
 import { prepareExecutorSource } from './mesos-executor-source.js';
 
 describe('createBackendForMaster', () => {
@@ -82,5 +83,38 @@ describe('prepareExecutorSource', () => {
     expect(isSparkMesosError(error, 'SM_ERR_NO_EXECUTOR_SOURCE')).toBe(true);
     expect((error as Error).message).toContain('spark.executor.uri');
     expect((error as Error).message).toContain('spark.mesos.executor.home');
+  });
+});
+
+describe('readMesosLaunchSettings', () => {
+  it("reads the executors' URIs, environment, labels and limits as Spark names them", () => {
+    const conf = new SparkConf()
+      .set('spark.mesos.uris', ' http://a/x.txt ,, file:///b/y.tgz')
+      .set('spark.mesos.fetcherCache.enable', 'true')
+      .set('spark.executorEnv.JAVA_HOME', '/ignored/but/passed')
+      .set('spark.executorEnv.GREETING', 'hello')
+      .set('spark.mesos.task.labels', 'team:data')
+      .set('spark.task.maxFailures', '7')
+      .set('spark.mesos.coarse.shutdownTimeout', '3s')
+      .set('spark.executor.memory', '2g');
+    const settings = readMesosLaunchSettings(conf);
+    expect(settings.extraUris).toEqual([
+      { value: 'http://a/x.txt', cache: true },
+      { value: 'file:///b/y.tgz', cache: true },
+    ]);
+    expect(settings.useFetcherCache).toBe(true);
+    expect(settings.environment).toEqual({ JAVA_HOME: '/ignored/but/passed', GREETING: 'hello' });
+    expect(settings.taskLabels).toEqual([{ key: 'team', value: 'data' }]);
+    expect(settings.maxTaskFailures).toBe(7);
+    expect(settings.shutdownTimeoutMs).toBe(3000);
+    expect(settings.executorMemoryMiB).toBe(2048);
+    expect(settings.node).toBe('node');
+  });
+
+  it('says which container settings are not applied', () => {
+    expect(notAppliedSettings(new SparkConf())).toEqual([]);
+    const warnings = notAppliedSettings(new SparkConf().set('spark.mesos.executor.docker.image', 'node:20'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('spark.mesos.executor.docker.image is set but not applied');
   });
 });

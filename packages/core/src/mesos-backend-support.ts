@@ -125,6 +125,22 @@ export function readMesosLaunchSettings(conf: SparkConf): MesosLaunchSettings {
   };
 }
 
+/** Spark keys of Mesos containers that the backends do not apply yet (they run the executor in the agent's default container). */
+const NOT_APPLIED_KEYS = [
+  'spark.mesos.executor.docker.image',
+  'spark.mesos.network.name',
+  'spark.mesos.executor.secret.names',
+  'spark.mesos.executor.secret.values',
+] as const;
+
+/** Warnings for settings the Mesos backends do not apply yet, one per key set. */
+export function notAppliedSettings(conf: SparkConf): string[] {
+  return NOT_APPLIED_KEYS.filter((key) => conf.contains(key)).map(
+    (key) =>
+      `${key} is set but not applied: spark-mesos runs executors in the agent's default (Mesos) container, without Docker images, CNI networks or file secrets yet`,
+  );
+}
+
 /** Mesos task states after which the task is gone (TASK_UNREACHABLE counts: we do not wait for it). */
 const GONE_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
   'TASK_FINISHED',

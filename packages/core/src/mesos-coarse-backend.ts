@@ -25,6 +25,7 @@ import {
   type MesosBackendOptions,
   type MesosLaunchSettings,
   type MesosSubscription,
+  notAppliedSettings,
   readMesosLaunchSettings,
   type SandboxReader,
   STDERR_MESOS_BACKEND_LOG,
@@ -350,6 +351,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     async start(backendEvents) {
       events = backendEvents;
       settings = readMesosLaunchSettings(conf);
+      for (const warning of notAppliedSettings(conf)) log('warn', warning);
       pipelineDepth = conf.getInt('spark.mesos.coarse.pipelineDepth', DEFAULT_PIPELINE_DEPTH);
       const appSecret = createAppSecret();
       secret = appSecret;

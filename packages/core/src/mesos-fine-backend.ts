@@ -27,6 +27,7 @@ import {
   type MesosBackendOptions,
   type MesosLaunchSettings,
   type MesosSubscription,
+  notAppliedSettings,
   readMesosLaunchSettings,
   type SandboxReader,
   STDERR_MESOS_BACKEND_LOG,
@@ -431,6 +432,7 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     async start(backendEvents) {
       events = backendEvents;
       settings = readMesosLaunchSettings(conf);
+      for (const warning of notAppliedSettings(conf)) log('warn', warning);
       const appSecret = createAppSecret();
       secret = appSecret;
       endpoint = await startDriverEndpoint(options, appSecret);
