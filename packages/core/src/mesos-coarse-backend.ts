@@ -303,7 +303,14 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     const message = `Executor ${executor.executorId} on ${executor.hostname} ended before registering with the driver: ${describeStatus(status)}. It was started from ${executorSourceText()}.${sandboxTailSection(`executor ${executor.executorId}`, tail)}`;
     log('warn', message);
     const launchFailed = status.reason === 'REASON_CONTAINER_LAUNCH_FAILED';
-    if (fatal === undefined && registeredCount() === 0 && (launchFailed || launchFailuresInARow >= maxLaunchFailures)) {
+    // Another executor still starting may yet register (a fault of one agent): wait for it.
+    const starting = [...executors.values()].some((other) => other.state === 'launching');
+    if (
+      fatal === undefined &&
+      registeredCount() === 0 &&
+      !starting &&
+      (launchFailed || launchFailuresInARow >= maxLaunchFailures)
+    ) {
       fail(
         new SparkMesosError(
           'SM_ERR_EXECUTOR_LAUNCH_FAILED',

@@ -376,8 +376,15 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
       log('warn', message);
       reportLost(executor, message, false);
       const anyStarted = [...byAgent.values()].some((other) => other.started && !other.lost);
+      // Another executor still starting may yet start (a fault of one agent): wait for it.
+      const starting = [...byAgent.values()].some((other) => other.launched && !other.started && !other.lost);
       const launchFailed = status.reason === 'REASON_CONTAINER_LAUNCH_FAILED';
-      if (fatal === undefined && !anyStarted && (launchFailed || launchFailuresInARow >= maxLaunchFailures)) {
+      if (
+        fatal === undefined &&
+        !anyStarted &&
+        !starting &&
+        (launchFailed || launchFailuresInARow >= maxLaunchFailures)
+      ) {
         fail(
           new SparkMesosError(
             'SM_ERR_EXECUTOR_LAUNCH_FAILED',
