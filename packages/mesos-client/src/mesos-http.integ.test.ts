@@ -221,6 +221,31 @@ describe.each(TRANSPORTS)('openMesosStream (%s)', (_name, transport) => {
     expect(rest).toBeLessThan(50);
   });
 
+  it('refuses a record larger than maxRecordBytes with SM_ERR_RECORDIO_TOO_LARGE, passed through unwrapped', async () => {
+    const exchange = await loadRecordedExchange(fixtures('flow'), 'flow-subscribe');
+    const server = await replay([{ respond: exchange }]);
+    // The recorded HEARTBEAT is small, the SUBSCRIBED and OFFERS records are not.
+    const stream = await openMesosStream({
+      ...transport,
+      url: `${server.url}/api/v1/scheduler`,
+      body: subscribeBody,
+      contentType: JSON_TYPE,
+      maxRecordBytes: 300,
+    });
+    const failure = await (async () => {
+      try {
+        for await (const _batch of stream.batches) {
+          // Nothing fits: the first record is already too large.
+        }
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(isSparkMesosError(failure, 'SM_ERR_RECORDIO_TOO_LARGE')).toBe(true);
+    expect((failure as { details: { maxRecordBytes: number } }).details.maxRecordBytes).toBe(300);
+  });
+
   it('reports a non-leading master as SM_ERR_NOT_LEADER with the leader URL in our scheme', async () => {
     const exchange = await loadRecordedExchange(fixtures('zookeeper_ha'), 'subscribe-nonleader');
     const server = await replay([{ respond: exchange }]);
