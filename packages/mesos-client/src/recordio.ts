@@ -87,7 +87,9 @@ function checkMax(maxRecordBytes: number): void {
 /**
  * The RecordIO state machine behind {@link createRecordIoDecoder}, scanning a range of a buffer
  * into a caller's array: the HTTP event-stream reader feeds it the data of each HTTP chunk in
- * place, without a view per chunk. Internal to the package.
+ * place, without a view per chunk. Internal to the package (not part of the supported API,
+ * though the `./recordio` subpath exposes it).
+ * @internal
  */
 export interface RecordIoScanner {
   /**
@@ -101,7 +103,10 @@ export interface RecordIoScanner {
   readonly bufferedBytes: number;
 }
 
-/** Makes a {@link RecordIoScanner} (see {@link createRecordIoDecoder} for the options). */
+/**
+ * Makes a {@link RecordIoScanner} (see {@link createRecordIoDecoder} for the options).
+ * @internal
+ */
 export function createRecordIoScanner(options: RecordIoDecoderOptions = {}): RecordIoScanner {
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   checkMax(maxRecordBytes);
