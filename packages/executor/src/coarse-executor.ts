@@ -111,11 +111,9 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
     if (stopping !== undefined) return;
     stopping = reason;
     log('info', `stopping: ${reason} (${running.size} tasks running, grace ${timeoutMs} ms)`);
-    const deadline = setTimeout(() => {
-      for (const taskId of running) runner.kill(taskId, `executor stopping: ${reason}`);
-    }, timeoutMs);
+    // Running tasks are asked to stop (context.signal) and terminated after `timeoutMs`.
+    for (const taskId of running) runner.kill(taskId, `executor stopping: ${reason}`, { graceMs: timeoutMs });
     while (running.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    clearTimeout(deadline);
     await runner.close();
     // Let the last outcomes leave before saying goodbye.
     await new Promise((resolve) => setImmediate(resolve));
@@ -137,7 +135,7 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
           log,
           handlers: {
             launch,
-            kill: (taskId, reason) => void runner.kill(taskId, reason),
+            kill: (taskId, reason, graceMs) => void runner.kill(taskId, reason, { graceMs }),
             shutdown: (timeoutMs, reason) => void stop(reason, timeoutMs, EXECUTOR_EXIT.ok),
             disconnected: (reason) => void onDisconnected(reason),
           },

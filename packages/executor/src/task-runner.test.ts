@@ -251,6 +251,32 @@ describe('createTaskRunner', () => {
     expect(value(await tasks.run(task('() => "same worker"')))).toBe('same worker');
   });
 
+  it('asks a running task to stop through context.signal when killed with a grace period', async () => {
+    const tasks = runner({ slots: 1 });
+    const polite = task(
+      '(input, captured, context) => new Promise((resolve, reject) => context.signal.addEventListener("abort", () => reject(new Error("stopping: " + context.signal.reason))))',
+    );
+    const outcome = tasks.run(polite);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(tasks.kill(polite.taskId, 'stage cancelled', { graceMs: 60_000 })).toBe(true);
+    expect(await outcome).toMatchObject({ state: 'killed', reason: 'stage cancelled' });
+
+    const wrapsUp = task(
+      '(input, captured, context) => new Promise((resolve) => context.signal.addEventListener("abort", () => resolve("partial")))',
+    );
+    const finished = tasks.run(wrapsUp);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    tasks.kill(wrapsUp.taskId, 'shutdown', { graceMs: 60_000 });
+    expect(value(await finished)).toBe('partial');
+
+    const stubborn = task('() => { for (;;) {} }');
+    const stopped = tasks.run(stubborn);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    tasks.kill(stubborn.taskId, 'KILL', { graceMs: 200 });
+    expect(await stopped).toMatchObject({ state: 'killed', reason: 'KILL' });
+    expect(value(await tasks.run(task('(x, c, context) => context.signal.aborted')))).toBe(false);
+  });
+
   it('kills queued and running tasks on close and refuses new ones', async () => {
     const tasks = runner({ slots: 1 });
     const running = tasks.run(task('() => { for (;;) {} }'));

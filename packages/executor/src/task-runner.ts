@@ -61,10 +61,13 @@ export interface TaskRunner {
   /** How many tasks are running or queued. */
   readonly pending: number;
   /**
-   * Kills a queued or running task by id (as aborting its `signal` would); false when no such
-   * task is pending.
+   * Kills a queued or running task by id; false when no such task is pending. A queued task is
+   * dropped at once. A running one is stopped at once (its worker terminated and replaced), or,
+   * with `graceMs`, first asked to stop (its `context.signal` aborts with `reason`) and stopped
+   * only if it still runs when the grace period ends; a task that then throws is `killed` too,
+   * one that returns is `finished`. A later call may only shorten the grace period.
    */
-  kill(taskId: string, reason: string): boolean;
+  kill(taskId: string, reason: string, options?: { graceMs?: number }): boolean;
   /** Kills queued and running tasks (outcome `killed`, reason "task runner closed") and stops the workers. */
   close(): Promise<void>;
 }
@@ -80,6 +83,10 @@ interface QueuedTask {
   readonly queuedAt: number;
   onAbort: (() => void) | undefined;
   settled: boolean;
+  /** A stop request with a grace period: when the worker is terminated, and why. */
+  killTimer: NodeJS.Timeout | undefined;
+  killDeadline: number;
+  killReason: string | undefined;
 }
 
 interface Slot {
@@ -98,6 +105,8 @@ interface WorkerDone {
   type: 'done';
   taskId: string;
   ok: boolean;
+  /** Set when the task failed after it was asked to stop: the reason. */
+  killed?: string;
   result?: Uint8Array;
   error?: { name: string; message: string; stack?: string; code?: string };
   durationMs: number;
@@ -167,6 +176,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   function settle(entry: QueuedTask, outcome: TaskOutcome): void {
     if (entry.settled) return;
     entry.settled = true;
+    if (entry.killTimer !== undefined) clearTimeout(entry.killTimer);
     if (byTaskId.get(entry.task.taskId) === entry) byTaskId.delete(entry.task.taskId);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     entry.resolve(outcome);
@@ -276,7 +286,15 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (index === -1) return;
     // Tasks before it were settled already (killed while queued in the worker).
     const [entry] = slot.assigned.splice(0, index + 1).slice(-1) as [QueuedTask];
-    if (message.ok) {
+    const stopReason = message.killed ?? (message.ok ? undefined : entry.killReason);
+    if (stopReason !== undefined) {
+      settle(entry, {
+        state: 'killed',
+        reason: stopReason,
+        durationMs: message.durationMs,
+        outputTail: message.outputTail,
+      });
+    } else if (message.ok) {
       settle(entry, {
         state: 'finished',
         result: message.result as Uint8Array,
@@ -304,13 +322,26 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (slot.assigned.length === 0) slot.worker.unref();
   }
 
-  function kill(entry: QueuedTask, reason: string): void {
+  function kill(entry: QueuedTask, reason: string, graceMs = 0): void {
     if (entry.settled) return;
     const slot = slots.find((candidate) => candidate.assigned.includes(entry));
     if (slot === undefined) {
       const index = queue.indexOf(entry);
       if (index !== -1) queue.splice(index, 1);
       settle(entry, { state: 'killed', reason, durationMs: performance.now() - entry.queuedAt, outputTail: '' });
+      return;
+    }
+    if (graceMs > 0 && slot.assigned[0] === entry) {
+      // Ask first (context.signal aborts); terminate only if it is still running at the deadline.
+      const deadline = performance.now() + graceMs;
+      if (entry.killTimer !== undefined && deadline >= entry.killDeadline) return;
+      if (entry.killTimer !== undefined) clearTimeout(entry.killTimer);
+      if (entry.killReason === undefined) {
+        entry.killReason = reason;
+        slot.worker.postMessage({ type: 'cancel', taskId: entry.task.taskId, reason });
+      }
+      entry.killDeadline = deadline;
+      entry.killTimer = setTimeout(() => kill(entry, entry.killReason ?? reason), graceMs);
       return;
     }
     const running = slot.assigned[0] === entry;
@@ -320,8 +351,11 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       durationMs: performance.now() - (running ? slot.startedAt : entry.queuedAt),
       outputTail: running ? tailOf(slot, entry.task.taskId) : '',
     });
-    // Waiting in the worker's queue: it is skipped when its result comes (settled already).
-    if (!running) return;
+    // Waiting in the worker's queue: the worker drops it (its late report, if any, is ignored).
+    if (!running) {
+      slot.worker.postMessage({ type: 'cancel', taskId: entry.task.taskId, reason });
+      return;
+    }
     // Terminating is the only way to stop a synchronous loop; the exit handler requeues the
     // worker's other tasks and starts a new worker.
     slot.assigned.shift();
@@ -375,6 +409,9 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           queuedAt: performance.now(),
           onAbort: undefined,
           settled: false,
+          killTimer: undefined,
+          killDeadline: Number.POSITIVE_INFINITY,
+          killReason: undefined,
         };
         if (closed) {
           settle(entry, { state: 'killed', reason: 'task runner closed', durationMs: 0, outputTail: '' });
@@ -401,10 +438,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         }
       });
     },
-    kill(taskId, reason) {
+    kill(taskId, reason, killOptions = {}) {
       const entry = byTaskId.get(taskId);
       if (entry === undefined) return false;
-      kill(entry, reason);
+      kill(entry, reason, killOptions.graceMs ?? 0);
       return true;
     },
     async close() {

@@ -5,8 +5,10 @@
 //
 // The protocol with the parent (task-runner.ts) is plain structured-clone messages:
 //   parent → worker  { type: 'run', tasks }            a chunk; tasks run one at a time, in order
+//   parent → worker  { type: 'cancel', taskId, reason }  abort the running task's context.signal,
+//                                                      or drop it from the queue
 //   worker → parent  { type: 'done', taskId, ok: true, result, durationMs, outputTail }
-//                    { type: 'done', taskId, ok: false, error, durationMs, outputTail }
+//                    { type: 'done', taskId, ok: false, error, killed?, durationMs, outputTail }
 // Output is captured per task (a tail kept here, sent with the outcome) and written to the
 // worker's own stdout/stderr with the task id at the start of every line.
 
@@ -259,6 +261,18 @@ async function execute(task) {
   const input = deserialize(task.input, 'input');
   const captured = deserialize(task.captured, 'captured values');
   const context = { taskId: task.taskId, stageId: task.stageId, partition: task.partition, attempt: task.attempt };
+  // Made on first use: most tasks never look at it.
+  // Not enumerable: a task that returns its context must still serialize.
+  Object.defineProperty(context, 'signal', {
+    enumerable: false,
+    get() {
+      if (controller === null) {
+        controller = new AbortController();
+        if (cancelReason !== undefined) controller.abort(cancelReason);
+      }
+      return controller.signal;
+    },
+  });
   const value = await fn(input, captured, context);
   try {
     return v8.serialize(value);
@@ -273,6 +287,10 @@ async function execute(task) {
 }
 
 let failCurrent = null;
+// The running task's stop request: the reason once the parent asked it to stop (a kill with a
+// grace period), and the AbortController behind context.signal once the task asked for it.
+let cancelReason;
+let controller = null;
 
 async function runOne(task) {
   current = task;
@@ -287,8 +305,12 @@ async function runOne(task) {
     message = { type: 'done', taskId: task.taskId, ok: true, result, durationMs: performance.now() - started };
   } catch (error) {
     message = { type: 'done', taskId: task.taskId, ok: false, error: plainError(error), durationMs: performance.now() - started };
+    // A task that gives up after being asked to stop was killed, whatever it threw.
+    if (cancelReason !== undefined) message.killed = cancelReason;
   }
   failCurrent = null;
+  cancelReason = undefined;
+  controller = null;
   message.outputTail = tail.length > tailLimit ? tail.slice(tail.length - tailLimit) : tail;
   current = null;
   tail = '';
@@ -319,6 +341,19 @@ parentPort.on('message', (message) => {
   if (message.type === 'run') {
     for (const task of message.tasks) queue.push(task);
     if (!busy) void drain();
+  } else if (message.type === 'cancel') {
+    if (current !== null && current.taskId === message.taskId) {
+      if (cancelReason === undefined) {
+        cancelReason = message.reason;
+        if (controller !== null) controller.abort(message.reason);
+      }
+      return;
+    }
+    const index = queue.findIndex((task) => task.taskId === message.taskId);
+    if (index !== -1) {
+      queue.splice(index, 1);
+      parentPort.postMessage({ type: 'done', taskId: message.taskId, ok: false, killed: message.reason, error: { name: 'Error', message: message.reason }, durationMs: 0, outputTail: '' });
+    }
   }
 });
 `;

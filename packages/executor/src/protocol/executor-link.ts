@@ -18,8 +18,8 @@ import {
 export interface ExecutorLinkHandlers {
   /** A batch of tasks to run. */
   launch(tasks: TaskSpec[]): void;
-  /** Kill one task. */
-  kill(taskId: string, reason: string): void;
+  /** Kill one task, after asking it to stop and waiting `graceMs` (0: at once). */
+  kill(taskId: string, reason: string, graceMs: number): void;
   /** Stop: kill what still runs after `timeoutMs`, then exit. */
   shutdown(timeoutMs: number, reason: string): void;
   /** The connection ended (after it was established); `reason` says why. */
@@ -199,7 +199,7 @@ export function connectDriverLink(options: ExecutorLinkOptions): Promise<Executo
           options.handlers.launch(message.tasks);
           return;
         case 'kill':
-          options.handlers.kill(message.taskId, message.reason);
+          options.handlers.kill(message.taskId, message.reason, message.graceMs ?? 0);
           return;
         case 'shutdown':
           options.handlers.shutdown(message.timeoutMs, message.reason);
