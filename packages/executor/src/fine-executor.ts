@@ -204,16 +204,21 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
       await finish(task, { state: 'failed', error: plain, durationMs: 0, outputTail: '' });
       return;
     }
-    if (killedEarly.has(taskId)) {
-      const reason = killedEarly.get(taskId) as string;
-      killedEarly.delete(taskId);
-      await finish(task, { state: 'killed', reason, durationMs: 0, outputTail: '' });
-      return;
-    }
+    if (await endedByEarlyKill(task)) return;
     await update(info, 'TASK_RUNNING');
+    // A KILL may have come while the update was on its way; from here on it reaches the runner.
+    if (await endedByEarlyKill(task)) return;
     task.started = true;
     const outcome = await taskRunner().run({ ...spec, taskId });
     await finish(task, outcome);
+  }
+
+  async function endedByEarlyKill(task: RunningTask): Promise<boolean> {
+    const reason = killedEarly.get(task.info.task_id.value);
+    if (reason === undefined) return false;
+    killedEarly.delete(task.info.task_id.value);
+    await finish(task, { state: 'killed', reason, durationMs: 0, outputTail: '' });
+    return true;
   }
 
   function kill(taskId: string, gracePeriodMs: number, reason: string): void {
