@@ -21,9 +21,13 @@ import type { TaskOutcome } from './task-spec.js';
 export interface FineExecutorOptions {
   /** The `MESOS_*` configuration (from `executorConfigFromEnv`). */
   config: ExecutorConfig;
+  /** The application secret (from `SPARK_MESOS_APP_SECRET`), for the driver link. */
   secret: Uint8Array;
+  /** Where module tasks resolve. @default undefined */
   appDirectory?: string;
+  /** Kill tasks running longer than this. @default undefined (no limit) */
   taskTimeoutMs?: number;
+  /** The executor's own log. */
   log: ExecutorLog;
   /** Resolves to stop the executor (e.g. on SIGTERM). */
   stopSignal?: Promise<string>;

@@ -35,7 +35,7 @@ export interface TaskRunnerOptions {
    * @default process.stdout
    */
   stdout?: NodeJS.WritableStream;
-  /** @default process.stderr */
+  /** Where the workers' stderr goes (lines prefixed as on stdout). @default process.stderr */
   stderr?: NodeJS.WritableStream;
   /**
    * The environment the workers see (a copy taken when each worker starts).
@@ -72,7 +72,7 @@ export interface TaskRunner {
   close(): Promise<void>;
 }
 
-/** @default 4096 */
+/** How many characters of a task's output come back as its `outputTail` by default (4096). */
 export const DEFAULT_OUTPUT_TAIL_CHARS = 4096;
 
 interface QueuedTask {

@@ -36,15 +36,15 @@ export interface ExecutorLinkOptions {
   registration: ExecutorRegistration;
   /** The executor's reactions to the driver's messages. */
   handlers: ExecutorLinkHandlers;
-  /** @default 2000 */
+  /** How often heartbeats go to the driver. @default 2000 */
   heartbeatIntervalMs?: number;
   /** A driver silent for this long is treated as gone (the connection is closed). @default 20000 */
   heartbeatTimeoutMs?: number;
   /** Connecting, the handshake and registration must end within this. @default 10000 */
   connectTimeoutMs?: number;
-  /** @default 512 MiB */
+  /** The largest frame accepted from the authenticated driver. @default 512 MiB */
   maxFrameBytes?: number;
-  /** @default warnings to stderr */
+  /** Where refusals and protocol problems are logged. @default warnings to stderr */
   log?: LinkLogger;
 }
 
