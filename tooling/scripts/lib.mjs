@@ -78,6 +78,11 @@ export const systemPackages = [
     name: 'zookeeper',
     present: () => existsSync('/usr/share/zookeeper/bin/zkServer.sh') || Boolean(process.env.ZOOKEEPER_HOME),
   },
+  {
+    // artifact-uploader's tests upload to a loopback nginx with WebDAV (http_dav_module).
+    name: 'nginx',
+    present: () => existsSync('/usr/sbin/nginx'),
+  },
 ];
 
 export function ensureSystemPackages() {

@@ -7,6 +7,13 @@ export interface StoredArtifact {
   readonly size: number;
   /** Hex SHA-256 of the content, when the store records it (object metadata, a sidecar). */
   readonly sha256?: string;
+  /**
+   * True when the stat itself fetched `uriOf(name)` the way an agent's fetcher does (an HTTP
+   * GET answered with a `Content-Length`, a local file read), so the upload flow need not call
+   * `checkFetchable` again: a no-op re-upload then costs one round trip.
+   * @default false
+   */
+  readonly fetchable?: boolean;
 }
 
 /** The local file being uploaded. */
@@ -81,6 +88,12 @@ export interface DestinationOptions {
    * @default undefined
    */
   readonly credentials?: { readonly username?: string; readonly password?: string; readonly token?: string };
+  /**
+   * How long an HTTP-based store waits without any progress (no byte sent or received) before
+   * it gives up on a request as a network error (retried like one).
+   * @default 120000
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /**

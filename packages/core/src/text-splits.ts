@@ -1,0 +1,198 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SparkMesosError } from '@spark-mesos/errors';
+
+/**
+ * One byte range of a text file, read by a task as Hadoop's `LineRecordReader` reads a split:
+ * it skips the partial first line (unless it starts the file) and reads every line that starts at
+ * or before `end`. Exactly one of `path` and `url` is set.
+ */
+export interface TextSplit {
+  /** A local file path (read by the task with `node:fs`). */
+  readonly path?: string;
+  /** An `http(s)://` URL (read by the task with `fetch` and a `Range` header). */
+  readonly url?: string;
+  /** First byte of the split. */
+  readonly start: number;
+  /** One past the last byte of the split. */
+  readonly end: number;
+  /** Set for a `.gz` file: read whole and gunzipped (one split per file, as Hadoop's codecs). */
+  readonly gzip?: boolean;
+}
+
+/** One file to split: where it is and how long it is. */
+export interface TextFile {
+  readonly path?: string;
+  readonly url?: string;
+  readonly length: number;
+  /** False when the length is unknown (an HTTP server without Content-Length): one split. */
+  readonly splittable: boolean;
+  /** A gzip-compressed file (name ending `.gz`): never split, gunzipped by the task. */
+  readonly gzip?: boolean;
+}
+
+/**
+ * Hadoop's `fs.local.block.size` default (32 MiB), the largest split `FileInputFormat` makes of a
+ * local file.
+ */
+export const DEFAULT_TEXT_BLOCK_SIZE = 32 * 1024 * 1024;
+
+// Hadoop's FileInputFormat.SPLIT_SLOP: the last split may be up to 10% larger than the others.
+const SPLIT_SLOP = 1.1;
+
+/**
+ * Splits files as Hadoop's `FileInputFormat.getSplits` does: a goal size of the total length over
+ * `minPartitions`, capped by the block size, and a last split of each file up to 10% larger.
+ */
+export function computeTextSplits(
+  files: readonly TextFile[],
+  minPartitions: number,
+  blockSize = DEFAULT_TEXT_BLOCK_SIZE,
+): TextSplit[] {
+  const totalLength = files.reduce((sum, file) => sum + file.length, 0);
+  const goalSize = Math.floor(totalLength / Math.max(minPartitions, 1));
+  const splitSize = Math.max(1, Math.min(goalSize, blockSize));
+  const splits: TextSplit[] = [];
+  for (const file of files) {
+    const where = {
+      ...(file.url !== undefined ? { url: file.url } : { path: file.path! }),
+      ...(file.gzip ? { gzip: true } : {}),
+    };
+    // Hadoop's (old API) FileInputFormat makes one empty split of an empty file, so Spark's
+    // textFile of an empty file has one (empty) partition. (An HTTP file of unknown length has
+    // length 0 too, and is read whole below.)
+    if (file.length === 0 && (file.path !== undefined || file.splittable)) {
+      splits.push({ ...where, start: 0, end: 0 });
+      continue;
+    }
+    if (!file.splittable || file.gzip) {
+      splits.push({ ...where, start: 0, end: Number.MAX_SAFE_INTEGER });
+      continue;
+    }
+    let remaining = file.length;
+    while (remaining / splitSize > SPLIT_SLOP) {
+      const start = file.length - remaining;
+      splits.push({ ...where, start, end: start + splitSize });
+      remaining -= splitSize;
+    }
+    if (remaining !== 0) splits.push({ ...where, start: file.length - remaining, end: file.length });
+  }
+  return splits;
+}
+
+/**
+ * Finds the files behind a `textFile` location, as Hadoop's `FileInputFormat` does: a
+ * comma-separated list of locations, each a file, a directory (every file in it whose name does
+ * not start with `_` or `.`, Hadoop's hidden-file filter, so `_SUCCESS` is skipped, sorted by
+ * name), a pattern with `*`, `?` or `[…]` in its last component (`/data/part-*`), or an
+ * `http(s)://` URL, sized with a HEAD request.
+ */
+export async function listTextFiles(locations: string): Promise<TextFile[]> {
+  const files: TextFile[] = [];
+  for (const location of locations.split(',')) {
+    const trimmed = location.trim();
+    if (trimmed !== '') files.push(...(await listLocation(trimmed)));
+  }
+  return files;
+}
+
+const notHidden = (name: string): boolean => !name.startsWith('_') && !name.startsWith('.');
+
+async function listLocation(location: string): Promise<TextFile[]> {
+  if (/^https?:\/\//i.test(location)) return [await headTextUrl(location)];
+  const path = location.startsWith('file:') ? fileURLToPath(location) : location;
+  const pattern = basename(path);
+  if (/[*?[]/.test(pattern)) {
+    const directory = dirname(path);
+    const matcher = globToRegExp(pattern);
+    const names = await readdir(directory).catch(() => [] as string[]);
+    const matched = names.filter((name) => notHidden(name) && matcher.test(name)).sort();
+    if (matched.length === 0) {
+      throw new SparkMesosError(
+        'SM_ERR_INPUT_NOT_FOUND',
+        `Input pattern ${path} matches 0 files; check the directory and the pattern (*, ? and [...] match within the last path component)`,
+        { cause: { pattern: path }, details: { path } },
+      );
+    }
+    const files: TextFile[] = [];
+    for (const name of matched) files.push(...(await listPath(join(directory, name))));
+    return files;
+  }
+  return listPath(path);
+}
+
+async function listPath(path: string): Promise<TextFile[]> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new SparkMesosError(
+      'SM_ERR_INPUT_NOT_FOUND',
+      `Input path does not exist: ${path} (${(error as Error).message}); give an existing file or directory (read by every executor, so on a cluster it must exist on every agent), or an http(s):// URL`,
+      { cause: error, details: { path } },
+    );
+  }
+  if (!info.isDirectory()) return [describeFile(path, info.size)];
+  const names = (await readdir(path)).filter(notHidden).sort();
+  const files: TextFile[] = [];
+  for (const name of names) {
+    const child = join(path, name);
+    const childInfo = await stat(child);
+    if (childInfo.isFile()) files.push(describeFile(child, childInfo.size));
+  }
+  return files;
+}
+
+/** A glob of one path component (`*`, `?`, `[abc]`, `[!abc]`) as a regular expression. */
+function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let index = 0; index < glob.length; index++) {
+    const character = glob[index]!;
+    if (character === '*') source += '.*';
+    else if (character === '?') source += '.';
+    else if (character === '[') {
+      const close = glob.indexOf(']', index + 2);
+      if (close === -1) source += '\\[';
+      else {
+        const body = glob.slice(index + 1, close);
+        source += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+        index = close;
+      }
+    } else source += character.replace(/[\\^$.|+(){}]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+const isGzip = (name: string): boolean => /\.gz$/i.test(name);
+
+function describeFile(path: string, length: number): TextFile {
+  return isGzip(path) ? { path, length, splittable: false, gzip: true } : { path, length, splittable: true };
+}
+
+async function headTextUrl(url: string): Promise<TextFile> {
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'HEAD' });
+  } catch (error) {
+    throw new SparkMesosError('SM_ERR_INPUT_NOT_FOUND', `Cannot reach ${url}: ${(error as Error).message}`, {
+      cause: error,
+      details: { url },
+    });
+  }
+  if (!response.ok) {
+    throw new SparkMesosError(
+      'SM_ERR_INPUT_NOT_FOUND',
+      `HEAD ${url} answered ${response.status} ${response.statusText}; give a URL that serves the file`,
+      { cause: { status: response.status }, details: { url } },
+    );
+  }
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
+  const ranges = (response.headers.get('accept-ranges') ?? '').toLowerCase() === 'bytes';
+  // Without a length there is nothing to split; without ranges every split would download the
+  // whole file, so one split is cheaper.
+  const gzip = isGzip(new URL(url).pathname);
+  if (!Number.isSafeInteger(length) || length < 0)
+    return { url, length: 0, splittable: false, ...(gzip ? { gzip } : {}) };
+  return { url, length, splittable: ranges && !gzip, ...(gzip ? { gzip } : {}) };
+}

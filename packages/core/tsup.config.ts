@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup';
+import { tsupPreset } from '../../tooling/tsup-preset.ts';
+
+export default defineConfig(tsupPreset({ entry: { index: 'src/index.ts' } }));
