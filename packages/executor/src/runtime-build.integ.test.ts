@@ -1,7 +1,7 @@
 // The runtime directory must run with Node alone, from anywhere: copied out of the repository
 // (no node_modules above it), under a package.json of either module type.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,9 +19,15 @@ beforeAll(async () => {
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 describe('the executor runtime directory', () => {
-  it('has an executable launcher and one bundled module, and nothing else', () => {
+  it('has an executable launcher, one bundled module and the runtime version', () => {
     expect(statSync(join(directory, 'runtime', 'bin', 'spark-mesos-executor')).mode & 0o111).not.toBe(0);
     expect(statSync(join(directory, 'runtime', 'lib', 'spark-mesos-executor.mjs')).size).toBeGreaterThan(10_000);
+    const own = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(JSON.parse(readFileSync(join(directory, 'runtime', 'package.json'), 'utf8'))).toEqual({
+      name: '@spark-mesos/executor-runtime',
+      version: own.version,
+      private: true,
+    });
   });
 
   it.each(['module', 'commonjs'])('runs under a package.json of type %s with no node_modules around', (type) => {
