@@ -250,6 +250,36 @@ describe(`Mesos backends on ${target}`, () => {
       },
     );
 
+    // Failing the master over needs mesos-local's test hooks: skipped against a real master.
+    it.skipIf(realMaster !== undefined)(
+      `${mode}-grained: a master failover in the middle of a job: the framework subscribes again and the job completes`,
+      { timeout: 120_000 },
+      async () => {
+        let cluster: LocalCluster | undefined;
+        active = await start(clusterConf(`${mode} failover`, { 'spark.mesos.coarse': String(mode === 'coarse') }), {
+          localCluster: {
+            onCluster: (started) => {
+              cluster = started;
+            },
+          },
+        });
+        const sc = active;
+        const job = sc.runJob(sc.range(0, 12, 1, 12), async (items) => {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          let total = 0;
+          for (const item of items) total += item;
+          return total;
+        });
+        for (let waited = 0; sc.executors().length < 2 && waited < 30_000; waited += 20) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        cluster!.hooks.failoverMaster();
+        expect(await job).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        // And the next job runs too, on the new master.
+        expect(await sc.range(0, 20, 1, 4).count()).toBe(20);
+      },
+    );
+
     it(`${mode}-grained: a task that always fails fails the job after spark.task.maxFailures, with its error and sandbox stderr`, {
       timeout: 120_000,
     }, async () => {
