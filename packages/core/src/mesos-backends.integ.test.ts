@@ -322,13 +322,65 @@ describe(`Mesos backends on ${target}`, () => {
     });
   }
 
-  it('coarse-grained with spark.mesos.coarse.pipelineDepth=8: the same answer, slots ×8', {
+  it('coarse-grained: short tasks are pipelined (spark.mesos.coarse.pipelineDepth) while a backlog lasts', {
+    timeout: 120_000,
+  }, async () => {
+    active = await start(clusterConf('pipelined', { 'spark.mesos.coarse.pipelineDepth': '8' }));
+    const sc = active;
+    const baseSlots = async () => {
+      await sc.range(0, 4, 1, 4).count();
+      return Math.max(...sc.executors().map((executor) => executor.slots));
+    };
+    const base = await baseSlots();
+    let most = 0;
+    const sampler = setInterval(() => {
+      for (const executor of sc.executors()) most = Math.max(most, executor.slots);
+    }, 5);
+    try {
+      expect(await sc.range(0, 3000, 1, 3000).count()).toBe(3000);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(most).toBe(base * 8);
+    // The backlog is gone: one task per slot again.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(Math.max(...sc.executors().map((executor) => executor.slots))).toBe(base);
+    // Long tasks are not pipelined (once the average shows they are long).
+    const long = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return 1;
+    };
+    await sc.runJob(sc.range(0, 40, 1, 40), long);
+    most = 0;
+    const longSampler = setInterval(() => {
+      for (const executor of sc.executors()) most = Math.max(most, executor.slots);
+    }, 5);
+    try {
+      expect(await sc.runJob(sc.range(0, 40, 1, 40), long)).toHaveLength(40);
+    } finally {
+      clearInterval(longSampler);
+    }
+    expect(most).toBe(base);
+  });
+
+  it('coarse-grained with spark.mesos.coarse.pipelineDepth=1: one task per slot, as Spark', {
     timeout: 120_000,
   }, async () => {
     const expected = await localAnswer();
-    active = await start(clusterConf('pipelined', { 'spark.mesos.coarse.pipelineDepth': '8' }));
-    expect(await referenceJob(active)).toEqual(expected);
-    for (const executor of active.executors()) expect(executor.slots % 8).toBe(0);
+    active = await start(clusterConf('not pipelined', { 'spark.mesos.coarse.pipelineDepth': '1' }));
+    const sc = active;
+    let most = 0;
+    const sampler = setInterval(() => {
+      for (const executor of sc.executors()) most = Math.max(most, executor.slots);
+    }, 5);
+    try {
+      expect(await referenceJob(sc)).toEqual(expected);
+      expect(await sc.range(0, 1000, 1, 1000).count()).toBe(1000);
+    } finally {
+      clearInterval(sampler);
+    }
+    // Never more than an executor's cores / spark.task.cpus.
+    expect(most).toBe(Math.max(...sc.executors().map((executor) => executor.slots)));
   });
 
   it.skipIf(realMaster?.includes('zk://') === true)(

@@ -47,12 +47,17 @@ export interface MesosCoarseBackendOptions extends MesosBackendOptions {
 }
 
 /**
- * Tasks sent to a coarse-grained executor per task slot (`spark.mesos.coarse.pipelineDepth`):
- * above 1 the executor queues the next tasks and starts them without a round trip to the driver
- * (more tasks/s for short tasks), but the task scheduler fills one executor's slots before the
- * next, so few long tasks could crowd on one executor: 1, as Spark.
+ * The most tasks sent to a coarse-grained executor per task slot while tasks are short
+ * (`spark.mesos.coarse.pipelineDepth`): the executor queues them and starts the next one without
+ * a round trip to the driver. Only while the tasks of the running stages take less than
+ * {@link PIPELINE_TASK_MS} on average and more are waiting than the slots hold; otherwise one
+ * task per slot, as Spark (queued long tasks could wait on one executor while another idles).
+ * 1 turns it off.
  */
-export const DEFAULT_PIPELINE_DEPTH = 1;
+export const DEFAULT_PIPELINE_DEPTH = 16;
+
+/** Average task duration (ms) under which tasks are pipelined. */
+export const PIPELINE_TASK_MS = 20;
 
 interface CoarseExecutor {
   readonly executorId: string;
@@ -114,6 +119,11 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
   let nextExecutorId = 0;
   let registeredCores = 0;
   let pipelineDepth = DEFAULT_PIPELINE_DEPTH;
+  /** Whether registered executors get `pipelineDepth` tasks per slot now. */
+  let pipelined = false;
+  let pipelineCheckQueued = false;
+  /** Moving average of finished tasks' durations (ms); starts high, so pipelining is earned. */
+  let averageTaskMs = Number.POSITIVE_INFINITY;
 
   const client = (): SchedulerClient => subscription!.client;
   const registeredCount = () =>
@@ -339,9 +349,40 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     }
   }
 
+  function baseSlots(executor: CoarseExecutor): number {
+    return Math.max(1, Math.floor(executor.cpus / settings!.taskCpus));
+  }
+
+  function slotsOf(executor: CoarseExecutor): number {
+    return baseSlots(executor) * (pipelined ? pipelineDepth : 1);
+  }
+
+  /** Turns pipelining on or off (outside the task scheduler's own calls: it may be inside one). */
+  function checkPipelining(): void {
+    if (pipelineDepth <= 1 || pipelineCheckQueued) return;
+    pipelineCheckQueued = true;
+    queueMicrotask(() => {
+      pipelineCheckQueued = false;
+      if (stopping) return;
+      const live = [...executors.values()].filter((executor) => executor.registered && !executor.lostReported);
+      const capacity = live.reduce((total, executor) => total + baseSlots(executor), 0);
+      const wanted = averageTaskMs < PIPELINE_TASK_MS && demand.pendingTasks > capacity;
+      // Stay pipelined until the backlog is gone: switching per task would churn.
+      const next = pipelined ? demand.pendingTasks > 0 && averageTaskMs < PIPELINE_TASK_MS : wanted;
+      if (next === pipelined) return;
+      pipelined = next;
+      for (const executor of live) events?.executorSlotsChanged(executor.executorId, slotsOf(executor));
+    });
+  }
+
   async function onOutcome(executorId: string, taskId: string, outcome: TaskOutcome): Promise<void> {
     const launched = launchedTasks.get(taskId);
     launchedTasks.delete(taskId);
+    averageTaskMs =
+      averageTaskMs === Number.POSITIVE_INFINITY ? outcome.durationMs : averageTaskMs * 0.9 + outcome.durationMs * 0.1;
+    if (pipelineDepth > 1 && (pipelined ? averageTaskMs >= PIPELINE_TASK_MS : averageTaskMs < PIPELINE_TASK_MS)) {
+      checkPipelining();
+    }
     let reported = outcome;
     if (outcome.state !== 'finished' && launched !== undefined && launched.attempt + 1 >= settings!.maxTaskFailures) {
       // The job is about to fail on this task: quote what its executor wrote too.
@@ -384,7 +425,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
           executorId: executor.executorId,
           host: executor.hostname,
           agentId: executor.agentId,
-          slots: Math.max(1, Math.floor(executor.cpus / settings!.taskCpus)) * pipelineDepth,
+          slots: slotsOf(executor),
         });
       });
       endpoint.on('executorLost', ({ executorId, reason }) => {
@@ -447,6 +488,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     },
     demandChanged(next) {
       demand = next;
+      checkPipelining();
       if (fatal !== undefined && next.pendingTasks > 0) {
         const error = fatal;
         const target = events;
