@@ -59,7 +59,8 @@ function createMesosBackend(
   const coarse = conf.getBoolean('spark.mesos.coarse', true);
   let inner: SchedulerBackend | undefined;
   let cleanup: (() => void) | undefined;
-  const name = masterText;
+  // Shown in messages: a ZooKeeper password never is.
+  const name = formatMasterUrl(master, { maskPassword: true });
   return {
     name,
     excludeOnFailureByDefault: false,

@@ -24,6 +24,9 @@ describe('createBackendForMaster', () => {
     expect(mesos?.name).toBe('mesos://127.0.0.1:5050');
     // Spark's defaults before any executor registers: 2 (coarse), 8 (fine).
     expect(mesos?.defaultParallelism()).toBe(2);
+    expect(createBackendForMaster(parseMasterUrl('mesos://zk://spark:hunter2@127.0.0.1:2181/mesos'), conf)?.name).toBe(
+      'mesos://zk://spark:****@127.0.0.1:2181/mesos',
+    );
     conf.set('spark.mesos.coarse', 'false');
     expect(createBackendForMaster(parseMasterUrl('mesos://127.0.0.1:5050'), conf)?.defaultParallelism()).toBe(8);
   });

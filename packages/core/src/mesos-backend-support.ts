@@ -204,6 +204,8 @@ export async function subscribeToMesos(
     conf,
     credentials.principal === undefined ? {} : { principal: credentials.principal },
   );
+  // Messages name the backend (its name masks a ZooKeeper password), not the raw URL.
+  const shownMaster = options.name ?? masterText(options.master);
   let lastProblem: string | undefined;
   const client = createSchedulerClient({
     master: options.master,
@@ -231,10 +233,10 @@ export async function subscribeToMesos(
       reject(
         new SparkMesosError(
           'SM_ERR_MESOS_UNREACHABLE',
-          `Could not subscribe to the Mesos master ${masterText(options.master)} within ${timeoutMs} ms${
+          `Could not subscribe to the Mesos master ${shownMaster} within ${timeoutMs} ms${
             lastProblem === undefined ? '' : ` (last problem: ${lastProblem})`
           }; check spark.master and that the master is running and reachable from this host (spark.mesos.subscribeTimeout sets the wait)`,
-          { cause: { master: masterText(options.master), lastProblem } },
+          { cause: { master: shownMaster, lastProblem } },
         ),
       );
     }, timeoutMs);
@@ -250,8 +252,8 @@ export async function subscribeToMesos(
           : `principal "${credentials.principal}" was refused`;
       throw new SparkMesosError(
         'SM_ERR_MESOS_AUTHENTICATION',
-        `Mesos authentication refused by ${masterText(options.master)}: ${who}; set spark.mesos.principal and spark.mesos.secret (or SPARK_MESOS_PRINCIPAL / SPARK_MESOS_SECRET, or their .file / _FILE forms) to credentials the master accepts`,
-        { cause: error, details: { master: masterText(options.master), principal: credentials.principal } },
+        `Mesos authentication refused by ${shownMaster}: ${who}; set spark.mesos.principal and spark.mesos.secret (or SPARK_MESOS_PRINCIPAL / SPARK_MESOS_SECRET, or their .file / _FILE forms) to credentials the master accepts`,
+        { cause: error, details: { master: shownMaster, principal: credentials.principal } },
       );
     }
     throw error;
