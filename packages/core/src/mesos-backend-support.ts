@@ -164,6 +164,15 @@ export function isFailureState(state: TaskState): boolean {
   return state === 'TASK_FAILED' || state === 'TASK_LOST' || state === 'TASK_ERROR';
 }
 
+/**
+ * Whether Mesos never handed the task to an agent: its offers were gone when the ACCEPT arrived
+ * (a rescind, a master failover), or the master dropped it. Nothing ran, nothing failed: no
+ * agent or executor is to blame.
+ */
+export function neverLaunched(status: TaskStatus): boolean {
+  return status.state === 'TASK_DROPPED' || status.reason === 'REASON_INVALID_OFFERS';
+}
+
 /** A status for messages: `TASK_FAILED (REASON_CONTAINER_LAUNCH_FAILED): message`. */
 export function describeStatus(status: TaskStatus): string {
   return `${status.state}${status.reason === undefined ? '' : ` (${status.reason})`}${

@@ -25,6 +25,7 @@ import {
   type MesosBackendOptions,
   type MesosLaunchSettings,
   type MesosSubscription,
+  neverLaunched,
   notAppliedSettings,
   readMesosLaunchSettings,
   type SandboxReader,
@@ -298,8 +299,15 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     if (executor === undefined || executor.state === 'gone' || !isGoneState(status.state)) return;
     executor.state = 'gone';
     release(executor);
-    if (isFailureState(status.state) && !stopping) planState = recordAgentFailure(planState, executor.agentId, now());
     if (!stopping) executors.delete(executor.executorId);
+    if (!executor.registered && neverLaunched(status)) {
+      // Its offers were gone (a rescind, a master failover): try again on new offers.
+      executor.lostReported = true;
+      log('info', `executor ${executor.executorId} was not launched: ${describeStatus(status)}`);
+      updateOfferInterest(true);
+      return;
+    }
+    if (isFailureState(status.state) && !stopping) planState = recordAgentFailure(planState, executor.agentId, now());
     if (executor.registered || executor.lostReported) {
       // The link may still be open (a partitioned agent): report the loss now (once).
       reportLost(executor, `its Mesos task ended: ${describeStatus(status)}`, status.state !== 'TASK_KILLED');

@@ -27,6 +27,7 @@ import {
   type MesosBackendOptions,
   type MesosLaunchSettings,
   type MesosSubscription,
+  neverLaunched,
   notAppliedSettings,
   readMesosLaunchSettings,
   type SandboxReader,
@@ -293,12 +294,26 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
                 outputTail: '',
               });
             }
+            forgetIfUnstarted(executor);
           }),
       );
     }
     for (const planned of plan.declines) decline(planned.offerId, planned.refuseSeconds);
     updateOfferInterest();
     await Promise.all(calls);
+  }
+
+  /**
+   * An executor none of whose tasks reached its agent was never started: the next task on the
+   * agent must start it again, with its resources (Mesos would refuse a task naming an executor
+   * that does not run and whose resources the offer no longer holds).
+   */
+  function forgetIfUnstarted(executor: FineExecutor): void {
+    if (executor.started || executor.lost || executor.running.size > 0) return;
+    executor.launched = false;
+    executor.info = undefined;
+    const agent = planState.agents[executor.agentId];
+    planState = { ...planState, agents: { ...planState.agents, [executor.agentId]: { ...agent, executors: 0 } } };
   }
 
   function reportLost(executor: FineExecutor, reason: string, causedByApp: boolean): void {
@@ -365,6 +380,19 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
         return;
       }
       await ended(executor, taskId, data.outcome);
+      return;
+    }
+    if (neverLaunched(status) || status.state === 'TASK_ERROR') {
+      // Its offers were gone (a rescind, a master failover), or the master found the task
+      // invalid: nothing ran. The task is retried on new offers (a deterministic error fails it
+      // after spark.task.maxFailures, with this text).
+      await ended(executor, taskId, {
+        state: 'killed',
+        reason: `Mesos did not launch the task: ${describeStatus(status)}`,
+        durationMs: 0,
+        outputTail: '',
+      });
+      forgetIfUnstarted(executor);
       return;
     }
     // No outcome: the executor did not run the task (it died, or never started).
