@@ -80,7 +80,9 @@ describe('SparkContext', () => {
     const remove = onSparkContextStarted((context) => seen.push(context));
     const conf = new SparkConf().setMaster('local').setAppName('listened');
     const sc = await SparkContext.create(conf, { backend: createInProcessBackend() });
+    expect(sc.isStopped).toBe(false);
     await sc.stop();
+    expect(sc.isStopped).toBe(true);
     remove();
     const unseen = await SparkContext.create(conf, { backend: createInProcessBackend() });
     await unseen.stop();

@@ -216,6 +216,11 @@ export class SparkContext {
       : this.#backend.defaultParallelism();
   }
 
+  /** Whether `stop()` was called (Spark's `sc.isStopped`). */
+  get isStopped(): boolean {
+    return this.#stopped !== undefined;
+  }
+
   /** The backend's name, e.g. `local[2]`. */
   get backendName(): string {
     return this.#backend.name;
