@@ -87,7 +87,9 @@ export function formatError(error: unknown, options: { command: string; verbose?
       lines.push(`caused by: ${cause.stack ?? cause.message}`);
       cause = cause.cause;
     } else {
-      lines.push(`caused by: ${safeJson(cause)}`);
+      // Details objects without content say nothing.
+      const text = safeJson(cause);
+      if (text !== '{}') lines.push(`caused by: ${text}`);
       break;
     }
   }

@@ -185,6 +185,36 @@ describe('spark-mesos submit', () => {
     expect((await cli(['launch'])).code).toBe(2);
   });
 
+  it('stops the running context on SIGTERM and exits 143', async () => {
+    const directory = temporaryDirectory();
+    const app = join(directory, 'serves.mjs');
+    writeFileSync(
+      app,
+      [
+        `import { SparkConf, SparkContext } from ${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))};`,
+        'const sc = await SparkContext.create(new SparkConf());',
+        "console.log('ready', await sc.parallelize([1, 2]).count());",
+        'setInterval(() => {}, 1000);',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [CLI, 'submit', '--master', 'local[1]', app], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready 2')) resolve();
+      });
+      void exited.then(() => reject(new Error('the program ended before it was ready')));
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+  });
+
   it('reports an uncaught failure of the program in one line (stack with --verbose), exit code 1', async () => {
     const directory = temporaryDirectory();
     const app = join(directory, 'fails.mjs');
