@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 // The `spark-mesos` command: submit, shell, local-cluster, upload.
+// Each command is imported when it runs: the uploader (with its S3 client) and the driver engine
+// are not loaded for --help, --version or another command.
 import { readFileSync } from 'node:fs';
-import { runUploadCommand } from '@spark-mesos/artifact-uploader';
 import { EXIT_CODES, exitCodeOf, formatError, usageError } from './cli-errors.js';
-import { runLocalClusterCommand } from './local-cluster-command.js';
-import { runShellCommand } from './shell-command.js';
-import { runSubmitCommand } from './submit-command.js';
 
 const USAGE = `Usage: spark-mesos <command> [options]
 
@@ -34,18 +32,18 @@ const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'submit':
     // It owns the process from here: the program's exit code is the command's.
-    await runSubmitCommand(rest);
+    await (await import('./submit-command.js')).runSubmitCommand(rest);
     break;
   case 'shell':
-    process.exitCode = await runShellCommand(rest);
+    process.exitCode = await (await import('./shell-command.js')).runShellCommand(rest);
     // The REPL leaves stdin paused but open; nothing else is left to do.
     process.exit();
     break;
   case 'local-cluster':
-    process.exitCode = await runLocalClusterCommand(rest);
+    process.exitCode = await (await import('./local-cluster-command.js')).runLocalClusterCommand(rest);
     break;
   case 'upload':
-    process.exitCode = await runUploadCommand(rest);
+    process.exitCode = await (await import('@spark-mesos/artifact-uploader')).runUploadCommand(rest);
     break;
   case '--version':
   case '-V':
