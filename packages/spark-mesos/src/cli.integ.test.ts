@@ -215,6 +215,34 @@ describe('spark-mesos submit', () => {
     expect(await exited).toBe(143);
   });
 
+  it('draws a progress line per running stage on a terminal (through script(1), a pseudo-terminal)', async () => {
+    const directory = temporaryDirectory();
+    const app = join(directory, 'slow.mjs');
+    writeFileSync(
+      app,
+      [
+        `import { SparkConf, SparkContext } from ${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))};`,
+        'const sc = await SparkContext.create(new SparkConf());',
+        'const busy = (x) => { const end = Date.now() + 150; while (Date.now() < end); return x; };',
+        "console.log('count', await sc.parallelize([1, 2, 3, 4], 4).map(busy).count());",
+        'await sc.stop();',
+        '',
+      ].join('\n'),
+    );
+    const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
+    const command = [process.execPath, CLI, 'submit', '--master', 'local[1]', app].map(quote).join(' ');
+    // script(1) is in util-linux (Debian's essential bsdutils): it gives the command a terminal.
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile('script', ['-qec', command, '/dev/null'], { timeout: 30_000 }, (error, stdout) => {
+        if (error !== null) reject(new Error(`script(1) failed (is util-linux installed?): ${error.message}`));
+        else resolve(stdout);
+      });
+    });
+    expect(output).toMatch(/\[Stage \d+: [0-3]\/4 tasks \(1 running\)\]/);
+    // The line is erased before the program's answer.
+    expect(output).toContain('\r\u001b[2Kcount ');
+  });
+
   it('reports an uncaught failure of the program in one line (stack with --verbose), exit code 1', async () => {
     const directory = temporaryDirectory();
     const app = join(directory, 'fails.mjs');

@@ -49,7 +49,8 @@ export function createProgressLine(stream: ProgressStream, options: ProgressLine
       return;
     }
     let text = running.map(formatStageProgress).join(' ');
-    const width = (stream.columns ?? 80) - 1;
+    // A pseudo-terminal without a size reports 0 columns.
+    const width = (stream.columns || 80) - 1;
     if (text.length > width) text = `${text.slice(0, Math.max(0, width - 1))}…`;
     stream.write(`\r\u001b[2K${text}`);
     shown = true;
