@@ -163,6 +163,15 @@ describe('spark-mesos submit', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('ends a program whose master no backend reaches with one line naming the code (exit 3 or 4)', async () => {
+    // Nothing listens on port 1: without a Mesos backend the master is unsupported (3); with one
+    // it is unreachable (4). Either way one line, no stack.
+    const { code, stderr } = await cli(['submit', '--master', 'mesos://127.0.0.1:1', confApp]);
+    expect([3, 4]).toContain(code);
+    expect(stderr).toMatch(/^spark-mesos submit: \[SM_ERR_[A-Z_]+\] /);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('refuses --deploy-mode cluster and a bad --conf (exit code 3)', async () => {
     const cluster = await cli(['submit', '--deploy-mode', 'cluster', confApp]);
     expect(cluster.code).toBe(3);
