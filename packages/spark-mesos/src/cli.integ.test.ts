@@ -172,7 +172,7 @@ describe('spark-mesos submit', () => {
     expect(stderr).not.toMatch(/^\s+at /m);
   });
 
-  it('refuses --deploy-mode cluster and a bad --conf (exit code 3)', async () => {
+  it('refuses --deploy-mode cluster, a bad --conf and a missing properties file (exit code 3)', async () => {
     const cluster = await cli(['submit', '--deploy-mode', 'cluster', confApp]);
     expect(cluster.code).toBe(3);
     expect(cluster.stderr).toContain('[SM_ERR_UNSUPPORTED_DEPLOY_MODE]');
@@ -181,6 +181,9 @@ describe('spark-mesos submit', () => {
     expect(badConf.code).toBe(3);
     expect(badConf.stderr).toContain('[SM_ERR_BAD_CONFIG]');
     expect(badConf.stderr).toContain('has no "="');
+    const missingFile = await cli(['submit', '--properties-file', '/nonexistent/app.conf', confApp]);
+    expect(missingFile.code).toBe(3);
+    expect(missingFile.stderr).toContain('[SM_ERR_CONFIG_FILE] --properties-file /nonexistent/app.conf does not exist');
   });
 
   it('answers bad usage with exit code 2 and the way to the help', async () => {
