@@ -43,7 +43,14 @@ switch (command) {
     process.exitCode = await (await import('./local-cluster-command.js')).runLocalClusterCommand(rest);
     break;
   case 'upload':
-    process.exitCode = await (await import('@spark-mesos/artifact-uploader')).runUploadCommand(rest);
+    {
+      const [{ runUploadCommand }, { executorRuntimeDirectory }] = await Promise.all([
+        import('@spark-mesos/artifact-uploader'),
+        import('@spark-mesos/executor/runtime'),
+      ]);
+      // Pack the runtime of the executor this CLI ships with when --runtime is not given.
+      process.exitCode = await runUploadCommand(rest, { defaultRuntimeDirectory: executorRuntimeDirectory });
+    }
     break;
   case '--version':
   case '-V':
