@@ -1,9 +1,10 @@
 import type { Offer, Resource } from '@spark-mesos/mesos-client';
-import { unmetConstraints } from './constraints.js';
+import { type UnmetConstraint, unmetConstraints } from './constraints.js';
 import {
   createScalarCutter,
   type ResourceRequest,
   roundScalar,
+  type ScalarCutter,
   sumScalar,
   takeResources,
   usableResources,
@@ -227,15 +228,52 @@ interface Candidate {
   executors: PlannedExecutor[];
   tasks: PlannedTask[];
   reasons: DecisionReason[];
-  /** Fine-grained: whether the agent runs (or will run) our executor (one candidate per agent). */
-  hasExecutor: boolean;
-  /** Fine-grained: the tasks placed, in order, before their resources are cut. */
-  placed: TaskDescription[] | undefined;
 }
 
 const NONE: readonly string[] = [];
 const NONE_RESOURCES: readonly Resource[] = [];
-const NONE_CANDIDATES: readonly Candidate[] = [];
+
+// Reasons without numbers are the same for every offer: one frozen object each.
+const NO_DEMAND: DecisionReason = Object.freeze({ code: 'NO_DEMAND', message: 'no pending tasks' });
+const NO_TASK_FITS: DecisionReason = Object.freeze({
+  code: 'NO_TASK_FITS',
+  message: 'no pending task fits or may use this offer',
+});
+
+const NONE_UNMET: readonly UnmetConstraint[] = [];
+
+/**
+ * The sums of the scalars the planner counts, in one pass over the pieces (as {@link sumScalar}:
+ * thousandths, so the sums are exact to Mesos' precision), written into `into`.
+ */
+function sumScalars(resources: readonly Resource[], into: { cpus: number; mem: number; gpus: number; disk: number }) {
+  let cpus = 0;
+  let mem = 0;
+  let gpus = 0;
+  let disk = 0;
+  for (const resource of resources) {
+    if (resource.type !== 'SCALAR') continue;
+    const milli = Math.round((resource.scalar?.value ?? 0) * 1000);
+    switch (resource.name) {
+      case 'cpus':
+        cpus += milli;
+        break;
+      case 'mem':
+        mem += milli;
+        break;
+      case 'gpus':
+        gpus += milli;
+        break;
+      case 'disk':
+        disk += milli;
+        break;
+    }
+  }
+  into.cpus = cpus / 1000;
+  into.mem = mem / 1000;
+  into.gpus = gpus / 1000;
+  into.disk = disk / 1000;
+}
 
 function reason(code: DecisionReasonCode, message: string): DecisionReason {
   return { code, message };
@@ -336,12 +374,14 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
   const roles = settings.role === undefined ? undefined : [settings.role, '*'];
   const candidateOfAgent = new Map<string, Candidate>();
   const demand = input.demand;
+  const constrained = settings.constraints.size > 0;
   // Disk is looked at only when asked for, so rounds without disk pay nothing for it.
   const needsDisk =
     demand.mode === 'coarse'
       ? settings.executorDiskMiB > 0
       : demand.tasks.some((task) => task.diskMiB !== undefined && task.diskMiB > 0);
 
+  const sums = { cpus: 0, mem: 0, gpus: 0, disk: 0 };
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
     const agent = state.agents[agentId];
@@ -372,7 +412,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       });
       continue;
     }
-    const unmet = unmetConstraints(settings.constraints, offer.attributes);
+    const unmet = constrained ? unmetConstraints(settings.constraints, offer.attributes) : NONE_UNMET;
     if (unmet.length > 0) {
       declines.push({
         offerId: offer.id.value,
@@ -397,16 +437,17 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
     if (needsDisk && remaining.some((piece) => piece.name === 'disk' && !isSplittableDisk(piece))) {
       remaining = remaining.filter((piece) => piece.name !== 'disk' || isSplittableDisk(piece));
     }
+    sumScalars(remaining, sums);
     // Several offers of one agent become one candidate, accepted together: resources split across
     // them can then hold one executor, and every piece taken still comes from one of them.
     const sameAgent = candidateOfAgent.get(agentId);
     if (sameAgent !== undefined) {
       sameAgent.offerIds.push(offer.id.value);
       sameAgent.remaining = sameAgent.remaining.concat(remaining);
-      sameAgent.cpus = roundScalar(sameAgent.cpus + sumScalar(remaining, 'cpus'));
-      sameAgent.mem = roundScalar(sameAgent.mem + sumScalar(remaining, 'mem'));
-      sameAgent.gpus = roundScalar(sameAgent.gpus + sumScalar(remaining, 'gpus'));
-      if (needsDisk) sameAgent.disk = roundScalar(sameAgent.disk + sumScalar(remaining, 'disk'));
+      sameAgent.cpus = roundScalar(sameAgent.cpus + sums.cpus);
+      sameAgent.mem = roundScalar(sameAgent.mem + sums.mem);
+      sameAgent.gpus = roundScalar(sameAgent.gpus + sums.gpus);
+      if (needsDisk) sameAgent.disk = roundScalar(sameAgent.disk + sums.disk);
       continue;
     }
     // All fields set here, so every candidate has one shape.
@@ -415,15 +456,13 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       offerIds: [offer.id.value],
       agentId,
       remaining,
-      cpus: sumScalar(remaining, 'cpus'),
-      mem: sumScalar(remaining, 'mem'),
-      gpus: sumScalar(remaining, 'gpus'),
-      disk: needsDisk ? sumScalar(remaining, 'disk') : 0,
+      cpus: sums.cpus,
+      mem: sums.mem,
+      gpus: sums.gpus,
+      disk: needsDisk ? sums.disk : 0,
       executors: [],
       tasks: [],
       reasons: [],
-      hasExecutor: false,
-      placed: undefined,
     };
     candidates.push(candidate);
     candidateOfAgent.set(agentId, candidate);
@@ -595,6 +634,126 @@ function planCoarse(
   return { state: next, unplacedTaskIds: [] };
 }
 
+/**
+ * The numbers of one fine-grained round, per candidate in typed arrays (a round touches them once
+ * per task tried: kept together in memory and out of the garbage collector's way), with the
+ * resource cutting. A class, not closures in planFine: closures are new functions every round,
+ * which would throw away planFine's optimised code each time ("wrong call target").
+ */
+class FineRound {
+  readonly count: number;
+  readonly cpusLeft: Float64Array;
+  readonly memLeft: Float64Array;
+  readonly gpusLeft: Float64Array;
+  readonly diskLeft: Float64Array;
+  /**
+   * 1 when the agent runs (or will run) our executor; the offers of an agent are one candidate,
+   * so the executor is paid once per agent.
+   */
+  readonly paid: Uint8Array;
+  /** A cutter per candidate that got something. */
+  readonly cutters: (ScalarCutter | undefined)[];
+  /** The candidates in the order of their first task. */
+  readonly placedOrder: Candidate[] = [];
+  /**
+   * Tasks the numbers placed but the cut refused (only a rounding difference could): reported
+   * unplaced after the others, per candidate in the order above.
+   */
+  cutFailures: Map<Candidate, string[]> | undefined = undefined;
+
+  constructor(
+    readonly candidates: Candidate[],
+    readonly agents: Record<string, AgentRecord>,
+    readonly executorCpus: number,
+    readonly executorMemory: number,
+  ) {
+    const count = candidates.length;
+    this.count = count;
+    this.cpusLeft = new Float64Array(count);
+    this.memLeft = new Float64Array(count);
+    this.gpusLeft = new Float64Array(count);
+    this.diskLeft = new Float64Array(count);
+    this.paid = new Uint8Array(count);
+    this.cutters = new Array(count).fill(undefined);
+    for (let index = 0; index < count; index++) {
+      const candidate = candidates[index]!;
+      this.cpusLeft[index] = candidate.cpus;
+      this.memLeft[index] = candidate.mem;
+      this.gpusLeft[index] = candidate.gpus;
+      this.diskLeft[index] = candidate.disk;
+      this.paid[index] = (agents[candidate.agentId]?.executors ?? 0) > 0 ? 1 : 0;
+    }
+  }
+
+  /** Whether a task of these needs (plus the executor, when not paid yet) fits the candidate. */
+  fits(index: number, cpus: number, mem: number, gpus: number, disk: number): boolean {
+    const free = this.paid[index] === 1;
+    return (
+      this.cpusLeft[index]! - (free ? 0 : this.executorCpus) >= cpus - 1e-9 &&
+      this.memLeft[index]! - (free ? 0 : this.executorMemory) >= mem - 1e-9 &&
+      this.gpusLeft[index]! >= gpus - 1e-9 &&
+      this.diskLeft[index]! >= disk - 1e-9
+    );
+  }
+
+  /**
+   * Places a task (and the executor first, when the agent has none). Resource pieces are cut at
+   * once — the executor first, then the tasks in the order they are placed — so each launch keeps
+   * the offered roles and reservations.
+   */
+  place(index: number, task: TaskDescription, cpus: number, mem: number, gpus: number, disk: number): void {
+    const candidate = this.candidates[index]!;
+    let cutter = this.cutters[index];
+    if (cutter === undefined) {
+      cutter = createScalarCutter(candidate.remaining);
+      this.cutters[index] = cutter;
+      this.placedOrder.push(candidate);
+    }
+    if (this.paid[index] === 0) {
+      this.paid[index] = 1;
+      this.cpusLeft[index] = this.cpusLeft[index]! - this.executorCpus;
+      this.memLeft[index] = this.memLeft[index]! - this.executorMemory;
+      const agent = this.agents[candidate.agentId];
+      this.agents[candidate.agentId] = {
+        ...agent,
+        hostname: candidate.offer.hostname,
+        executors: (agent?.executors ?? 0) + 1,
+      };
+      candidate.executors.push({
+        resources: cutter.take({ cpus: this.executorCpus, mem: this.executorMemory }) ?? [],
+        cpus: this.executorCpus,
+        memMiB: this.executorMemory,
+        gpus: 0,
+        diskMiB: 0,
+        ports: [],
+      });
+    }
+    this.cpusLeft[index] = this.cpusLeft[index]! - cpus;
+    this.memLeft[index] = this.memLeft[index]! - mem;
+    this.gpusLeft[index] = this.gpusLeft[index]! - gpus;
+    this.diskLeft[index] = this.diskLeft[index]! - disk;
+    let resources: Resource[] | undefined;
+    if (mem > 0 || gpus > 0 || disk > 0) {
+      const scalars: Record<string, number> = { cpus };
+      if (mem > 0) scalars.mem = mem;
+      if (gpus > 0) scalars.gpus = gpus;
+      if (disk > 0) scalars.disk = disk;
+      resources = cutter.take(scalars);
+    } else {
+      // The usual fine-grained task needs cpus only: no record, and equal cuts share one list.
+      resources = cutter.takeScalar('cpus', cpus);
+    }
+    if (resources !== undefined) {
+      candidate.tasks.push({ taskId: task.id, resources });
+    } else {
+      this.cutFailures ??= new Map();
+      const failed = this.cutFailures.get(candidate);
+      if (failed === undefined) this.cutFailures.set(candidate, [task.id]);
+      else failed.push(task.id);
+    }
+  }
+}
+
 function planFine(
   candidates: Candidate[],
   demand: FineDemand,
@@ -606,189 +765,142 @@ function planFine(
   const executorCpus = settings.mesosExecutorCores;
   const agents: Record<string, AgentRecord> = { ...state.agents };
   const unplaced: string[] = [];
-  const placedCandidates: Candidate[] = [];
-  // The offers of an agent are one candidate, so the executor is paid once per agent.
-  for (const candidate of candidates) candidate.hasExecutor = (agents[candidate.agentId]?.executors ?? 0) > 0;
-  const hasExecutor = (candidate: Candidate) => candidate.hasExecutor;
+  const count = candidates.length;
+  const round = new FineRound(candidates, agents, executorCpus, memory);
 
   if (demand.tasks.length === 0) {
-    for (const candidate of candidates) candidate.reasons = [reason('NO_DEMAND', 'no pending tasks')];
+    for (const candidate of candidates) candidate.reasons = [NO_DEMAND];
     return { state, unplacedTaskIds: [] };
   }
 
-  // Per candidate: what a task may still use (numbers only; resource pieces are cut at the end).
-  const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number, disk: number): boolean => {
-    const paid = candidate.hasExecutor;
-    return (
-      candidate.cpus - (paid ? 0 : executorCpus) >= cpus - 1e-9 &&
-      candidate.mem - (paid ? 0 : memory) >= mem - 1e-9 &&
-      candidate.gpus >= gpus - 1e-9 &&
-      candidate.disk >= disk - 1e-9
-    );
-  };
-  const place = (
-    candidate: Candidate,
-    task: TaskDescription,
-    cpus: number,
-    mem: number,
-    gpus: number,
-    disk: number,
-  ) => {
-    if (!hasExecutor(candidate)) {
-      candidate.hasExecutor = true;
-      candidate.cpus -= executorCpus;
-      candidate.mem -= memory;
-      const agent = agents[candidate.agentId];
-      agents[candidate.agentId] = {
-        ...agent,
-        hostname: candidate.offer.hostname,
-        executors: (agent?.executors ?? 0) + 1,
-      };
-      candidate.executors.push({ resources: [], cpus: executorCpus, memMiB: memory, gpus: 0, diskMiB: 0, ports: [] });
-    }
-    candidate.cpus -= cpus;
-    candidate.mem -= mem;
-    candidate.gpus -= gpus;
-    candidate.disk -= disk;
-    if (candidate.placed === undefined) {
-      candidate.placed = [task];
-      placedCandidates.push(candidate);
-    } else {
-      candidate.placed.push(task);
-    }
-  };
-
-  const byHost = new Map<string, Candidate[]>();
-  for (const candidate of candidates) {
-    const list = byHost.get(candidate.offer.hostname);
-    if (list === undefined) byHost.set(candidate.offer.hostname, [candidate]);
-    else list.push(candidate);
+  // Candidates by hostname: the first of each host, and a chain to the next one of that host.
+  const firstOfHost = new Map<string, number>();
+  const nextOfHost = new Int32Array(count);
+  for (let index = count - 1; index >= 0; index--) {
+    const hostname = candidates[index]!.offer.hostname;
+    nextOfHost[index] = firstOfHost.get(hostname) ?? -1;
+    firstOfHost.set(hostname, index);
   }
   const waitStart = state.localityWaitStartedAt ?? now;
   const waitOver = now - waitStart >= settings.localityWaitSeconds * 1000;
   let waitingForLocality = false;
 
-  // Pass 1: tasks with preferred hosts go there when they fit.
-  const rest: TaskDescription[] = [];
-  for (const task of demand.tasks) {
+  // Pass 1: tasks with preferred hosts go there when they fit. The others (by index) wait for pass 2.
+  const tasks = demand.tasks;
+  const rest = new Int32Array(tasks.length);
+  let restCount = 0;
+  for (let taskIndex = 0; taskIndex < tasks.length; taskIndex++) {
+    const task = tasks[taskIndex]!;
+    const hosts = task.preferredHosts;
+    if (hosts === undefined || hosts.length === 0) {
+      rest[restCount++] = taskIndex;
+      continue;
+    }
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
     const disk = task.diskMiB ?? 0;
     let done = false;
-    const hosts = task.preferredHosts ?? NONE;
-    for (const host of hosts) {
-      for (const candidate of byHost.get(host) ?? NONE_CANDIDATES) {
-        if (fits(candidate, cpus, mem, gpus, disk)) {
-          place(candidate, task, cpus, mem, gpus, disk);
+    for (let hostIndex = 0; hostIndex < hosts.length && !done; hostIndex++) {
+      for (let index = firstOfHost.get(hosts[hostIndex]!) ?? -1; index !== -1; index = nextOfHost[index]!) {
+        if (round.fits(index, cpus, mem, gpus, disk)) {
+          round.place(index, task, cpus, mem, gpus, disk);
           done = true;
           break;
         }
       }
-      if (done) break;
     }
     if (done) continue;
-    if (hosts.length > 0 && !waitOver) {
+    if (!waitOver) {
       waitingForLocality = true;
       unplaced.push(task.id);
     } else {
-      rest.push(task);
+      rest[restCount++] = taskIndex;
     }
   }
 
   // Pass 2: the others, round-robin over offers (spread, as TaskSchedulerImpl) or offer by
   // offer (pack). A need that fitted nowhere is remembered, so equal or larger needs skip the scan.
-  const open = candidates.slice();
+  // An offer with less than one default task left drops out of the rotation; the order of the
+  // others is kept.
+  const open = new Int32Array(count);
+  for (let index = 0; index < count; index++) open[index] = index;
+  let openCount = count;
+  const pack = settings.placement === 'pack';
   let cursor = 0;
-  let smallestMisfit: { cpus: number; mem: number; gpus: number; disk: number } | undefined;
-  for (const task of rest) {
+  let misfit = false;
+  let misfitCpus = 0;
+  let misfitMem = 0;
+  let misfitGpus = 0;
+  let misfitDisk = 0;
+  for (let restIndex = 0; restIndex < restCount; restIndex++) {
+    const task = tasks[rest[restIndex]!]!;
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
     const disk = task.diskMiB ?? 0;
-    if (
-      smallestMisfit !== undefined &&
-      cpus >= smallestMisfit.cpus &&
-      mem >= smallestMisfit.mem &&
-      gpus >= smallestMisfit.gpus &&
-      disk >= smallestMisfit.disk
-    ) {
+    if (misfit && cpus >= misfitCpus && mem >= misfitMem && gpus >= misfitGpus && disk >= misfitDisk) {
       unplaced.push(task.id);
       continue;
     }
-    let placedOn: Candidate | undefined;
-    for (let tried = 0; tried < open.length; tried++) {
-      const index = (cursor + tried) % open.length;
-      const candidate = open[index]!;
-      if (fits(candidate, cpus, mem, gpus, disk)) {
-        placedOn = candidate;
-        place(candidate, task, cpus, mem, gpus, disk);
-        cursor = settings.placement === 'pack' ? index : index + 1;
+    let at = -1;
+    for (let tried = 0, position = cursor; tried < openCount; tried++, position++) {
+      if (position === openCount) position = 0;
+      if (round.fits(open[position]!, cpus, mem, gpus, disk)) {
+        at = position;
         break;
       }
     }
-    if (placedOn === undefined) {
-      smallestMisfit = { cpus, mem, gpus, disk };
+    if (at === -1) {
+      misfit = true;
+      misfitCpus = cpus;
+      misfitMem = mem;
+      misfitGpus = gpus;
+      misfitDisk = disk;
       unplaced.push(task.id);
+      continue;
     }
-    // An offer with less than one default task left drops out of the rotation (in place, so
-    // the round-robin order of the others is kept).
-    if (placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0, 0)) {
-      const index = open.indexOf(placedOn, Math.max(0, cursor - 1));
-      const at = index === -1 ? open.indexOf(placedOn) : index;
-      open.splice(at, 1);
+    const index = open[at]!;
+    round.place(index, task, cpus, mem, gpus, disk);
+    cursor = pack ? at : at + 1;
+    if (!round.fits(index, settings.taskCpus, 0, 0, 0)) {
+      open.copyWithin(at, at + 1, openCount);
+      openCount -= 1;
       if (at < cursor) cursor -= 1;
     }
-    if (open.length > 0) cursor %= open.length;
+    if (cursor >= openCount) cursor = 0;
   }
 
-  // Cut the resource pieces, so each launch keeps the offered roles and reservations.
-  for (const candidate of placedCandidates) {
-    const cutter = createScalarCutter(candidate.remaining);
-    const executor = candidate.executors[0];
-    if (executor !== undefined) executor.resources = cutter.take({ cpus: executorCpus, mem: memory }) ?? [];
-    for (const task of candidate.placed!) {
-      const mem = task.memMiB ?? 0;
-      const gpus = task.gpus ?? 0;
-      const disk = task.diskMiB ?? 0;
-      const cpus = task.cpus ?? settings.taskCpus;
-      let resources: Resource[] | undefined;
-      if (mem > 0 || gpus > 0 || disk > 0) {
-        const scalars: Record<string, number> = { cpus };
-        if (mem > 0) scalars.mem = mem;
-        if (gpus > 0) scalars.gpus = gpus;
-        if (disk > 0) scalars.disk = disk;
-        resources = cutter.take(scalars);
-      } else {
-        resources = cutter.takeScalar('cpus', cpus);
-      }
-      // The numbers above already checked the fit; only a rounding difference could refuse here.
-      if (resources === undefined) unplaced.push(task.id);
-      else candidate.tasks.push({ taskId: task.id, resources });
-    }
-    candidate.remaining = cutter.remaining();
+  const cutFailures = round.cutFailures;
+  if (cutFailures !== undefined) {
+    for (const candidate of round.placedOrder) unplaced.push(...(cutFailures.get(candidate) ?? NONE));
   }
 
-  for (const candidate of candidates) {
+  // Why the candidates without tasks (or, when tasks are left, every candidate) got no more.
+  for (let index = 0; index < count; index++) {
+    const candidate = candidates[index]!;
     if (candidate.tasks.length > 0 && unplaced.length === 0) continue;
-    const cpusNeeded = (hasExecutor(candidate) ? 0 : executorCpus) + settings.taskCpus;
-    if (candidate.tasks.length === 0 && waitingForLocality && rest.length === 0) {
+    const hasExecutor = round.paid[index] === 1;
+    const cpusLeft = round.cpusLeft[index]!;
+    const memLeft = round.memLeft[index]!;
+    const cpusNeeded = (hasExecutor ? 0 : executorCpus) + settings.taskCpus;
+    if (candidate.tasks.length === 0 && waitingForLocality && restCount === 0) {
       candidate.reasons = [
         reason(
           'LOCALITY_WAIT',
           `waiting up to ${settings.localityWaitSeconds} s (spark.locality.wait) for preferred hosts`,
         ),
       ];
-    } else if (!hasExecutor(candidate) && candidate.mem < memory) {
+    } else if (!hasExecutor && memLeft < memory) {
       candidate.reasons = [
-        reason('INSUFFICIENT_MEMORY', `needs ${memory} MB memory, offers ${roundScalar(candidate.mem)} MB`),
+        reason('INSUFFICIENT_MEMORY', `needs ${memory} MB memory, offers ${roundScalar(memLeft)} MB`),
       ];
-    } else if (candidate.cpus < cpusNeeded - 1e-9) {
+    } else if (cpusLeft < cpusNeeded - 1e-9) {
       candidate.reasons = [
-        reason('INSUFFICIENT_CPUS', `needs ${roundScalar(cpusNeeded)} cpus, offers ${roundScalar(candidate.cpus)}`),
+        reason('INSUFFICIENT_CPUS', `needs ${roundScalar(cpusNeeded)} cpus, offers ${roundScalar(cpusLeft)}`),
       ];
     } else if (candidate.tasks.length === 0) {
-      candidate.reasons = [reason('NO_TASK_FITS', 'no pending task fits or may use this offer')];
+      candidate.reasons = [NO_TASK_FITS];
     }
   }
 
