@@ -634,23 +634,28 @@ function planCoarse(
   return { state: next, unplacedTaskIds: [] };
 }
 
+// The fields of a candidate in FineRound.numbers.
+const CPUS = 0;
+const MEM = 1;
+const GPUS = 2;
+const DISK = 3;
+const PAID = 4;
+const STRIDE = 5;
+
 /**
- * The numbers of one fine-grained round, per candidate in typed arrays (a round touches them once
- * per task tried: kept together in memory and out of the garbage collector's way), with the
- * resource cutting. A class, not closures in planFine: closures are new functions every round,
+ * The numbers of one fine-grained round, per candidate side by side in one typed array (a round
+ * touches them once per task tried: kept together in memory and out of the garbage collector's
+ * way), with the resource cutting. A class, not closures in planFine: closures are new functions every round,
  * which would throw away planFine's optimised code each time ("wrong call target").
  */
 class FineRound {
   readonly count: number;
-  readonly cpusLeft: Float64Array;
-  readonly memLeft: Float64Array;
-  readonly gpusLeft: Float64Array;
-  readonly diskLeft: Float64Array;
   /**
-   * 1 when the agent runs (or will run) our executor; the offers of an agent are one candidate,
-   * so the executor is paid once per agent.
+   * Per candidate, side by side (one cache line per candidate for a fit check): cpus, memory,
+   * gpus and disk left, and 1 when the agent runs (or will run) our executor — the offers of an
+   * agent are one candidate, so the executor is paid once per agent.
    */
-  readonly paid: Uint8Array;
+  readonly numbers: Float64Array;
   /** A cutter per candidate that got something. */
   readonly cutters: (ScalarCutter | undefined)[];
   /** The candidates in the order of their first task. */
@@ -669,30 +674,39 @@ class FineRound {
   ) {
     const count = candidates.length;
     this.count = count;
-    this.cpusLeft = new Float64Array(count);
-    this.memLeft = new Float64Array(count);
-    this.gpusLeft = new Float64Array(count);
-    this.diskLeft = new Float64Array(count);
-    this.paid = new Uint8Array(count);
+    this.numbers = new Float64Array(count * STRIDE);
     this.cutters = new Array(count).fill(undefined);
     for (let index = 0; index < count; index++) {
       const candidate = candidates[index]!;
-      this.cpusLeft[index] = candidate.cpus;
-      this.memLeft[index] = candidate.mem;
-      this.gpusLeft[index] = candidate.gpus;
-      this.diskLeft[index] = candidate.disk;
-      this.paid[index] = (agents[candidate.agentId]?.executors ?? 0) > 0 ? 1 : 0;
+      const at = index * STRIDE;
+      this.numbers[at + CPUS] = candidate.cpus;
+      this.numbers[at + MEM] = candidate.mem;
+      this.numbers[at + GPUS] = candidate.gpus;
+      this.numbers[at + DISK] = candidate.disk;
+      this.numbers[at + PAID] = (agents[candidate.agentId]?.executors ?? 0) > 0 ? 1 : 0;
     }
+  }
+
+  /** Whether the candidate runs (or will run) our executor. */
+  paid(index: number): boolean {
+    return this.numbers[index * STRIDE + PAID] === 1;
+  }
+
+  /** What the candidate has left of a scalar (`CPUS`, `MEM`). */
+  left(index: number, field: number): number {
+    return this.numbers[index * STRIDE + field]!;
   }
 
   /** Whether a task of these needs (plus the executor, when not paid yet) fits the candidate. */
   fits(index: number, cpus: number, mem: number, gpus: number, disk: number): boolean {
-    const free = this.paid[index] === 1;
+    const numbers = this.numbers;
+    const at = index * STRIDE;
+    const free = numbers[at + PAID] === 1;
     return (
-      this.cpusLeft[index]! - (free ? 0 : this.executorCpus) >= cpus - 1e-9 &&
-      this.memLeft[index]! - (free ? 0 : this.executorMemory) >= mem - 1e-9 &&
-      this.gpusLeft[index]! >= gpus - 1e-9 &&
-      this.diskLeft[index]! >= disk - 1e-9
+      numbers[at + CPUS]! - (free ? 0 : this.executorCpus) >= cpus - 1e-9 &&
+      numbers[at + MEM]! - (free ? 0 : this.executorMemory) >= mem - 1e-9 &&
+      numbers[at + GPUS]! >= gpus - 1e-9 &&
+      numbers[at + DISK]! >= disk - 1e-9
     );
   }
 
@@ -709,10 +723,12 @@ class FineRound {
       this.cutters[index] = cutter;
       this.placedOrder.push(candidate);
     }
-    if (this.paid[index] === 0) {
-      this.paid[index] = 1;
-      this.cpusLeft[index] = this.cpusLeft[index]! - this.executorCpus;
-      this.memLeft[index] = this.memLeft[index]! - this.executorMemory;
+    const numbers = this.numbers;
+    const at = index * STRIDE;
+    if (numbers[at + PAID] === 0) {
+      numbers[at + PAID] = 1;
+      numbers[at + CPUS] = numbers[at + CPUS]! - this.executorCpus;
+      numbers[at + MEM] = numbers[at + MEM]! - this.executorMemory;
       const agent = this.agents[candidate.agentId];
       this.agents[candidate.agentId] = {
         ...agent,
@@ -728,10 +744,10 @@ class FineRound {
         ports: [],
       });
     }
-    this.cpusLeft[index] = this.cpusLeft[index]! - cpus;
-    this.memLeft[index] = this.memLeft[index]! - mem;
-    this.gpusLeft[index] = this.gpusLeft[index]! - gpus;
-    this.diskLeft[index] = this.diskLeft[index]! - disk;
+    numbers[at + CPUS] = numbers[at + CPUS]! - cpus;
+    numbers[at + MEM] = numbers[at + MEM]! - mem;
+    numbers[at + GPUS] = numbers[at + GPUS]! - gpus;
+    numbers[at + DISK] = numbers[at + DISK]! - disk;
     let resources: Resource[] | undefined;
     if (mem > 0 || gpus > 0 || disk > 0) {
       const scalars: Record<string, number> = { cpus };
@@ -880,9 +896,9 @@ function planFine(
   for (let index = 0; index < count; index++) {
     const candidate = candidates[index]!;
     if (candidate.tasks.length > 0 && unplaced.length === 0) continue;
-    const hasExecutor = round.paid[index] === 1;
-    const cpusLeft = round.cpusLeft[index]!;
-    const memLeft = round.memLeft[index]!;
+    const hasExecutor = round.paid(index);
+    const cpusLeft = round.left(index, CPUS);
+    const memLeft = round.left(index, MEM);
     const cpusNeeded = (hasExecutor ? 0 : executorCpus) + settings.taskCpus;
     if (candidate.tasks.length === 0 && waitingForLocality && restCount === 0) {
       candidate.reasons = [

@@ -300,9 +300,9 @@ class OfferCutter implements ScalarCutter {
   // Thousandths left of each scalar piece (0 for other pieces). A plain array: a small typed
   // array costs several objects per offer.
   private readonly left: number[];
-  // A few distinct cuts per offer at most (1 cpu, 2 cpus): arrays beat a Map per offer.
-  private readonly cacheKeys: number[] = [];
-  private readonly cacheValues: Resource[][] = [];
+  // Shared cuts, as key, list, key, list…: a few distinct cuts per offer at most (1 cpu,
+  // 2 cpus), so one array beats a Map per offer.
+  private readonly cache: (number | Resource[])[] = [];
   // The scalar last cut by takeScalar, and its first piece with something left.
   private lastName: string | undefined = undefined;
   private lastFirst = -1;
@@ -385,13 +385,12 @@ class OfferCutter implements ScalarCutter {
       // keeps a round with 100,000 tasks from allocating 100,000 copies.
       left[first] = left[first]! - need;
       const key = first * 1e9 + need;
-      const cacheKeys = this.cacheKeys;
-      for (let at = 0; at < cacheKeys.length; at++) {
-        if (cacheKeys[at] === key) return this.cacheValues[at]!;
+      const cache = this.cache;
+      for (let at = 0; at < cache.length; at += 2) {
+        if (cache[at] === key) return cache[at + 1] as Resource[];
       }
       const shared = [{ ...offered[first]!, scalar: { value: need / MILLI } }];
-      cacheKeys.push(key);
-      this.cacheValues.push(shared);
+      cache.push(key, shared);
       return shared;
     }
     const taken: Resource[] = [];
