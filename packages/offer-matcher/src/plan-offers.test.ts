@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConstraintString } from './constraints.js';
 import { initialPlanState, type PlanState, planOffers, recordAgentFailure } from './plan-offers.js';
 import { resourcePoolKey, roundScalar, sumScalar } from './resources.js';
-import { type OfferMatcherSettings, resolveOfferMatcherSettings } from './settings.js';
+import { type OfferMatcherSettings, offerMatcherSettingsFrom, resolveOfferMatcherSettings } from './settings.js';
 import { executorMemoryMiB } from './sizing.js';
 
 interface OfferShape {
@@ -336,7 +336,7 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
 
 function fine(
   offers: Offer[],
-  tasks: { id: string; preferredHosts?: string[]; cpus?: number; diskMiB?: number }[],
+  tasks: { id: string; preferredHosts?: string[]; cpus?: number; memMiB?: number; diskMiB?: number }[],
   settings: OfferMatcherSettings = {},
   state?: PlanState,
   now = 0,
@@ -349,13 +349,16 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
   const minMem = executorMemoryMiB(resolveOfferMatcherSettings(settings));
 
   it('mesos resource offers result in launching tasks', () => {
+    // Spark's case launches on an offer of exactly the executor memory: it runs without our
+    // memory headroom (spark.mesos.fineGrained.memoryHeadroom=0), which would keep 32 MB unused.
+    const exactFit: OfferMatcherSettings = { ...settings, fineGrainedMemoryHeadroomMiB: 0 };
     expect(minMem).toBe(484);
     const offers = offersOf([
       { mem: minMem, cpus: 4 },
       { mem: minMem - 1, cpus: 4 },
       { mem: minMem, cpus: 4 },
     ]);
-    const plan = fine(offers, [{ id: 'n1' }], settings);
+    const plan = fine(offers, [{ id: 'n1' }], exactFit);
     expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
     const task = plan.launches[0]!.tasks[0]!;
     expect(task.taskId).toBe('n1');
@@ -364,7 +367,7 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     expect(plan.declines.map((decline) => decline.offerId)).toEqual(['o2', 'o3']);
     expect(plan.declines[0]?.reasons[0]?.message).toBe('needs 484 MB memory, offers 483 MB');
     // Unwanted resources offered on an existing node are declined.
-    const again = fine(offersOf([{ mem: minMem, cpus: 4 }]), [], settings, plan.state);
+    const again = fine(offersOf([{ mem: minMem, cpus: 4 }]), [], exactFit, plan.state);
     expect(again.launches).toEqual([]);
     expect(again.declines.map((decline) => decline.offerId)).toEqual(['o1']);
   });
@@ -441,6 +444,75 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     expect(local.launches.map((launch) => launch.hostname)).toEqual(['host9']);
     const late = fine(offers, [{ id: 't1', preferredHosts: ['host9'] }], settings, waiting.state, 3000);
     expect(late.launches.map((launch) => launch.hostname)).toEqual(['host1']);
+  });
+});
+
+describe('fine-grained memory headroom (MESOS-1688; ours, spark.mesos.fineGrained.memoryHeadroom)', () => {
+  const settings: OfferMatcherSettings = { executorMemoryMiB: 100, taskCpus: 1 };
+  const executorMemory = executorMemoryMiB(resolveOfferMatcherSettings(settings));
+
+  it('leaves 32 MB of the offered memory unused when it starts an executor', () => {
+    const offers = offersOf([
+      { mem: executorMemory + 31, cpus: 4 },
+      { mem: executorMemory + 32, cpus: 4 },
+    ]);
+    const plan = fine(offers, [{ id: 't1' }], settings);
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o2']);
+    expect(sumScalar(plan.launches[0]!.executors[0]!.resources, 'mem')).toBe(executorMemory);
+    expect(plan.declines.map((decline) => [decline.offerId, decline.refuseSeconds, decline.reasons])).toEqual([
+      [
+        'o1',
+        5,
+        [
+          {
+            code: 'INSUFFICIENT_MEMORY',
+            message: `needs ${executorMemory} MB memory for the executor + 32 MB left unused (spark.mesos.fineGrained.memoryHeadroom, MESOS-1688), offers ${executorMemory + 31} MB`,
+          },
+        ],
+      ],
+    ]);
+  });
+
+  it('keeps the headroom from tasks that ask for memory in the same round, and says so', () => {
+    const offers = offersOf([{ mem: executorMemory + 32 + 100, cpus: 4 }]);
+    const plan = fine(
+      offers,
+      [
+        { id: 't1', memMiB: 100 },
+        { id: 't2', memMiB: 20 },
+      ],
+      settings,
+    );
+    expect(plan.launches[0]!.tasks.map((task) => task.taskId)).toEqual(['t1']);
+    expect(plan.unplacedTaskIds).toEqual(['t2']);
+    expect(sumScalar(plan.launches[0]!.tasks[0]!.resources, 'mem')).toBe(100);
+    expect(plan.launches[0]!.reasons).toEqual([
+      {
+        code: 'INSUFFICIENT_MEMORY',
+        message:
+          'kept 32 MB memory unused next to the new executor (spark.mesos.fineGrained.memoryHeadroom, MESOS-1688): 0 MB left for tasks',
+      },
+    ]);
+  });
+
+  it('does not hold an agent that already runs our executor to it', () => {
+    const state: PlanState = { ...initialPlanState(), agents: { s1: { hostname: 'host1', executors: 1 } } };
+    const plan = fine(offersOf([{ mem: 10, cpus: 1 }]), [{ id: 't1', memMiB: 10 }], settings, state);
+    expect(plan.launches[0]!.tasks.map((task) => task.taskId)).toEqual(['t1']);
+  });
+
+  it('takes any headroom from spark.mesos.fineGrained.memoryHeadroom, and 0 turns it off', () => {
+    const offers = offersOf([{ mem: executorMemory + 100, cpus: 4 }]);
+    const large = fine(offers, [{ id: 't1' }], {
+      ...settings,
+      ...offerMatcherSettingsFrom((key) => (key === 'spark.mesos.fineGrained.memoryHeadroom' ? '101m' : undefined)),
+    });
+    expect(large.launches).toEqual([]);
+    expect(large.declines[0]!.reasons[0]!.message).toContain('+ 101 MB left unused');
+    const off = offerMatcherSettingsFrom((key) => (key === 'spark.mesos.fineGrained.memoryHeadroom' ? '0' : undefined));
+    expect(off).toEqual({ fineGrainedMemoryHeadroomMiB: 0 });
+    const exact = fine(offersOf([{ mem: executorMemory, cpus: 4 }]), [{ id: 't1' }], { ...settings, ...off });
+    expect(exact.launches.map((launch) => launch.offerId)).toEqual(['o1']);
   });
 });
 
@@ -673,7 +745,7 @@ describe('planOffers properties', () => {
     );
   });
 
-  it('fine: never over-commits an offer, places each task at most once, pays the executor once per agent', () => {
+  it('fine: never over-commits an offer, places each task at most once, pays the executor once per agent, keeps the memory headroom', () => {
     fc.assert(
       fc.property(
         fc.array(offerArbitrary, { maxLength: 8 }),
@@ -701,6 +773,17 @@ describe('planOffers properties', () => {
             for (const task of launch.tasks) expect(sumScalar(task.resources, 'cpus')).toBe(taskCpus);
           }
           for (const count of executorsByAgent.values()) expect(count).toBe(1);
+          // A new executor leaves the memory headroom (32 MB by default) of its agent's offers unused.
+          for (const launch of plan.launches) {
+            if (launch.executors.length === 0) continue;
+            const offered = offers.filter((offer) => launch.offerIds.includes(offer.id.value));
+            const used = [...launch.executors, ...launch.tasks].flatMap((item) => item.resources);
+            const offeredMem = sumScalar(
+              offered.flatMap((offer) => offer.resources ?? []),
+              'mem',
+            );
+            expect(roundScalar(offeredMem - sumScalar(used, 'mem'))).toBeGreaterThanOrEqual(32);
+          }
         },
       ),
     );

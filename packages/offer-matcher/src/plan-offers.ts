@@ -640,7 +640,9 @@ const MEM = 1;
 const GPUS = 2;
 const DISK = 3;
 const PAID = 4;
-const STRIDE = 5;
+// 1 when this round starts our executor on the candidate (and so keeps the memory headroom).
+const STARTED = 5;
+const STRIDE = 6;
 
 /**
  * The numbers of one fine-grained round, per candidate side by side in one typed array (a round
@@ -666,12 +668,17 @@ class FineRound {
    */
   cutFailures: Map<Candidate, string[]> | undefined = undefined;
 
+  /** The memory a new executor makes unavailable: its own and the headroom left unused. */
+  readonly executorMemoryWithHeadroom: number;
+
   constructor(
     readonly candidates: Candidate[],
     readonly agents: Record<string, AgentRecord>,
     readonly executorCpus: number,
     readonly executorMemory: number,
+    readonly memoryHeadroom: number,
   ) {
+    this.executorMemoryWithHeadroom = executorMemory + memoryHeadroom;
     const count = candidates.length;
     this.count = count;
     this.numbers = new Float64Array(count * STRIDE);
@@ -685,6 +692,11 @@ class FineRound {
       this.numbers[at + DISK] = candidate.disk;
       this.numbers[at + PAID] = (agents[candidate.agentId]?.executors ?? 0) > 0 ? 1 : 0;
     }
+  }
+
+  /** Whether this round starts our executor on the candidate. */
+  started(index: number): boolean {
+    return this.numbers[index * STRIDE + STARTED] === 1;
   }
 
   /** Whether the candidate runs (or will run) our executor. */
@@ -704,7 +716,7 @@ class FineRound {
     const free = numbers[at + PAID] === 1;
     return (
       numbers[at + CPUS]! - (free ? 0 : this.executorCpus) >= cpus - 1e-9 &&
-      numbers[at + MEM]! - (free ? 0 : this.executorMemory) >= mem - 1e-9 &&
+      numbers[at + MEM]! - (free ? 0 : this.executorMemoryWithHeadroom) >= mem - 1e-9 &&
       numbers[at + GPUS]! >= gpus - 1e-9 &&
       numbers[at + DISK]! >= disk - 1e-9
     );
@@ -728,7 +740,9 @@ class FineRound {
     if (numbers[at + PAID] === 0) {
       numbers[at + PAID] = 1;
       numbers[at + CPUS] = numbers[at + CPUS]! - this.executorCpus;
-      numbers[at + MEM] = numbers[at + MEM]! - this.executorMemory;
+      // The headroom stays unused for the rest of the round (MESOS-1688).
+      numbers[at + MEM] = numbers[at + MEM]! - this.executorMemoryWithHeadroom;
+      numbers[at + STARTED] = 1;
       const agent = this.agents[candidate.agentId];
       this.agents[candidate.agentId] = {
         ...agent,
@@ -782,7 +796,8 @@ function planFine(
   const agents: Record<string, AgentRecord> = { ...state.agents };
   const unplaced: string[] = [];
   const count = candidates.length;
-  const round = new FineRound(candidates, agents, executorCpus, memory);
+  const headroom = settings.fineGrainedMemoryHeadroomMiB;
+  const round = new FineRound(candidates, agents, executorCpus, memory, headroom);
 
   if (demand.tasks.length === 0) {
     for (const candidate of candidates) candidate.reasons = [NO_DEMAND];
@@ -849,6 +864,8 @@ function planFine(
   let misfitMem = 0;
   let misfitGpus = 0;
   let misfitDisk = 0;
+  // The least memory an unplaced task (one that fitted nowhere) asks for, for the reasons.
+  let smallestUnplacedMem = Number.POSITIVE_INFINITY;
   for (let restIndex = 0; restIndex < restCount; restIndex++) {
     const task = tasks[rest[restIndex]!]!;
     const cpus = task.cpus ?? settings.taskCpus;
@@ -857,6 +874,7 @@ function planFine(
     const disk = task.diskMiB ?? 0;
     if (misfit && cpus >= misfitCpus && mem >= misfitMem && gpus >= misfitGpus && disk >= misfitDisk) {
       unplaced.push(task.id);
+      if (mem > 0 && mem < smallestUnplacedMem) smallestUnplacedMem = mem;
       continue;
     }
     let at = -1;
@@ -874,6 +892,7 @@ function planFine(
       misfitGpus = gpus;
       misfitDisk = disk;
       unplaced.push(task.id);
+      if (mem > 0 && mem < smallestUnplacedMem) smallestUnplacedMem = mem;
       continue;
     }
     const index = open[at]!;
@@ -907,9 +926,14 @@ function planFine(
           `waiting up to ${settings.localityWaitSeconds} s (spark.locality.wait) for preferred hosts`,
         ),
       ];
-    } else if (!hasExecutor && memLeft < memory) {
+    } else if (!hasExecutor && memLeft < memory + headroom - 1e-9) {
       candidate.reasons = [
-        reason('INSUFFICIENT_MEMORY', `needs ${memory} MB memory, offers ${roundScalar(memLeft)} MB`),
+        reason(
+          'INSUFFICIENT_MEMORY',
+          headroom > 0
+            ? `needs ${memory} MB memory for the executor + ${headroom} MB left unused (spark.mesos.fineGrained.memoryHeadroom, MESOS-1688), offers ${roundScalar(memLeft)} MB`
+            : `needs ${memory} MB memory, offers ${roundScalar(memLeft)} MB`,
+        ),
       ];
     } else if (cpusLeft < cpusNeeded - 1e-9) {
       candidate.reasons = [
@@ -917,6 +941,19 @@ function planFine(
       ];
     } else if (candidate.tasks.length === 0) {
       candidate.reasons = [NO_TASK_FITS];
+    } else if (
+      headroom > 0 &&
+      round.started(index) &&
+      smallestUnplacedMem > memLeft + 1e-9 &&
+      smallestUnplacedMem <= memLeft + headroom + 1e-9
+    ) {
+      // Partly used with cpus to spare while tasks wait: say what the headroom kept back.
+      candidate.reasons = [
+        reason(
+          'INSUFFICIENT_MEMORY',
+          `kept ${headroom} MB memory unused next to the new executor (spark.mesos.fineGrained.memoryHeadroom, MESOS-1688): ${roundScalar(memLeft)} MB left for tasks`,
+        ),
+      ];
     }
   }
 
