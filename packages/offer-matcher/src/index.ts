@@ -21,6 +21,7 @@ export {
   type PlanOffersInput,
   type PlanOffersResult,
   type PlanState,
+  type PortDemand,
   planOffers,
   recordAgentFailure,
   type TaskDescription,

@@ -221,7 +221,11 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
     });
     expect(plan.launches).toEqual([]);
     expect(plan.declines).toMatchObject([
-      { offerId: 'o1', refuseSeconds: 5, reasons: [{ code: 'PORTS_UNAVAILABLE' }] },
+      {
+        offerId: 'o1',
+        refuseSeconds: 5,
+        reasons: [{ code: 'PORTS_UNAVAILABLE', message: 'needs port 30100, offers ports 31100-31200' }],
+      },
     ]);
   });
 
@@ -240,6 +244,54 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
     expect(executor.resources.find((resource) => resource.name === 'ports')?.ranges?.range).toEqual([
       { begin: 30100, end: 30100 },
     ]);
+  });
+
+  it('takes ports the caller names and a count of ephemeral ones, keeping the role (beyond Spark)', () => {
+    const offer: Offer = {
+      ...createOffer('o1', { mem: EXECUTOR_MEMORY, cpus: 4 }),
+      resources: [
+        scalar('mem', EXECUTOR_MEMORY),
+        scalar('cpus', 4),
+        { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31000, end: 31010 }] }, role: 'spark' },
+        { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 40000, end: 40100 }] } },
+      ],
+    };
+    const plan = coarse([offer], { requiredPorts: [40050] }, undefined, { ports: { named: [31005, 40050], count: 2 } });
+    const executor = plan.launches[0]!.executors[0]!;
+    expect(executor.ports).toEqual([31000, 31001, 31005, 40050]);
+    expect(executor.resources.filter((piece) => piece.name === 'ports')).toEqual([
+      { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 40050, end: 40050 }] } },
+      {
+        name: 'ports',
+        type: 'RANGES',
+        role: 'spark',
+        ranges: {
+          range: [
+            { begin: 31000, end: 31001 },
+            { begin: 31005, end: 31005 },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('gives a named port to one executor per agent only, and says which port is missing', () => {
+    const offers = offersOf([{ mem: EXECUTOR_MEMORY * 2, cpus: 8, ports: [30000, 30010] }]);
+    const plan = coarse(offers, { executorCores: 4 }, undefined, { ports: { named: [30005] } });
+    expect(plan.launches[0]!.executors.map((executor) => executor.ports)).toEqual([[30005]]);
+    expect(plan.launches[0]!.reasons).toEqual([
+      { code: 'PORTS_UNAVAILABLE', message: 'needs port 30005, offers ports 30000-30004,30006-30010' },
+    ]);
+    const short = coarse(offers, {}, undefined, { ports: { count: 20 } });
+    expect(short.declines[0]!.reasons[0]!.message).toBe('needs 20 ports (0 named, 20 more), offers ports 30000-30010');
+  });
+
+  it('rejects a port request that cannot be met by any offer', () => {
+    const offers = offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4, ports: [30000, 30010] }]);
+    expect(() => coarse(offers, {}, undefined, { ports: { named: [70000] } })).toThrow(
+      expect.objectContaining({ code: 'SM_ERR_BAD_DEMAND' }),
+    );
+    expect(() => coarse(offers, {}, undefined, { ports: { count: 1.5 } })).toThrow(/demand.ports.count=1.5/);
   });
 
   it('supports data locality with dynamic allocation', () => {

@@ -1,8 +1,11 @@
+import { SparkMesosError } from '@spark-mesos/errors';
 import type { Offer, Resource } from '@spark-mesos/mesos-client';
 import { type UnmetConstraint, unmetConstraints } from './constraints.js';
 import {
   createScalarCutter,
   type ResourceRequest,
+  rangesContain,
+  rangesOf,
   roundScalar,
   type ScalarCutter,
   sumScalar,
@@ -65,10 +68,26 @@ export function recordAgentFailure(state: PlanState, agentId: string, now: numbe
   };
 }
 
+/**
+ * Ports each coarse-grained executor takes from the offered `ports` ranges, with the offered
+ * piece's role and reservations kept.
+ */
+export interface PortDemand {
+  /**
+   * Port numbers each executor must get (e.g. one the driver chose), besides the settings'
+   * `requiredPorts` (`spark.blockManager.port` when non-zero). Integers 1–65535. @default []
+   */
+  named?: readonly number[];
+  /** How many further ports (any free ones, lowest first) each executor takes. @default 0 */
+  count?: number;
+}
+
 /** Coarse-grained demand: executors sized by the settings. */
 export interface CoarseDemand {
   /** Coarse-grained: long-running executors. */
   mode: 'coarse';
+  /** Ports for each executor, besides `spark.blockManager.port`. @default none */
+  ports?: PortDemand;
   /** The executors wanted in total (dynamic allocation's target). @default unlimited */
   executorLimit?: number;
   /** Hosts where executors are preferred (dynamic allocation's locality). @default [] */
@@ -141,7 +160,10 @@ export interface PlannedExecutor {
   gpus: number;
   /** Disk taken in MiB (`spark.mesos.executor.disk`; 0 for the fine-grained executor). */
   diskMiB: number;
-  /** The ports it takes (named ports, e.g. `spark.blockManager.port`). */
+  /**
+   * The ports it takes, ascending: `spark.blockManager.port`, the demand's named ports and its
+   * counted ones (coarse-grained only; the fine-grained executor takes none).
+   */
   ports: number[];
 }
 
@@ -501,6 +523,47 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
   return { launches, declines, state: result.state, unplacedTaskIds: result.unplacedTaskIds };
 }
 
+/**
+ * The ports each coarse executor takes: the settings' required ports and the demand's named ones
+ * (deduplicated, in that order) and a count of further ports.
+ * @throws SparkMesosError `SM_ERR_BAD_DEMAND` for a port that is not an integer 1–65535, or a
+ *   count that is not a non-negative integer.
+ */
+function portRequest(settings: ResolvedOfferMatcherSettings, demand: CoarseDemand): { named: number[]; count: number } {
+  const named = [...new Set([...settings.requiredPorts, ...(demand.ports?.named ?? [])])];
+  for (const port of named) {
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_DEMAND',
+        `Port ${port} cannot be requested: ask for integer ports from 1 to 65535 (spark.blockManager.port or demand.ports.named).`,
+        { cause: { port }, details: { port } },
+      );
+    }
+  }
+  const count = demand.ports?.count ?? 0;
+  if (!Number.isInteger(count) || count < 0) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_DEMAND',
+      `demand.ports.count=${count} is not valid: ask for a whole number of ports, 0 or more.`,
+      { cause: { count }, details: { count } },
+    );
+  }
+  return { named, count };
+}
+
+/** Why an offer's ports cannot hold an executor's, with the numbers. */
+function describePortShortage(remaining: readonly Resource[], named: readonly number[], count: number): string {
+  const offered = rangesOf(remaining, 'ports');
+  const offeredText =
+    offered.length === 0
+      ? 'offers no ports'
+      : `offers ports ${offered.map((range) => (range.begin === range.end ? `${range.begin}` : `${range.begin}-${range.end}`)).join(',')}`;
+  const missing = named.filter((port) => !rangesContain(offered, port));
+  if (missing.length > 0) return `needs port${missing.length > 1 ? 's' : ''} ${missing.join(',')}, ${offeredText}`;
+  return `needs ${named.length + count} ports (${named.length} named, ${count} more), ${offeredText}`;
+}
+
+// The ports taken, ascending (named and counted ones together).
 function portsOf(resources: readonly Resource[]): number[] {
   const ports: number[] = [];
   for (const resource of resources) {
@@ -508,7 +571,7 @@ function portsOf(resources: readonly Resource[]): number[] {
     for (const range of resource.ranges?.range ?? [])
       for (let port = range.begin; port <= range.end; port++) ports.push(port);
   }
-  return ports;
+  return ports.sort((a, b) => a - b);
 }
 
 function planCoarse(
@@ -520,6 +583,9 @@ function planCoarse(
 ): { state: PlanState; unplacedTaskIds: string[] } {
   const memory = executorMemoryMiB(settings);
   const disk = settings.executorDiskMiB;
+  const ports = portRequest(settings, demand);
+  const portRanges: ResourceRequest['ranges'] =
+    ports.named.length > 0 || ports.count > 0 ? { ports: { named: ports.named, count: ports.count } } : {};
   const coresMax = effectiveCoresMax(settings);
   const limit = demand.executorLimit ?? Number.POSITIVE_INFINITY;
   let coresAcquired = state.coresAcquired;
@@ -583,11 +649,11 @@ function planCoarse(
     if (disk > 0) scalars.disk = disk;
     const request: ResourceRequest = {
       scalars,
-      ranges: settings.requiredPorts.length > 0 ? { ports: { named: settings.requiredPorts } } : {},
+      ranges: portRanges,
     };
     const taken = takeResources(candidate.remaining, request);
     if (taken === undefined) {
-      return fail('PORTS_UNAVAILABLE', `needs ports ${settings.requiredPorts.join(',')} outside the offered ranges`);
+      return fail('PORTS_UNAVAILABLE', describePortShortage(candidate.remaining, ports.named, ports.count));
     }
     candidate.remaining = taken.remaining;
     candidate.cpus = roundScalar(candidate.cpus - cpus);
