@@ -2,12 +2,11 @@ import { SparkMesosError } from '@spark-mesos/errors';
 import type { Offer, Resource } from '@spark-mesos/mesos-client';
 import { type UnmetConstraint, unmetConstraints } from './constraints.js';
 import {
-  createScalarCutter,
+  preferenceOrder,
   type ResourceRequest,
   rangesContain,
   rangesOf,
   roundScalar,
-  type ScalarCutter,
   sumScalar,
   takeResources,
   usableResources,
@@ -709,6 +708,8 @@ const PAID = 4;
 // 1 when this round starts our executor on the candidate (and so keeps the memory headroom).
 const STARTED = 5;
 const STRIDE = 6;
+// Shared cuts remembered per candidate (1 cpu, 2 cpus, …); further distinct cuts are not shared.
+const SHARED_SLOTS = 4;
 
 /**
  * The numbers of one fine-grained round, per candidate side by side in one typed array (a round
@@ -724,8 +725,6 @@ class FineRound {
    * agent are one candidate, so the executor is paid once per agent.
    */
   readonly numbers: Float64Array;
-  /** A cutter per candidate that got something. */
-  readonly cutters: (ScalarCutter | undefined)[];
   /** The candidates in the order of their first task. */
   readonly placedOrder: Candidate[] = [];
   /**
@@ -733,6 +732,23 @@ class FineRound {
    * unplaced after the others, per candidate in the order above.
    */
   cutFailures: Map<Candidate, string[]> | undefined = undefined;
+
+  // The cutting state of every candidate in flat arrays rather than an object per offer (the
+  // same rules as createScalarCutter: thousandths, reserved pieces first, pieces copied with
+  // their role and reservations; equal single-piece cuts share one list). Candidate i's pieces
+  // (candidate.remaining) sit at pieceStart[i] … pieceStart[i + 1] - 1.
+  readonly pieceStart: Int32Array;
+  /** Thousandths left per scalar piece (0 for other pieces). */
+  readonly pieceLeft: Float64Array;
+  /** Per piece slot: the index within candidate.remaining of the piece cut at that rank. */
+  readonly pieceOrder: Int32Array;
+  /** 1 once a candidate's pieces are loaded (at its first task). */
+  readonly loaded: Uint8Array;
+  /** Per candidate: its first `cpus` piece with something left, once known (-1: look). */
+  readonly firstCpus: Int32Array;
+  /** Per candidate, SHARED_SLOTS shared cuts: their key (piece × 1e9 + thousandths; -1 free) and list. */
+  readonly sharedKeys: Float64Array;
+  readonly sharedLists: (Resource[] | undefined)[];
 
   /** The memory a new executor makes unavailable: its own and the headroom left unused. */
   readonly executorMemoryWithHeadroom: number;
@@ -748,7 +764,7 @@ class FineRound {
     const count = candidates.length;
     this.count = count;
     this.numbers = new Float64Array(count * STRIDE);
-    this.cutters = new Array(count).fill(undefined);
+    this.pieceStart = new Int32Array(count + 1);
     for (let index = 0; index < count; index++) {
       const candidate = candidates[index]!;
       const at = index * STRIDE;
@@ -757,7 +773,15 @@ class FineRound {
       this.numbers[at + GPUS] = candidate.gpus;
       this.numbers[at + DISK] = candidate.disk;
       this.numbers[at + PAID] = (agents[candidate.agentId]?.executors ?? 0) > 0 ? 1 : 0;
+      this.pieceStart[index + 1] = this.pieceStart[index]! + candidate.remaining.length;
     }
+    const pieces = this.pieceStart[count]!;
+    this.pieceLeft = new Float64Array(pieces);
+    this.pieceOrder = new Int32Array(pieces);
+    this.loaded = new Uint8Array(count);
+    this.firstCpus = new Int32Array(count).fill(-1);
+    this.sharedKeys = new Float64Array(count * SHARED_SLOTS).fill(-1);
+    this.sharedLists = new Array(count * SHARED_SLOTS).fill(undefined);
   }
 
   /** Whether this round starts our executor on the candidate. */
@@ -788,6 +812,121 @@ class FineRound {
     );
   }
 
+  /** Loads a candidate's pieces for cutting (at its first task). */
+  private load(index: number): void {
+    const pieces = this.candidates[index]!.remaining;
+    const start = this.pieceStart[index]!;
+    const order = preferenceOrder(pieces);
+    for (let rank = 0; rank < pieces.length; rank++) {
+      const piece = pieces[rank]!;
+      this.pieceLeft[start + rank] = piece.type === 'SCALAR' ? Math.round((piece.scalar?.value ?? 0) * 1000) : 0;
+      this.pieceOrder[start + rank] = order[rank]!;
+    }
+    this.loaded[index] = 1;
+  }
+
+  /**
+   * Takes the amounts from the candidate's pieces (as ScalarCutter.take): all or nothing, names
+   * in the record's order, each from the pieces in preference order.
+   */
+  private take(index: number, scalars: Readonly<Record<string, number>>): Resource[] | undefined {
+    const pieces = this.candidates[index]!.remaining;
+    const start = this.pieceStart[index]!;
+    const end = this.pieceStart[index + 1]!;
+    const left = this.pieceLeft;
+    const order = this.pieceOrder;
+    const names = Object.keys(scalars);
+    for (const name of names) {
+      let need = Math.round(scalars[name]! * 1000);
+      for (let slot = start; slot < end && need > 0; slot++) {
+        const rank = order[slot]!;
+        const piece = pieces[rank]!;
+        if (piece.name === name && piece.type === 'SCALAR') need -= left[start + rank]!;
+      }
+      if (need > 0) return undefined;
+    }
+    const taken: Resource[] = [];
+    for (const name of names) {
+      let need = Math.round(scalars[name]! * 1000);
+      for (let slot = start; slot < end && need > 0; slot++) {
+        const rank = order[slot]!;
+        const piece = pieces[rank]!;
+        const have = left[start + rank]!;
+        if (piece.name !== name || piece.type !== 'SCALAR' || have <= 0) continue;
+        const use = Math.min(have, need);
+        need -= use;
+        left[start + rank] = have - use;
+        taken.push({ ...piece, scalar: { value: use / 1000 } });
+      }
+    }
+    // A task's cpus may have used up the piece remembered as the first.
+    this.firstCpus[index] = -1;
+    return taken;
+  }
+
+  /** Takes `amount` cpus (as ScalarCutter.takeScalar): equal cuts from one piece share a list. */
+  private takeCpus(index: number, amount: number): Resource[] | undefined {
+    const pieces = this.candidates[index]!.remaining;
+    const start = this.pieceStart[index]!;
+    const end = this.pieceStart[index + 1]!;
+    const left = this.pieceLeft;
+    const order = this.pieceOrder;
+    let need = Math.round(amount * 1000);
+    // The first piece with something left stays the first until it is used up (amounts only
+    // shrink), so it is remembered until then.
+    let first = this.firstCpus[index]!;
+    if (first === -1 || left[start + first]! <= 0) {
+      first = -1;
+      for (let slot = start; slot < end; slot++) {
+        const rank = order[slot]!;
+        const piece = pieces[rank]!;
+        if (piece.name === 'cpus' && piece.type === 'SCALAR' && left[start + rank]! > 0) {
+          first = rank;
+          break;
+        }
+      }
+      this.firstCpus[index] = first;
+    }
+    if (first === -1 || left[start + first]! < need) {
+      let have = 0;
+      for (let slot = start; slot < end; slot++) {
+        const rank = order[slot]!;
+        const piece = pieces[rank]!;
+        if (piece.name === 'cpus' && piece.type === 'SCALAR' && left[start + rank]! > 0) have += left[start + rank]!;
+      }
+      if (have < need) return undefined;
+    }
+    if (need > 0 && left[start + first]! >= need) {
+      left[start + first] = left[start + first]! - need;
+      const key = first * 1e9 + need;
+      const slots = index * SHARED_SLOTS;
+      let free = -1;
+      for (let slot = slots; slot < slots + SHARED_SLOTS; slot++) {
+        const slotKey = this.sharedKeys[slot]!;
+        if (slotKey === key) return this.sharedLists[slot]!;
+        if (slotKey === -1 && free === -1) free = slot;
+      }
+      const shared = [{ ...pieces[first]!, scalar: { value: need / 1000 } }];
+      if (free !== -1) {
+        this.sharedKeys[free] = key;
+        this.sharedLists[free] = shared;
+      }
+      return shared;
+    }
+    const taken: Resource[] = [];
+    for (let slot = start; slot < end && need > 0; slot++) {
+      const rank = order[slot]!;
+      const piece = pieces[rank]!;
+      const available = left[start + rank]!;
+      if (piece.name !== 'cpus' || piece.type !== 'SCALAR' || available <= 0) continue;
+      const use = Math.min(available, need);
+      need -= use;
+      left[start + rank] = available - use;
+      taken.push({ ...piece, scalar: { value: use / 1000 } });
+    }
+    return taken;
+  }
+
   /**
    * Places a task (and the executor first, when the agent has none). Resource pieces are cut at
    * once — the executor first, then the tasks in the order they are placed — so each launch keeps
@@ -795,10 +934,8 @@ class FineRound {
    */
   place(index: number, task: TaskDescription, cpus: number, mem: number, gpus: number, disk: number): void {
     const candidate = this.candidates[index]!;
-    let cutter = this.cutters[index];
-    if (cutter === undefined) {
-      cutter = createScalarCutter(candidate.remaining);
-      this.cutters[index] = cutter;
+    if (this.loaded[index] === 0) {
+      this.load(index);
       this.placedOrder.push(candidate);
     }
     const numbers = this.numbers;
@@ -810,19 +947,21 @@ class FineRound {
       numbers[at + MEM] = numbers[at + MEM]! - this.executorMemoryWithHeadroom;
       numbers[at + STARTED] = 1;
       const agent = this.agents[candidate.agentId];
-      this.agents[candidate.agentId] = {
-        ...agent,
-        hostname: candidate.offer.hostname,
-        executors: (agent?.executors ?? 0) + 1,
-      };
-      candidate.executors.push({
-        resources: cutter.take({ cpus: this.executorCpus, mem: this.executorMemory }) ?? [],
-        cpus: this.executorCpus,
-        memMiB: this.executorMemory,
-        gpus: 0,
-        diskMiB: 0,
-        ports: [],
-      });
+      this.agents[candidate.agentId] =
+        agent === undefined
+          ? { hostname: candidate.offer.hostname, executors: 1 }
+          : { ...agent, hostname: candidate.offer.hostname, executors: (agent.executors ?? 0) + 1 };
+      // The only executor of the candidate this round: a list of one, not a grown one.
+      candidate.executors = [
+        {
+          resources: this.take(index, { cpus: this.executorCpus, mem: this.executorMemory }) ?? [],
+          cpus: this.executorCpus,
+          memMiB: this.executorMemory,
+          gpus: 0,
+          diskMiB: 0,
+          ports: [],
+        },
+      ];
     }
     numbers[at + CPUS] = numbers[at + CPUS]! - cpus;
     numbers[at + MEM] = numbers[at + MEM]! - mem;
@@ -834,10 +973,10 @@ class FineRound {
       if (mem > 0) scalars.mem = mem;
       if (gpus > 0) scalars.gpus = gpus;
       if (disk > 0) scalars.disk = disk;
-      resources = cutter.take(scalars);
+      resources = this.take(index, scalars);
     } else {
       // The usual fine-grained task needs cpus only: no record, and equal cuts share one list.
-      resources = cutter.takeScalar('cpus', cpus);
+      resources = this.takeCpus(index, cpus);
     }
     if (resources !== undefined) {
       candidate.tasks.push({ taskId: task.id, resources });

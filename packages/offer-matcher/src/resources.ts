@@ -188,8 +188,12 @@ function preference(resource: Resource): number {
 // allocates no order of its own.
 const IDENTITY_ORDERS: (readonly number[])[] = [];
 
-// Indices of `resources` in preference order (read-only); the identity when all pieces rank the same.
-function preferenceOrder(resources: readonly Resource[]): readonly number[] {
+/**
+ * Indices of `resources` in the order pieces are cut: reserved before unreserved, non-revocable
+ * before revocable, else as offered. Read-only: the identity order is shared. Internal to the
+ * package (fine-grained planning cuts with it); not exported from its entry.
+ */
+export function preferenceOrder(resources: readonly Resource[]): readonly number[] {
   const count = resources.length;
   let uniform = true;
   const firstRank = count > 0 ? preference(resources[0]!) : 0;
@@ -202,9 +206,11 @@ function preferenceOrder(resources: readonly Resource[]): readonly number[] {
     }
     return identity;
   }
-  const ranks = resources.map(preference);
-  const order = ranks.map((_, index) => index);
-  if (!uniform) order.sort((a, b) => ranks[a]! - ranks[b]!);
+  // Ranks are 0–3: collect indices rank by rank (stable, and no sort's work arrays per offer).
+  const order: number[] = [];
+  for (let rank = 0; rank < 4; rank++) {
+    for (let index = 0; index < count; index++) if (preference(resources[index]!) === rank) order.push(index);
+  }
   return order;
 }
 
