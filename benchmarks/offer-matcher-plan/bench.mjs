@@ -5,7 +5,11 @@
 // target (10,000 offers × 100,000 tasks), 50,000 offers, a coarse-grained round of 50,000 offers,
 // and the curve as offers and tasks double together.
 //
-//   node --expose-gc bench.mjs [--runs N] [--quick]
+//   node --expose-gc --single-threaded-gc bench.mjs [--runs N] [--quick]
+//
+// --single-threaded-gc keeps garbage collection on the planning thread, so the round is timed on
+// one core; CPU time (user + system) is reported beside wall time, since other work on a shared
+// machine stretches wall time.
 //
 // Not a test: nothing here asserts on speed.
 import { writeFileSync } from 'node:fs';
@@ -25,14 +29,19 @@ function measure(label, offerCount, taskCount, mode) {
   const round = () => planOffers(input);
   round();
   const times = [];
+  const cpuTimes = [];
   let result;
   for (let i = 0; i < runs; i++) {
     globalThis.gc?.();
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     result = round();
+    const cpu = process.cpuUsage(cpuStart);
     times.push(performance.now() - start);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
   }
   times.sort((a, b) => a - b);
+  cpuTimes.sort((a, b) => a - b);
   result = undefined;
   globalThis.gc?.();
   const before = process.memoryUsage().heapUsed;
@@ -47,6 +56,8 @@ function measure(label, offerCount, taskCount, mode) {
     tasks: mode === 'fine' ? taskCount : 0,
     medianMs: Number(times[Math.floor(times.length / 2)].toFixed(1)),
     minMs: Number(times[0].toFixed(1)),
+    maxMs: Number(times.at(-1).toFixed(1)),
+    cpuMedianMs: Number(cpuTimes[Math.floor(cpuTimes.length / 2)].toFixed(1)),
     resultHeapMiB: Number((held / 2 ** 20).toFixed(1)),
     placed,
     launches: result.launches.length,
@@ -71,5 +82,11 @@ if (!args.quick) {
   rows.push(measure('50,000 offers', 50_000, 100_000, 'fine'));
   rows.push(measure('50,000 offers, coarse', 50_000, 100_000, 'coarse'));
 }
-const machine = { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, runs };
+const machine = {
+  node: process.version,
+  cpu: os.cpus()[0]?.model,
+  cores: os.cpus().length,
+  runs,
+  loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))),
+};
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
