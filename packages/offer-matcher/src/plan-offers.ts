@@ -240,6 +240,8 @@ interface Candidate {
   /** The ids of all the agent's offers of the round, combined into this candidate. */
   offerIds: string[];
   agentId: string;
+  /** The agent's record in the state passed in (read once: keyed reads of a large record cost). */
+  agent: AgentRecord | undefined;
   remaining: Resource[];
   cpus: number;
   mem: number;
@@ -476,6 +478,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       offer,
       offerIds: [offer.id.value],
       agentId,
+      agent,
       remaining,
       cpus: sums.cpus,
       mem: sums.mem,
@@ -772,7 +775,7 @@ class FineRound {
       this.numbers[at + MEM] = candidate.mem;
       this.numbers[at + GPUS] = candidate.gpus;
       this.numbers[at + DISK] = candidate.disk;
-      this.numbers[at + PAID] = (agents[candidate.agentId]?.executors ?? 0) > 0 ? 1 : 0;
+      this.numbers[at + PAID] = (candidate.agent?.executors ?? 0) > 0 ? 1 : 0;
       this.pieceStart[index + 1] = this.pieceStart[index]! + candidate.remaining.length;
     }
     const pieces = this.pieceStart[count]!;
@@ -946,7 +949,8 @@ class FineRound {
       // The headroom stays unused for the rest of the round (MESOS-1688).
       numbers[at + MEM] = numbers[at + MEM]! - this.executorMemoryWithHeadroom;
       numbers[at + STARTED] = 1;
-      const agent = this.agents[candidate.agentId];
+      // One candidate per agent, and this runs once per candidate: the state's record is current.
+      const agent = candidate.agent;
       this.agents[candidate.agentId] =
         agent === undefined
           ? { hostname: candidate.offer.hostname, executors: 1 }
