@@ -5,7 +5,7 @@
 // target (10,000 offers × 100,000 tasks), 50,000 offers, a coarse-grained round of 50,000 offers,
 // and the curve as offers and tasks double together.
 //
-//   node --expose-gc --single-threaded-gc bench.mjs [--runs N] [--quick]
+//   node --expose-gc --single-threaded-gc bench.mjs [--runs N] [--quick] [--build dist/index.js] [--out file.json]
 //
 // --single-threaded-gc keeps garbage collection on the planning thread, so the round is timed on
 // one core; CPU time (user + system) is reported beside wall time, since other work on a shared
@@ -14,14 +14,24 @@
 // Not a test: nothing here asserts on speed.
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { planOffers } from '@spark-mesos/offer-matcher';
 import { makeRound } from './workload.mjs';
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    build: { type: 'string' },
+    out: { type: 'string' },
+  },
 });
+// --build times another build's index.js (e.g. a copy of the dist before a change).
+const { planOffers } = await import(
+  args.build === undefined ? '@spark-mesos/offer-matcher' : pathToFileURL(resolve(args.build)).href
+);
 const runs = Number(args.runs ?? (args.quick ? 3 : 7));
 
 function measure(label, offerCount, taskCount, mode) {
@@ -89,4 +99,7 @@ const machine = {
   runs,
   loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))),
 };
-writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+writeFileSync(
+  args.out ?? new URL('./results.json', import.meta.url),
+  `${JSON.stringify({ machine, rows }, null, 2)}\n`,
+);
