@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConstraintString } from './constraints.js';
 import { initialPlanState, type PlanState, planOffers, recordAgentFailure } from './plan-offers.js';
-import { resourcePoolKey, roundScalar, sumScalar } from './resources.js';
+import { createScalarCutter, resourcePoolKey, roundScalar, sumScalar } from './resources.js';
 import { type OfferMatcherSettings, offerMatcherSettingsFrom, resolveOfferMatcherSettings } from './settings.js';
 import { executorMemoryMiB } from './sizing.js';
 
@@ -838,6 +838,59 @@ describe('planOffers properties', () => {
           }
         },
       ),
+    );
+  });
+
+  it('fine: cuts each launch exactly as createScalarCutter would, executor first, tasks in order (reference)', () => {
+    // Offers with pieces of several roles (reserved first), split across offers of one agent.
+    const piece = fc.record({
+      name: fc.constantFrom('cpus', 'mem'),
+      milli: fc.integer({ min: 0, max: 6000 }),
+      reserved: fc.boolean(),
+    });
+    const offerShape = fc.record({
+      agent: fc.integer({ min: 1, max: 4 }).map((n) => `s${n}`),
+      pieces: fc.array(piece, { maxLength: 5 }),
+    });
+    const task = fc.record({
+      cpus: fc.integer({ min: 1, max: 2500 }).map((milli) => milli / 1000),
+      memMiB: fc.constantFrom(undefined, 0, 50, 300),
+    });
+    fc.assert(
+      fc.property(fc.array(offerShape, { maxLength: 6 }), fc.array(task, { maxLength: 30 }), (shapes, tasks) => {
+        const offers = shapes.map((shape, index): Offer => {
+          const offer = createOffer(`o${index}`, { mem: 0, cpus: 0, agent: shape.agent });
+          return {
+            ...offer,
+            resources: shape.pieces.map((item) =>
+              scalar(
+                item.name,
+                item.name === 'mem' ? item.milli : item.milli / 1000,
+                item.reserved ? { role: 'spark', reservations: [{ type: 'STATIC', role: 'spark' }] } : {},
+              ),
+            ),
+          };
+        });
+        const demand = tasks.map((item, index) => ({ id: `t${index}`, ...item }));
+        const settings = { executorMemoryMiB: 100, taskCpus: 1, fineGrainedMemoryHeadroomMiB: 0 };
+        const plan = planOffers({ offers, demand: { mode: 'fine', tasks: demand }, settings, now: 0 });
+        const memory = executorMemoryMiB(resolveOfferMatcherSettings(settings));
+        for (const launch of plan.launches) {
+          const offered = launch.offerIds.flatMap(
+            (id) => offers.find((offer) => offer.id.value === id)?.resources ?? [],
+          );
+          const cutter = createScalarCutter(offered);
+          for (const executor of launch.executors) {
+            expect(executor.resources).toEqual(cutter.take({ cpus: 1, mem: memory }));
+          }
+          for (const placed of launch.tasks) {
+            const wanted = demand.find((item) => item.id === placed.taskId)!;
+            const mem = wanted.memMiB ?? 0;
+            const expected = mem > 0 ? cutter.take({ cpus: wanted.cpus, mem }) : cutter.takeScalar('cpus', wanted.cpus);
+            expect(placed.resources).toEqual(expected);
+          }
+        }
+      }),
     );
   });
 });

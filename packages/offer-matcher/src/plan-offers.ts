@@ -717,8 +717,8 @@ const SHARED_SLOTS = 4;
 /**
  * The numbers of one fine-grained round, per candidate side by side in one typed array (a round
  * touches them once per task tried: kept together in memory and out of the garbage collector's
- * way), with the resource cutting. A class, not closures in planFine: closures are new functions every round,
- * which would throw away planFine's optimised code each time ("wrong call target").
+ * way), with the resource cutting. A class, not closures in planFine: closures are new functions
+ * every round, which would throw away planFine's optimised code each time ("wrong call target").
  */
 class FineRound {
   readonly count: number;
@@ -743,7 +743,7 @@ class FineRound {
   readonly pieceStart: Int32Array;
   /** Thousandths left per scalar piece (0 for other pieces). */
   readonly pieceLeft: Float64Array;
-  /** Per piece slot: the index within candidate.remaining of the piece cut at that rank. */
+  /** Per slot, in cutting order: the index within candidate.remaining of the piece cut there. */
   readonly pieceOrder: Int32Array;
   /** 1 once a candidate's pieces are loaded (at its first task). */
   readonly loaded: Uint8Array;
@@ -820,10 +820,10 @@ class FineRound {
     const pieces = this.candidates[index]!.remaining;
     const start = this.pieceStart[index]!;
     const order = preferenceOrder(pieces);
-    for (let rank = 0; rank < pieces.length; rank++) {
-      const piece = pieces[rank]!;
-      this.pieceLeft[start + rank] = piece.type === 'SCALAR' ? Math.round((piece.scalar?.value ?? 0) * 1000) : 0;
-      this.pieceOrder[start + rank] = order[rank]!;
+    for (let at = 0; at < pieces.length; at++) {
+      const piece = pieces[at]!;
+      this.pieceLeft[start + at] = piece.type === 'SCALAR' ? Math.round((piece.scalar?.value ?? 0) * 1000) : 0;
+      this.pieceOrder[start + at] = order[at]!;
     }
     this.loaded[index] = 1;
   }
@@ -842,9 +842,9 @@ class FineRound {
     for (const name of names) {
       let need = Math.round(scalars[name]! * 1000);
       for (let slot = start; slot < end && need > 0; slot++) {
-        const rank = order[slot]!;
-        const piece = pieces[rank]!;
-        if (piece.name === name && piece.type === 'SCALAR') need -= left[start + rank]!;
+        const pieceIndex = order[slot]!;
+        const piece = pieces[pieceIndex]!;
+        if (piece.name === name && piece.type === 'SCALAR') need -= left[start + pieceIndex]!;
       }
       if (need > 0) return undefined;
     }
@@ -852,13 +852,13 @@ class FineRound {
     for (const name of names) {
       let need = Math.round(scalars[name]! * 1000);
       for (let slot = start; slot < end && need > 0; slot++) {
-        const rank = order[slot]!;
-        const piece = pieces[rank]!;
-        const have = left[start + rank]!;
+        const pieceIndex = order[slot]!;
+        const piece = pieces[pieceIndex]!;
+        const have = left[start + pieceIndex]!;
         if (piece.name !== name || piece.type !== 'SCALAR' || have <= 0) continue;
         const use = Math.min(have, need);
         need -= use;
-        left[start + rank] = have - use;
+        left[start + pieceIndex] = have - use;
         taken.push({ ...piece, scalar: { value: use / 1000 } });
       }
     }
@@ -881,10 +881,10 @@ class FineRound {
     if (first === -1 || left[start + first]! <= 0) {
       first = -1;
       for (let slot = start; slot < end; slot++) {
-        const rank = order[slot]!;
-        const piece = pieces[rank]!;
-        if (piece.name === 'cpus' && piece.type === 'SCALAR' && left[start + rank]! > 0) {
-          first = rank;
+        const pieceIndex = order[slot]!;
+        const piece = pieces[pieceIndex]!;
+        if (piece.name === 'cpus' && piece.type === 'SCALAR' && left[start + pieceIndex]! > 0) {
+          first = pieceIndex;
           break;
         }
       }
@@ -893,9 +893,10 @@ class FineRound {
     if (first === -1 || left[start + first]! < need) {
       let have = 0;
       for (let slot = start; slot < end; slot++) {
-        const rank = order[slot]!;
-        const piece = pieces[rank]!;
-        if (piece.name === 'cpus' && piece.type === 'SCALAR' && left[start + rank]! > 0) have += left[start + rank]!;
+        const pieceIndex = order[slot]!;
+        const piece = pieces[pieceIndex]!;
+        if (piece.name === 'cpus' && piece.type === 'SCALAR' && left[start + pieceIndex]! > 0)
+          have += left[start + pieceIndex]!;
       }
       if (have < need) return undefined;
     }
@@ -918,13 +919,13 @@ class FineRound {
     }
     const taken: Resource[] = [];
     for (let slot = start; slot < end && need > 0; slot++) {
-      const rank = order[slot]!;
-      const piece = pieces[rank]!;
-      const available = left[start + rank]!;
+      const pieceIndex = order[slot]!;
+      const piece = pieces[pieceIndex]!;
+      const available = left[start + pieceIndex]!;
       if (piece.name !== 'cpus' || piece.type !== 'SCALAR' || available <= 0) continue;
       const use = Math.min(available, need);
       need -= use;
-      left[start + rank] = available - use;
+      left[start + pieceIndex] = available - use;
       taken.push({ ...piece, scalar: { value: use / 1000 } });
     }
     return taken;
