@@ -710,9 +710,16 @@ const DISK = 3;
 const PAID = 4;
 // 1 when this round starts our executor on the candidate (and so keeps the memory headroom).
 const STARTED = 5;
-const STRIDE = 6;
+// Cutting: the candidate's pieces in pieceLeft/pieceOrder (START … END - 1), its first `cpus`
+// piece with something left (-1: look), and SHARED_SLOTS keys of shared cuts (-1: free) — next to
+// the numbers a fit check reads, so a cpus-only task's cut reaches nothing else of the candidate.
+const START = 6;
+const END = 7;
+const FIRST_CPUS = 8;
+const SHARED = 9;
 // Shared cuts remembered per candidate (1 cpu, 2 cpus, …); further distinct cuts are not shared.
 const SHARED_SLOTS = 4;
+const STRIDE = SHARED + SHARED_SLOTS;
 
 /**
  * The numbers of one fine-grained round, per candidate side by side in one typed array (a round
@@ -739,18 +746,14 @@ class FineRound {
   // The cutting state of every candidate in flat arrays rather than an object per offer (the
   // same rules as createScalarCutter: thousandths, reserved pieces first, pieces copied with
   // their role and reservations; equal single-piece cuts share one list). Candidate i's pieces
-  // (candidate.remaining) sit at pieceStart[i] … pieceStart[i + 1] - 1.
-  readonly pieceStart: Int32Array;
+  // (candidate.remaining) sit at numbers[i * STRIDE + START] … numbers[i * STRIDE + END] - 1.
   /** Thousandths left per scalar piece (0 for other pieces). */
   readonly pieceLeft: Float64Array;
   /** Per slot, in cutting order: the index within candidate.remaining of the piece cut there. */
   readonly pieceOrder: Int32Array;
   /** 1 once a candidate's pieces are loaded (at its first task). */
   readonly loaded: Uint8Array;
-  /** Per candidate: its first `cpus` piece with something left, once known (-1: look). */
-  readonly firstCpus: Int32Array;
-  /** Per candidate, SHARED_SLOTS shared cuts: their key (piece × 1e9 + thousandths; -1 free) and list. */
-  readonly sharedKeys: Float64Array;
+  /** Per candidate, SHARED_SLOTS shared cuts (their keys are in numbers). */
   readonly sharedLists: (Resource[] | undefined)[];
 
   /** The memory a new executor makes unavailable: its own and the headroom left unused. */
@@ -767,7 +770,7 @@ class FineRound {
     const count = candidates.length;
     this.count = count;
     this.numbers = new Float64Array(count * STRIDE);
-    this.pieceStart = new Int32Array(count + 1);
+    let pieces = 0;
     for (let index = 0; index < count; index++) {
       const candidate = candidates[index]!;
       const at = index * STRIDE;
@@ -776,14 +779,15 @@ class FineRound {
       this.numbers[at + GPUS] = candidate.gpus;
       this.numbers[at + DISK] = candidate.disk;
       this.numbers[at + PAID] = (candidate.agent?.executors ?? 0) > 0 ? 1 : 0;
-      this.pieceStart[index + 1] = this.pieceStart[index]! + candidate.remaining.length;
+      this.numbers[at + START] = pieces;
+      pieces += candidate.remaining.length;
+      this.numbers[at + END] = pieces;
+      this.numbers[at + FIRST_CPUS] = -1;
+      for (let slot = 0; slot < SHARED_SLOTS; slot++) this.numbers[at + SHARED + slot] = -1;
     }
-    const pieces = this.pieceStart[count]!;
     this.pieceLeft = new Float64Array(pieces);
     this.pieceOrder = new Int32Array(pieces);
     this.loaded = new Uint8Array(count);
-    this.firstCpus = new Int32Array(count).fill(-1);
-    this.sharedKeys = new Float64Array(count * SHARED_SLOTS).fill(-1);
     this.sharedLists = new Array(count * SHARED_SLOTS).fill(undefined);
   }
 
@@ -818,7 +822,7 @@ class FineRound {
   /** Loads a candidate's pieces for cutting (at its first task). */
   private load(index: number): void {
     const pieces = this.candidates[index]!.remaining;
-    const start = this.pieceStart[index]!;
+    const start = this.numbers[index * STRIDE + START]!;
     const order = preferenceOrder(pieces);
     for (let at = 0; at < pieces.length; at++) {
       const piece = pieces[at]!;
@@ -834,8 +838,8 @@ class FineRound {
    */
   private take(index: number, scalars: Readonly<Record<string, number>>): Resource[] | undefined {
     const pieces = this.candidates[index]!.remaining;
-    const start = this.pieceStart[index]!;
-    const end = this.pieceStart[index + 1]!;
+    const start = this.numbers[index * STRIDE + START]!;
+    const end = this.numbers[index * STRIDE + END]!;
     const left = this.pieceLeft;
     const order = this.pieceOrder;
     const names = Object.keys(scalars);
@@ -863,22 +867,24 @@ class FineRound {
       }
     }
     // A task's cpus may have used up the piece remembered as the first.
-    this.firstCpus[index] = -1;
+    this.numbers[index * STRIDE + FIRST_CPUS] = -1;
     return taken;
   }
 
   /** Takes `amount` cpus (as ScalarCutter.takeScalar): equal cuts from one piece share a list. */
   private takeCpus(index: number, amount: number): Resource[] | undefined {
-    const pieces = this.candidates[index]!.remaining;
-    const start = this.pieceStart[index]!;
-    const end = this.pieceStart[index + 1]!;
+    const numbers = this.numbers;
+    const at = index * STRIDE;
+    const start = numbers[at + START]!;
+    const end = numbers[at + END]!;
     const left = this.pieceLeft;
     const order = this.pieceOrder;
     let need = Math.round(amount * 1000);
     // The first piece with something left stays the first until it is used up (amounts only
-    // shrink), so it is remembered until then.
-    let first = this.firstCpus[index]!;
+    // shrink), so it is remembered until then; the pieces themselves are read only to find it.
+    let first = numbers[at + FIRST_CPUS]!;
     if (first === -1 || left[start + first]! <= 0) {
+      const pieces = this.candidates[index]!.remaining;
       first = -1;
       for (let slot = start; slot < end; slot++) {
         const pieceIndex = order[slot]!;
@@ -888,9 +894,10 @@ class FineRound {
           break;
         }
       }
-      this.firstCpus[index] = first;
+      numbers[at + FIRST_CPUS] = first;
     }
     if (first === -1 || left[start + first]! < need) {
+      const pieces = this.candidates[index]!.remaining;
       let have = 0;
       for (let slot = start; slot < end; slot++) {
         const pieceIndex = order[slot]!;
@@ -903,20 +910,20 @@ class FineRound {
     if (need > 0 && left[start + first]! >= need) {
       left[start + first] = left[start + first]! - need;
       const key = first * 1e9 + need;
-      const slots = index * SHARED_SLOTS;
       let free = -1;
-      for (let slot = slots; slot < slots + SHARED_SLOTS; slot++) {
-        const slotKey = this.sharedKeys[slot]!;
-        if (slotKey === key) return this.sharedLists[slot]!;
+      for (let slot = 0; slot < SHARED_SLOTS; slot++) {
+        const slotKey = numbers[at + SHARED + slot]!;
+        if (slotKey === key) return this.sharedLists[index * SHARED_SLOTS + slot]!;
         if (slotKey === -1 && free === -1) free = slot;
       }
-      const shared = [{ ...pieces[first]!, scalar: { value: need / 1000 } }];
+      const shared = [{ ...this.candidates[index]!.remaining[first]!, scalar: { value: need / 1000 } }];
       if (free !== -1) {
-        this.sharedKeys[free] = key;
-        this.sharedLists[free] = shared;
+        numbers[at + SHARED + free] = key;
+        this.sharedLists[index * SHARED_SLOTS + free] = shared;
       }
       return shared;
     }
+    const pieces = this.candidates[index]!.remaining;
     const taken: Resource[] = [];
     for (let slot = start; slot < end && need > 0; slot++) {
       const pieceIndex = order[slot]!;
