@@ -893,4 +893,56 @@ describe('planOffers properties', () => {
       }),
     );
   });
+
+  it('coarse ports: each executor gets its named ports and count, inside the offered ranges, none twice on an agent', () => {
+    // Each offer its own ten ports (Mesos never offers a port twice), some of them.
+    const portOffer = fc.record({
+      agent: fc.integer({ min: 1, max: 3 }).map((n) => `s${n}`),
+      start: fc.integer({ min: 0, max: 5 }),
+      size: fc.integer({ min: 0, max: 4 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(portOffer, { maxLength: 6 }),
+        fc.uniqueArray(fc.integer({ min: 100, max: 165 }), { maxLength: 2 }),
+        fc.integer({ min: 0, max: 3 }),
+        (shapes, named, count) => {
+          const offers = shapes.map((shape, index) =>
+            createOffer(`o${index}`, {
+              mem: 10 * EXECUTOR_MEMORY,
+              cpus: 8,
+              agent: shape.agent,
+              ports: [100 + index * 10 + shape.start, 100 + index * 10 + shape.start + shape.size],
+            }),
+          );
+          const plan = coarse(offers, { executorCores: 2 }, undefined, { ports: { named, count } });
+          checkNotOverCommitted(offers, plan.launches);
+          for (const launch of plan.launches) {
+            const offered = launch.offerIds.flatMap(
+              (id) => offers.find((offer) => offer.id.value === id)?.resources ?? [],
+            );
+            const inOffered = (port: number) =>
+              offered.some((piece) =>
+                (piece.ranges?.range ?? []).some((range) => range.begin <= port && port <= range.end),
+              );
+            const taken: number[] = [];
+            for (const executor of launch.executors) {
+              expect(executor.ports).toHaveLength(named.length + count);
+              for (const port of named) expect(executor.ports).toContain(port);
+              for (const port of executor.ports) expect(inOffered(port)).toBe(true);
+              const fromResources = executor.resources
+                .filter((piece) => piece.name === 'ports')
+                .flatMap((piece) => (piece.ranges?.range ?? []).flatMap((range) => [range.begin, range.end]));
+              expect(Math.min(...fromResources, Number.POSITIVE_INFINITY)).toBe(
+                executor.ports.length > 0 ? executor.ports[0] : Number.POSITIVE_INFINITY,
+              );
+              taken.push(...executor.ports);
+            }
+            expect(new Set(taken).size).toBe(taken.length);
+          }
+          for (const decline of plan.declines) expect(decline.reasons.length).toBeGreaterThan(0);
+        },
+      ),
+    );
+  });
 });
