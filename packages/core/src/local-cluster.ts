@@ -48,7 +48,8 @@ export function localClusterConf(master: LocalClusterMasterUrl, conf: SparkConf)
  * `spark.mesos.coarse=false`) against it. Without `spark.executor.uri` or
  * `spark.mesos.executor.home` the executor is packed into a temporary directory and fetched
  * from there as `file://`. In fine-grained mode each agent gets the executor's
- * `spark.mesos.mesosExecutor.cores` on top of C, so that C tasks run at once as in coarse mode.
+ * `spark.mesos.mesosExecutor.cores` on top of C, so that C tasks run at once as in coarse mode,
+ * and `spark.mesos.fineGrained.memoryHeadroom` on top of M, which the offer matcher leaves unused.
  * `stop()` stops the backend, then the cluster, and removes the package.
  */
 export function createLocalClusterBackend(
@@ -80,6 +81,9 @@ export function createLocalClusterBackend(
     async start(events) {
       try {
         const executorCores = coarse ? 0 : conf.getDouble('spark.mesos.mesosExecutor.cores', 1);
+        // The offer matcher leaves this much memory unused next to a new fine-grained executor
+        // (MESOS-1688); the agents get it on top of M, as they get the executor's cores.
+        const memoryHeadroom = coarse ? 0 : conf.getSizeAsMb('spark.mesos.fineGrained.memoryHeadroom', '32m');
         const prepared = await prepareExecutorSource(conf, {
           packLocally: true,
           ...(options.runtimeDirectory === undefined ? {} : { runtimeDirectory: options.runtimeDirectory }),
@@ -92,7 +96,7 @@ export function createLocalClusterBackend(
           allocationIntervalMs: 20,
           ...options.cluster,
           agents: master.agents,
-          resources: `cpus:${master.coresPerAgent + executorCores};mem:${master.memoryPerAgentMb};disk:10000;ports:[31000-32000]`,
+          resources: `cpus:${master.coresPerAgent + executorCores};mem:${master.memoryPerAgentMb + memoryHeadroom};disk:10000;ports:[31000-32000]`,
         });
         options.onCluster?.(cluster);
         const backendOptions = {

@@ -1,4 +1,5 @@
 import type { ConfigKeyDefinition, ConfigRegistry } from '@spark-mesos/config';
+import { OFFER_MATCHER_CONFIG_KEYS } from '@spark-mesos/offer-matcher';
 
 /** The owner name the Mesos backends register their configuration keys under. */
 export const MESOS_BACKEND_KEYS_OWNER = '@spark-mesos/core (mesos)';
@@ -49,45 +50,6 @@ export const mesosBackendKeys: readonly ConfigKeyDefinition[] = [
     doc: 'Whether the executor package carries the Node binary of the driver, for agents without Node 20.',
   },
   {
-    key: 'spark.mesos.maxAgentFailures',
-    type: 'int',
-    default: '2',
-    doc: 'Failed executors on one agent after which its offers are declined (Spark hard-codes 2).',
-  },
-  {
-    key: 'spark.mesos.agentFailureExpiry',
-    type: 'duration',
-    unit: 's',
-    doc: 'How long after its last failure an agent excluded by spark.mesos.maxAgentFailures may be used again; by default never.',
-  },
-  {
-    key: 'spark.mesos.placement',
-    type: 'string',
-    default: 'spread',
-    allowedValues: ['spread', 'pack'],
-    doc: 'How coarse-grained executors are placed on offers: round-robin across agents (spread, as Spark) or filling one offer first (pack).',
-  },
-  {
-    key: 'spark.mesos.executor.disk',
-    type: 'size',
-    unit: 'm',
-    default: '0',
-    doc: 'Disk (MiB) each coarse-grained executor takes from the offered root or PATH disk.',
-  },
-  {
-    key: 'spark.mesos.acceptRevocableResources',
-    type: 'boolean',
-    default: 'false',
-    doc: 'Whether executors may run on revocable resources.',
-  },
-  {
-    key: 'spark.mesos.maintenanceHorizon',
-    type: 'duration',
-    unit: 's',
-    default: '1h',
-    doc: 'No coarse-grained executor starts on an agent whose maintenance window begins within this time.',
-  },
-  {
     key: 'spark.locality.wait',
     type: 'duration',
     unit: 'ms',
@@ -102,7 +64,10 @@ export const mesosBackendKeys: readonly ConfigKeyDefinition[] = [
   },
 ];
 
-/** Registers {@link mesosBackendKeys} (idempotent: the same owner replaces its own definitions). */
+/** Registers {@link mesosBackendKeys} and the offer matcher's keys (idempotent: the same owner replaces its own definitions). */
 export function registerMesosBackendKeys(registry: ConfigRegistry): void {
   registry.register(mesosBackendKeys, { owner: MESOS_BACKEND_KEYS_OWNER });
+  // The offer matcher's own keys (placement, agent failures, headroom, …) come from it: it
+  // describes them without depending on the config package.
+  registry.register(OFFER_MATCHER_CONFIG_KEYS, { owner: '@spark-mesos/offer-matcher' });
 }

@@ -11,7 +11,7 @@ import {
   stderrLogger,
   validateSparkConf,
 } from '@spark-mesos/config';
-import { registerCoreKeys } from '@spark-mesos/core';
+import { registerCoreKeys, registerMesosBackendKeys } from '@spark-mesos/core';
 import { SparkMesosError } from '@spark-mesos/errors';
 import { type MasterUrl, parseMasterUrl } from '@spark-mesos/master-url';
 import type { SubmitArguments } from './submit-arguments.js';
@@ -65,6 +65,7 @@ export interface SubmitConf {
 export async function loadSubmitConf(args: SubmitArguments, options: LoadSubmitConfOptions): Promise<SubmitConf> {
   const inherited = options.env ?? process.env;
   registerCoreKeys(defaultConfigRegistry);
+  registerMesosBackendKeys(defaultConfigRegistry);
   defaultConfigRegistry.register(submitKeys, { owner: 'spark-mesos' });
   const loaded = await loadSparkConf({
     env: (name) => inherited[name],
