@@ -102,9 +102,15 @@ interface Slot {
   outputSeen: string;
   exited: boolean;
   /**
+   * Set when the parent terminates the worker (a kill): it is out of the pool at once, gets no
+   * more tasks, and what it still reports is dropped — its unfinished tasks were requeued.
+   */
+  terminating: boolean;
+  /**
    * Shared with the worker: [0] the number of the task it runs (0: none), [1] the number of the
-   * last task it finished, [2] a task the parent cancelled while it waited. Results come back in
-   * batches, so this, not the results, says which task runs.
+   * last task it finished, and from [2] a ring of {@link CANCEL_RING} cells where a task the
+   * parent cancelled while it waited has its number at `2 + seq % CANCEL_RING`. Results come back
+   * in batches, so this, not the results, says which task runs.
    */
   state: Int32Array;
   nextSeq: number;
@@ -127,6 +133,13 @@ interface WorkerDone {
  * worker's share of the queue.
  */
 export const MAX_TASKS_PER_DISPATCH = 64;
+
+/**
+ * Cells of the shared cancel ring. A worker holds at most {@link MAX_TASKS_PER_DISPATCH} tasks
+ * (it is sent a chunk only when idle), so the numbers of its waiting tasks never share a cell,
+ * and two kills of waiting tasks never overwrite each other's mark.
+ */
+const CANCEL_RING = 2 * MAX_TASKS_PER_DISPATCH;
 
 // A chunk travels as plain fields plus one transferred buffer holding every task's input and
 // captured bytes. Cloning many small Uint8Arrays (often views of one large frame buffer) costs
@@ -210,6 +223,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const slots: Slot[] = [];
   const idle: Slot[] = [];
   const byTaskId = new Map<string, QueuedTask>();
+  /** Workers terminated by a kill that have not exited yet (close waits for them). */
+  const dying = new Set<Slot>();
   let closed = false;
   let pumpScheduled = false;
 
@@ -228,13 +243,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   }
 
   function startWorker(): Slot {
-    const sharedState = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+    const sharedState = new SharedArrayBuffer((2 + CANCEL_RING) * Int32Array.BYTES_PER_ELEMENT);
     const worker = new Worker(TASK_WORKER_SOURCE, {
       eval: true,
       stdout: true,
       stderr: true,
       env: options.env ?? { ...process.env },
-      workerData: { appDirectory: options.appDirectory, outputTailChars, state: sharedState },
+      workerData: { appDirectory: options.appDirectory, outputTailChars, state: sharedState, cancelRing: CANCEL_RING },
       ...(options.heapLimitMiB === undefined
         ? {}
         : { resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMiB } }),
@@ -246,6 +261,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       timer: undefined,
       outputSeen: '',
       exited: false,
+      terminating: false,
       state: new Int32Array(sharedState),
       nextSeq: 1,
     };
@@ -260,6 +276,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     worker.stdout.on('data', (chunk: Buffer) => keep(chunk, stdout));
     worker.stderr.on('data', (chunk: Buffer) => keep(chunk, stderr));
     worker.on('message', (message: { type: 'done'; results: WorkerDone[] }) => {
+      // A worker being terminated must not come back as idle: the next task would be dealt to a
+      // thread that is about to die. Its late results belong to a killed task (settled already)
+      // or to tasks that were requeued and run again elsewhere.
+      if (slot.terminating) return;
       for (const result of message.results) onDone(slot, result);
       if (slot.assigned.length > 0) armTimeout(slot);
       else becomeIdle(slot);
@@ -289,6 +309,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     });
     worker.on('exit', (code) => {
       slot.exited = true;
+      dying.delete(slot);
       const entry = runningEntry(slot);
       if (entry !== undefined) {
         settle(entry, {
@@ -363,7 +384,9 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (index === -1) return;
     // Tasks before it were settled already (killed while queued in the worker).
     const [entry] = slot.assigned.splice(0, index + 1).slice(-1) as [QueuedTask];
-    const stopReason = message.killed ?? (message.ok ? undefined : entry.killReason);
+    // A task skipped by the worker carries its own mark ("cancelled"); the parent's reason wins.
+    const stopReason =
+      message.killed !== undefined ? (entry.killReason ?? message.killed) : message.ok ? undefined : entry.killReason;
     if (stopReason !== undefined) {
       settle(entry, {
         state: 'killed',
@@ -401,10 +424,16 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (entry.seq <= Atomics.load(slot.state, 1)) return;
     if (Atomics.load(slot.state, 0) !== entry.seq) {
       // Waiting in the worker: mark it so the worker skips it, then check it did not just start.
-      Atomics.store(slot.state, 2, entry.seq);
+      // The worker stores the task it starts, then reads the mark; this side stores the mark,
+      // then reads the task running (sequentially consistent atomics): either the worker sees
+      // the mark, or this side sees the task running, or the task ran and finished in between.
+      // A skipped task has its mark negated before it counts as finished, which tells the two
+      // apart. So a task reported killed here never ran.
+      const cell = 2 + (entry.seq % CANCEL_RING);
+      Atomics.store(slot.state, cell, entry.seq);
       if (Atomics.load(slot.state, 0) !== entry.seq) {
+        if (entry.seq <= Atomics.load(slot.state, 1) && Atomics.load(slot.state, cell) !== -entry.seq) return;
         settle(entry, { state: 'killed', reason, durationMs: performance.now() - entry.queuedAt, outputTail: '' });
-        slot.worker.postMessage({ type: 'cancel', taskId: entry.task.taskId, reason });
         return;
       }
     }
@@ -427,14 +456,20 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       durationMs: performance.now() - slot.startedAt,
       outputTail: tailOf(slot, entry.task.taskId),
     });
-    // Terminating is the only way to stop a synchronous loop. The worker's other tasks go back
-    // to the queue — those it finished but had not reported yet run again — and the exit
-    // handler starts a new worker.
+    // Terminating is the only way to stop a synchronous loop. The worker leaves the pool now
+    // (a new one may start at once), its other tasks go back to the queue — those it finished
+    // but had not reported yet run again — and nothing it still sends is taken.
+    slot.terminating = true;
+    dying.add(slot);
     const rest = slot.assigned.filter((other) => other !== entry && !other.settled);
     slot.assigned = [];
     queue.unshift(...rest);
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
+    const index = slots.indexOf(slot);
+    if (index !== -1) slots.splice(index, 1);
+    const idleIndex = idle.indexOf(slot);
+    if (idleIndex !== -1) idle.splice(idleIndex, 1);
     void slot.worker.terminate();
     pump();
   }
@@ -528,6 +563,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       }
       const all = slots.splice(0);
       idle.length = 0;
+      await Promise.all([...dying].map((slot) => slot.worker.terminate()));
       await Promise.all(
         all.map(async (slot) => {
           if (slot.timer !== undefined) clearTimeout(slot.timer);

@@ -6,8 +6,10 @@
 // The protocol with the parent (task-runner.ts) is plain structured-clone messages:
 //   parent → worker  { type: 'run', tasks, bytes }     a chunk; tasks run one at a time, in order
 //                                                      (inputs and captured values packed in `bytes`)
-//   parent → worker  { type: 'cancel', taskId, reason }  abort the running task's context.signal,
-//                                                      or drop it from the queue
+//   parent → worker  { type: 'cancel', taskId, reason }  abort the running task's context.signal
+//                                                      (a kill with a grace period); a task
+//                                                      waiting here is cancelled through the
+//                                                      shared state instead
 //   worker → parent  { type: 'done', results: [...] }, each result
 //                      { taskId, ok: true, result, durationMs, outputTail } or
 //                      { taskId, ok: false, error, killed?, durationMs, outputTail }
@@ -27,8 +29,10 @@ const { performance } = require('node:perf_hooks');
 
 const appDirectory = workerData.appDirectory;
 // Shared with the parent: [0] the task running (its seq, 0 for none), [1] the last one finished,
-// [2] one the parent cancelled while it waited here.
+// and from [2] a ring of cells where a task the parent cancelled while it waited here has its seq
+// (at 2 + seq % cancelRing).
 const state = new Int32Array(workerData.state);
+const cancelRing = workerData.cancelRing;
 const tailLimit = workerData.outputTailChars;
 
 let current = null;
@@ -298,9 +302,12 @@ let cancelReason;
 let controller = null;
 
 async function runOne(task) {
+  // Store first, then read the mark (the parent does the reverse): see kill() in task-runner.ts.
   Atomics.store(state, 0, task.seq);
-  if (Atomics.load(state, 2) === task.seq) {
-    // Cancelled by the parent while it waited (the parent may also have seen it start).
+  if (Atomics.load(state, 2 + (task.seq % cancelRing)) === task.seq) {
+    // Cancelled by the parent while it waited (the parent may also have seen it start). The
+    // negated mark, stored before it counts as finished, tells the parent it did not run.
+    Atomics.store(state, 2 + (task.seq % cancelRing), -task.seq);
     Atomics.store(state, 1, task.seq);
     Atomics.store(state, 0, 0);
     done.push({ taskId: task.taskId, ok: false, killed: 'cancelled', error: { name: 'Error', message: 'cancelled' }, durationMs: 0, outputTail: '' });
@@ -399,13 +406,8 @@ parentPort.on('message', (message) => {
         cancelReason = message.reason;
         if (controller !== null) controller.abort(message.reason);
       }
-      return;
     }
-    const index = queue.findIndex((task) => task.taskId === message.taskId);
-    if (index !== -1) {
-      queue.splice(index, 1);
-      parentPort.postMessage({ type: 'done', results: [{ taskId: message.taskId, ok: false, killed: message.reason, error: { name: 'Error', message: message.reason }, durationMs: 0, outputTail: '' }] });
-    }
+    // Otherwise the task ended before the request arrived: its result stands.
   }
 });
 `;
