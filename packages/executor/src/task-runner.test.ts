@@ -200,6 +200,33 @@ describe('createTaskRunner', () => {
     expect(value(await tasks.run(task('() => 5')))).toBe(5);
   });
 
+  it('submit calls back once per task with its outcome, and a throwing callback does not stop the runner', async () => {
+    const tasks = runner({ slots: 2 });
+    const specs = Array.from({ length: 40 }, (_, index) => task('(x) => x * 2', index));
+    const seen = new Map<string, unknown>();
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      await new Promise<void>((resolve) => {
+        for (const spec of specs) {
+          tasks.submit(spec, (outcome, submitted) => {
+            expect(seen.has(submitted.taskId)).toBe(false);
+            seen.set(submitted.taskId, value(outcome));
+            if (seen.size === specs.length) resolve();
+            if (submitted === specs[3]) throw new Error('callback bug');
+          });
+        }
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(specs.map((spec) => seen.get(spec.taskId))).toEqual(specs.map((_, index) => index * 2));
+    expect(uncaught).toMatchObject([{ message: 'callback bug' }]);
+    expect(value(await tasks.run(task('() => "still serving"')))).toBe('still serving');
+  });
+
   it('runs up to `slots` tasks at once', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'task-runner-slots-'));
     try {
