@@ -15,10 +15,17 @@
 // Options: --tasks N (coarse tasks per run, default 200000), --batch N (default 256),
 // --window N (tasks in flight per executor, default 2048), --cores N (per executor, default 2),
 // --fine N (fine tasks per measurement, default 60), --quick (smaller runs).
+// A/B: --ab OLD_DIST_DIR [--rounds N] runs only the coarse part, alternating the built package
+// with another build (a copy of packages/executor/dist of an earlier commit, kept under
+// packages/executor/.tmp/ so its imports resolve: its protocol.js plays the driver for its own
+// runtime/), N rounds of 1 and 2 executors each, and writes ab.json: tasks/s and the executors' CPU time per task (user+system
+// of the executor processes, all their threads, from /proc), the better figure on a loaded
+// machine.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serialize } from 'node:v8';
 import {
@@ -41,6 +48,8 @@ const { values } = parseArgs({
     cores: { type: 'string' },
     fine: { type: 'string' },
     quick: { type: 'boolean' },
+    ab: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 const quick = values.quick === true;
@@ -64,11 +73,25 @@ function rssKiB(pid) {
   return match ? Number(match[1]) : Number.NaN;
 }
 
-function startExecutor(endpoint, secret, executorId, cores) {
+// utime + stime of a process (all its threads), in ms, from /proc/<pid>/stat (clock ticks of 10 ms).
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const logDirectory = mkdtempSync(join(tmpdir(), 'bench-executor-'));
+process.on('exit', () => rmSync(logDirectory, { recursive: true, force: true }));
+
+function startExecutor(endpoint, secret, executorId, cores, runtimeDirectory = runtime) {
+  const path = join(logDirectory, `${executorId}-${process.hrtime.bigint()}.stderr`);
+  const stderrFile = { path, fd: openSync(path, 'w') };
   const child = spawn(
     process.execPath,
     [
-      join(runtime, 'bin', 'spark-mesos-executor'),
+      // e.g. BENCH_EXECUTOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the executors.
+      ...(process.env.BENCH_EXECUTOR_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      join(runtimeDirectory, 'bin', 'spark-mesos-executor'),
       '--mode',
       'coarse',
       '--driver',
@@ -82,15 +105,17 @@ function startExecutor(endpoint, secret, executorId, cores) {
     ],
     {
       env: { ...process.env, SPARK_MESOS_APP_SECRET: Buffer.from(secret).toString('base64') },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      // Its log goes to a file, as an agent's sandbox stderr does: a pipe read by this busy
+      // process would make the executor wait on the pipe.
+      stdio: ['ignore', 'ignore', stderrFile.fd],
     },
   );
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-4000);
-  });
+  closeSync(stderrFile.fd);
   child.on('exit', (code) => {
-    if (code !== 0 && code !== null) process.stderr.write(`executor ${executorId} exited ${code}:\n${stderr}\n`);
+    if (code !== 0 && code !== null) {
+      const text = readFileSync(stderrFile.path, 'utf8');
+      process.stderr.write(`executor ${executorId} exited ${code}:\n${text.slice(-4000)}\n`);
+    }
   });
   return child;
 }
@@ -105,9 +130,10 @@ async function waitFor(check, what, timeoutMs = 30_000) {
   }
 }
 
-async function coarseRun(executorCount) {
+async function coarseRun(executorCount, build = { runtimeDirectory: runtime, createDriverEndpoint }) {
+  const { runtimeDirectory } = build;
   const secret = createAppSecret();
-  const endpoint = await createDriverEndpoint({ secret, host: '127.0.0.1', log: () => {} });
+  const endpoint = await build.createDriverEndpoint({ secret, host: '127.0.0.1', log: () => {} });
   const registered = new Set();
   endpoint.on('executorRegistered', (event) => registered.add(event.executorId));
   const children = [];
@@ -115,9 +141,10 @@ async function coarseRun(executorCount) {
   for (let index = 0; index < executorCount; index += 1) {
     const id = `bench-exec-${index}`;
     ids.push(id);
-    children.push(startExecutor(endpoint, secret, id, CORES));
+    children.push(startExecutor(endpoint, secret, id, CORES, runtimeDirectory));
   }
   await waitFor(() => registered.size === executorCount, 'registrations');
+  const executorCpuStart = children.map((child) => cpuMs(child.pid));
 
   const idleRssKiB = children.map((child) => rssKiB(child.pid));
   const sentAt = new Float64Array(TASKS);
@@ -169,6 +196,7 @@ async function coarseRun(executorCount) {
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuStart);
   const busyRssKiB = children.map((child) => rssKiB(child.pid));
+  const executorCpuMs = children.reduce((sum, child, index) => sum + cpuMs(child.pid) - executorCpuStart[index], 0);
   await Promise.all(ids.map((id) => endpoint.shutdown(id, { timeoutMs: 2000 })));
   await endpoint.close();
   await Promise.all(
@@ -188,6 +216,8 @@ async function coarseRun(executorCount) {
     p50Ms: Number(percentile(sorted, 50).toFixed(2)),
     p99Ms: Number(percentile(sorted, 99).toFixed(2)),
     driverCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 100),
+    executorCpuUsPerTask: Math.round((executorCpuMs * 1000) / TASKS),
+    driverCpuUsPerTask: Math.round((cpu.user + cpu.system) / TASKS),
     executorIdleRssMiB: idleRssKiB.map((kib) => Number((kib / 1024).toFixed(1))),
     executorBusyRssMiB: busyRssKiB.map((kib) => Number((kib / 1024).toFixed(1))),
   };
@@ -387,6 +417,55 @@ const machine = {
   loadAverageAtStart: loadavg().map((value) => Number(value.toFixed(2))),
 };
 console.log(`executor bench on ${machine.cpu} (${machine.cores} cores), load ${machine.loadAverageAtStart.join(' ')}`);
+if (values.ab !== undefined) {
+  const oldDist = resolve(values.ab);
+  const builds = {
+    new: { runtimeDirectory: runtime, createDriverEndpoint },
+    old: {
+      runtimeDirectory: join(oldDist, 'runtime'),
+      createDriverEndpoint: (await import(pathToFileURL(join(oldDist, 'protocol.js')).href)).createDriverEndpoint,
+    },
+  };
+  const runs = [];
+  const rounds = Number(values.rounds ?? 3);
+  for (let round = 0; round < rounds; round += 1) {
+    // Alternate which build goes first, so a drift of the machine's load hits both alike.
+    const order = round % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
+    for (const executors of [1, 2]) {
+      for (const build of order) {
+        const result = await coarseRun(executors, builds[build]);
+        runs.push({ round, build, ...result, load: loadavg()[0] });
+        console.log(
+          `round ${round} ${build} ${executors} executor(s): ${result.tasksPerSecond.toLocaleString('en')} tasks/s, executors ${result.executorCpuUsPerTask} µs CPU/task, driver ${result.driverCpuUsPerTask} µs/task, p50 ${result.p50Ms} ms`,
+        );
+      }
+    }
+  }
+  const summary = [];
+  for (const executors of [1, 2]) {
+    for (const build of ['old', 'new']) {
+      const mine = runs.filter((run) => run.executors === executors && run.build === build);
+      const stat = (key) => {
+        const sorted = mine.map((run) => run[key]).sort((a, b) => a - b);
+        return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+      };
+      const line = {
+        executors,
+        build,
+        tasksPerSecond: stat('tasksPerSecond'),
+        executorCpuUsPerTask: stat('executorCpuUsPerTask'),
+      };
+      summary.push(line);
+      console.log(JSON.stringify(line));
+    }
+  }
+  writeFileSync(
+    new URL('./ab.json', import.meta.url),
+    `${JSON.stringify({ machine, loadAverageAtEnd: loadavg().map((value) => Number(value.toFixed(2))), old: values.ab, summary, runs }, null, 2)}
+`,
+  );
+  process.exit(0);
+}
 const coarse = [];
 for (const executors of [1, 2]) {
   const result = await coarseRun(executors);

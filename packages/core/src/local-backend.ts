@@ -18,11 +18,11 @@ export interface LocalBackendOptions {
   /** The name shown in messages. @default `local[N]` */
   name?: string;
   /**
-   * Whether `kill` (a task of an aborted job) terminates the task's worker. Off by default, as in
-   * Spark without `spark.job.interruptOnCancel`: the task runs to its end and its result is
-   * dropped, and its slot stays taken until then. (Terminating also races with a worker that is
-   * just finishing: the runner may hand that worker the next task before it exits.)
-   * @default false
+   * Whether `kill` (a task of an aborted job) stops the task at once: dropped if still queued,
+   * its worker terminated and replaced if running, so its slot is free again. With `false` the
+   * task runs to its end and its result is dropped, as in Spark without
+   * `spark.job.interruptOnCancel`, and its slot stays taken until then.
+   * @default true
    */
   interruptOnKill?: boolean;
 }
@@ -71,7 +71,7 @@ export function createLocalBackend(options: LocalBackendOptions): SchedulerBacke
       }
     },
     kill(_executorId, taskId, reason) {
-      if (options.interruptOnKill) running.get(taskId)?.abort(new Error(reason));
+      if (options.interruptOnKill ?? true) running.get(taskId)?.abort(new Error(reason));
     },
     async stop() {
       for (const controller of running.values()) controller.abort(new Error('the SparkContext stopped'));

@@ -12,8 +12,11 @@ export type ExecutorLog = (level: 'info' | 'warn' | 'error', message: string) =>
 export function createExecutorLog(executorId: string, write: (text: string) => void = defaultWrite): ExecutorLog {
   let buffer = '';
   let scheduled = false;
+  // The lines of one tick share their time stamp (formatting a date per line showed in profiles).
+  let stamp = '';
   const flush = (): void => {
     scheduled = false;
+    stamp = '';
     if (buffer === '') return;
     const text = buffer;
     buffer = '';
@@ -21,13 +24,16 @@ export function createExecutorLog(executorId: string, write: (text: string) => v
   };
   process.once('exit', flush);
   return (level, message) => {
-    buffer += `${new Date().toISOString()} ${level.toUpperCase()} [executor ${executorId}] ${message}\n`;
+    if (stamp === '') stamp = new Date().toISOString();
+    buffer += `${stamp} ${LEVEL_TEXT[level]} [executor ${executorId}] ${message}\n`;
     if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
     }
   };
 }
+
+const LEVEL_TEXT = { info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
 
 function defaultWrite(text: string): void {
   try {

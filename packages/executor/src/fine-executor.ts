@@ -3,9 +3,11 @@ import {
   createExecutorClient,
   type ExecutorClient,
   type ExecutorConfig,
+  type Resource,
   type TaskInfo,
   type TaskState,
 } from '@spark-mesos/mesos-client';
+import { workerHeapLimitMiB } from './coarse-executor.js';
 import type { ExecutorLog } from './executor-log.js';
 import { decodeFineExecutorData, decodeFineTask, type FineExecutorData } from './fine-task.js';
 import { connectDriverLink, type ExecutorLink } from './protocol/executor-link.js';
@@ -42,6 +44,29 @@ interface RunningTask {
 const NANOSECONDS_PER_MS = 1_000_000;
 
 /**
+ * The heap limit of each task worker of a fine-grained executor: `heapLimitMiB` of
+ * `ExecutorInfo.data` when given; otherwise derived from the `mem` of the executor's own
+ * `ExecutorInfo.resources` (as the agent's SUBSCRIBED event carries it; several `mem` entries,
+ * e.g. of different roles, add up) with the coarse-grained rule,
+ * `max(32, (mem − 96) × 0.75 / slots)` MiB — so a runaway task fails alone with
+ * `SM_ERR_TASK_OUT_OF_MEMORY` before the container reaches its memory limit. Mesos puts no
+ * memory figure in the executor's `MESOS_*` environment, so without a `mem` resource the workers
+ * keep Node's default limit (`undefined`).
+ */
+export function fineWorkerHeapLimitMiB(
+  data: Pick<FineExecutorData, 'heapLimitMiB'>,
+  executorResources: readonly Resource[] | undefined,
+  slots: number,
+): number | undefined {
+  if (data.heapLimitMiB !== undefined) return data.heapLimitMiB;
+  let memoryMiB = 0;
+  for (const resource of executorResources ?? []) {
+    if (resource.name === 'mem' && resource.scalar !== undefined) memoryMiB += resource.scalar.value;
+  }
+  return memoryMiB > 0 ? workerHeapLimitMiB(memoryMiB, slots) : undefined;
+}
+
+/**
  * A fine-grained executor: a custom Mesos executor over the v1 executor API, one per agent and
  * application, running each LAUNCHed task (a {@link TaskSpec} in `TaskInfo.data`) through the
  * task runner and answering TASK_STARTING, TASK_RUNNING and a terminal update whose `data` holds
@@ -61,15 +86,21 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
   // KILLs that arrive between LAUNCH and the task reaching the runner.
   const killedEarly = new Map<string, string>();
   let settings: FineExecutorData = {};
+  let executorResources: Resource[] | undefined;
   let runner: TaskRunner | undefined;
   let driverLink: Promise<ExecutorLink> | undefined;
   let shuttingDown = false;
   let limit = DEFAULT_STATUS_DATA_LIMIT_BYTES;
 
   function taskRunner(): TaskRunner {
-    runner ??= createTaskRunner({
-      slots: settings.slots ?? availableParallelism(),
-      ...(settings.heapLimitMiB === undefined ? {} : { heapLimitMiB: settings.heapLimitMiB }),
+    if (runner !== undefined) return runner;
+    const slots = settings.slots ?? availableParallelism();
+    const heapLimitMiB = fineWorkerHeapLimitMiB(settings, executorResources, slots);
+    const limitText = heapLimitMiB === undefined ? "Node's default (no mem in ExecutorInfo)" : `${heapLimitMiB} MiB`;
+    log('info', `starting ${slots} task workers, worker heap limit ${limitText}`);
+    runner = createTaskRunner({
+      slots,
+      ...(heapLimitMiB === undefined ? {} : { heapLimitMiB }),
       ...(options.appDirectory === undefined ? {} : { appDirectory: options.appDirectory }),
       ...(options.taskTimeoutMs === undefined ? {} : { taskTimeoutMs: options.taskTimeoutMs }),
     });
@@ -266,6 +297,7 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
 
   client.on('SUBSCRIBED', (event) => {
     try {
+      executorResources = event.subscribed.executor_info.resources;
       settings = decodeFineExecutorData(event.subscribed.executor_info.data);
     } catch (error) {
       log('error', (error as Error).message);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -200,6 +200,33 @@ describe('createTaskRunner', () => {
     expect(value(await tasks.run(task('() => 5')))).toBe(5);
   });
 
+  it('submit calls back once per task with its outcome, and a throwing callback does not stop the runner', async () => {
+    const tasks = runner({ slots: 2 });
+    const specs = Array.from({ length: 40 }, (_, index) => task('(x) => x * 2', index));
+    const seen = new Map<string, unknown>();
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      await new Promise<void>((resolve) => {
+        for (const spec of specs) {
+          tasks.submit(spec, (outcome, submitted) => {
+            expect(seen.has(submitted.taskId)).toBe(false);
+            seen.set(submitted.taskId, value(outcome));
+            if (seen.size === specs.length) resolve();
+            if (submitted === specs[3]) throw new Error('callback bug');
+          });
+        }
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(specs.map((spec) => seen.get(spec.taskId))).toEqual(specs.map((_, index) => index * 2));
+    expect(uncaught).toMatchObject([{ message: 'callback bug' }]);
+    expect(value(await tasks.run(task('() => "still serving"')))).toBe('still serving');
+  });
+
   it('runs up to `slots` tasks at once', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'task-runner-slots-'));
     try {
@@ -249,6 +276,94 @@ describe('createTaskRunner', () => {
     expect(await queued).toMatchObject({ state: 'killed', reason: 'not needed', outputTail: '' });
     expect(value(await slow)).toBe('slow');
     expect(value(await tasks.run(task('() => "same worker"')))).toBe('same worker');
+  });
+
+  it("never deals a task to a worker being terminated, nor takes a killed task's late result (repeated near-race)", async () => {
+    const tasks = runner({ slots: 1 });
+    expect(value(await tasks.run(task('() => "warm"')))).toBe('warm');
+    // Each round kills a task at about the moment it finishes, so its worker's "done" often
+    // crosses the kill; the tasks queued behind it must then run on a new worker, not fail on
+    // the dying one ("exited with code 1").
+    for (let round = 0; round < 12; round += 1) {
+      const deadline = Date.now() + 40 + (round % 4);
+      const target = task('(end) => { while (Date.now() < end) {} return "target"; }', deadline);
+      const outcome = tasks.run(target);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Queued here, behind the target: they go to the first worker that comes back idle.
+      const after = [1, 2, 3].map((n) => tasks.run(task('(n) => n', n)));
+      // Odd rounds kill after the task finished but before this thread read its "done" (it is
+      // blocked spinning): deterministic. Even rounds kill at about the moment it finishes.
+      const killAt = deadline + (round % 2 === 1 ? 30 : 0);
+      while (Date.now() < killAt) {
+        // Spin (this thread blocked) to the moment of the kill.
+      }
+      tasks.kill(target.taskId, 'race');
+      const settled = await outcome;
+      expect(['killed', 'finished']).toContain(settled.state);
+      if (settled.state === 'finished') expect(value(settled)).toBe('target');
+      else expect(settled).toMatchObject({ reason: 'race' });
+      expect((await Promise.all(after)).map(value)).toEqual([1, 2, 3]);
+    }
+  });
+
+  it('never runs a task killed while waiting in a worker, however close two such kills (repeated)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'task-runner-kills-'));
+    try {
+      const tasks = runner({ slots: 1 });
+      expect(value(await tasks.run(task('() => "warm"')))).toBe('warm');
+      const fs = 'process.getBuiltinModule("node:fs")';
+      // Which worker ran a task: a kill that lands on a running task replaces the worker.
+      const workerId = '(globalThis.workerId ??= Math.random())';
+      let checked = 0;
+      for (let round = 0; round < 8; round += 1) {
+        // One chunk: the first task says it started and runs on briefly (under the worker's 2 ms
+        // between looks at its messages); the next two leave a file if they ever run, and are
+        // both killed while the first runs.
+        const first = task(
+          `(dir) => { ${fs}.appendFileSync(dir + '/started-${round}', 'x'); const end = performance.now() + 1; while (performance.now() < end) {} return ${workerId}; }`,
+          directory,
+        );
+        const marked = ['b', 'c'].map((name) =>
+          task(`(dir) => { ${fs}.writeFileSync(dir + '/${name}-${round}', ''); return '${name}'; }`, directory),
+        );
+        const last = task(`() => ${workerId}`);
+        const outcomes = [first, ...marked, last].map((spec) => tasks.run(spec));
+        const until = Date.now() + 10_000;
+        while (!existsSync(join(directory, `started-${round}`)) && Date.now() < until) {
+          // Spin (this thread blocked, microtasks only) until the first task runs.
+          await Promise.resolve();
+        }
+        for (const spec of marked) tasks.kill(spec.taskId, 'not needed');
+        const [firstOutcome, b, c, lastOutcome] = (await Promise.all(outcomes)) as [
+          TaskOutcome,
+          TaskOutcome,
+          TaskOutcome,
+          TaskOutcome,
+        ];
+        // A kill that came too late for a waiting task found it running (its worker was then
+        // replaced: the last task ran elsewhere, the first one maybe again) or finished (its
+        // result stands); otherwise it never ran.
+        const replaced =
+          value(firstOutcome) !== value(lastOutcome) ||
+          readFileSync(join(directory, `started-${round}`), 'utf8') !== 'x';
+        if (replaced) continue;
+        for (const [outcome, name] of [
+          [b, 'b'],
+          [c, 'c'],
+        ] as const) {
+          if (outcome.state !== 'killed') expect(value(outcome)).toBe(name);
+          else {
+            expect(outcome).toMatchObject({ reason: 'not needed', outputTail: '' });
+            expect(existsSync(join(directory, `${name}-${round}`))).toBe(false);
+            checked += 1;
+          }
+        }
+      }
+      // Most rounds land both kills on waiting tasks (the point of the test).
+      expect(checked).toBeGreaterThan(0);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('asks a running task to stop through context.signal when killed with a grace period', async () => {

@@ -1,6 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { SparkMesosError } from '@spark-mesos/errors';
 import type { TaskOutcome, TaskSpec } from './task-spec.js';
+
+type TaskError = Extract<TaskOutcome, { state: 'failed' }>['error'];
+
 import { TASK_WORKER_SOURCE } from './task-worker-source.js';
 
 /** Options of {@link createTaskRunner}. */
@@ -58,6 +61,13 @@ export interface TaskRunner {
   readonly slots: number;
   /** Runs a task (queued while all slots are busy). Never rejects: every ending is an outcome. */
   run(task: TaskSpec, options?: TaskRunOptions): Promise<TaskOutcome>;
+  /**
+   * Like {@link TaskRunner.run}, but calls `onOutcome(outcome, task)` once with the outcome
+   * instead of resolving a promise — no promise or closure per task, for callers that run many
+   * small tasks (the coarse executor). `onOutcome` should not throw (a throw is rethrown on a
+   * later microtask, as an uncaught error).
+   */
+  submit(task: TaskSpec, onOutcome: (outcome: TaskOutcome, task: TaskSpec) => void, options?: TaskRunOptions): void;
   /** How many tasks are running or queued. */
   readonly pending: number;
   /**
@@ -77,7 +87,7 @@ export const DEFAULT_OUTPUT_TAIL_CHARS = 4096;
 
 interface QueuedTask {
   readonly task: TaskSpec;
-  readonly resolve: (outcome: TaskOutcome) => void;
+  readonly onOutcome: (outcome: TaskOutcome, task: TaskSpec) => void;
   readonly signal: AbortSignal | undefined;
   readonly timeoutMs: number | undefined;
   readonly queuedAt: number;
@@ -102,58 +112,105 @@ interface Slot {
   outputSeen: string;
   exited: boolean;
   /**
+   * Set when the parent terminates the worker (a kill): it is out of the pool at once, gets no
+   * more tasks, and what it still reports is dropped — its unfinished tasks were requeued.
+   */
+  terminating: boolean;
+  /**
    * Shared with the worker: [0] the number of the task it runs (0: none), [1] the number of the
-   * last task it finished, [2] a task the parent cancelled while it waited. Results come back in
-   * batches, so this, not the results, says which task runs.
+   * last task it finished, and from [2] a ring of {@link CANCEL_RING} cells where a task the
+   * parent cancelled while it waited has its number at `2 + seq % CANCEL_RING`. Results come back
+   * in batches, so this, not the results, says which task runs.
    */
   state: Int32Array;
   nextSeq: number;
 }
 
-interface WorkerDone {
-  taskId: string;
-  ok: boolean;
-  /** Set when the task failed after it was asked to stop: the reason. */
-  killed?: string;
-  result?: Uint8Array;
-  error?: { name: string; message: string; stack?: string; code?: string };
-  durationMs: number;
-  outputTail: string;
-}
+/** The kinds of a worker's result (1 is failed: the error as JSON). */
+const RESULT_FINISHED = 0;
+const RESULT_KILLED = 2;
+/**
+ * A batch of results travels back as one transferred buffer: a u32 count, then per result a
+ * u32 seq, a u8 kind (finished, failed, killed), 3 bytes of padding, f64 durationMs, u32 output
+ * tail bytes, u32 payload bytes, the output tail (UTF-8) and the payload: the result's
+ * `v8.serialize` bytes, the error as JSON, or the kill reason (UTF-8).
+ */
+const RESULT_HEADER_BYTES = 24;
 
 /**
  * The most tasks sent to one worker in one message. A chunk saves a thread round trip per task
  * when many small tasks are queued; tasks are dealt evenly, so a chunk is never more than the
  * worker's share of the queue.
  */
-export const MAX_TASKS_PER_DISPATCH = 64;
+export const MAX_TASKS_PER_DISPATCH = 256;
 
-// A chunk travels as plain fields plus one transferred buffer holding every task's input and
-// captured bytes. Cloning many small Uint8Arrays (often views of one large frame buffer) costs
-// far more per task than the task itself.
-function packChunk(entries: readonly QueuedTask[]): [unknown, ArrayBuffer[]] {
-  let total = 0;
-  for (const { task } of entries) total += byteLength(task.input) + byteLength(task.captured);
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  const put = (view: unknown): number => {
-    if (!(view instanceof Uint8Array)) return -1;
-    bytes.set(view, offset);
-    offset += view.byteLength;
-    return view.byteLength;
-  };
-  const tasks = entries.map(({ task, seq }) => ({
-    taskId: task.taskId,
-    stageId: task.stageId,
-    partition: task.partition,
-    attempt: task.attempt,
-    seq,
-    function: task.function,
-    // Lengths, in order; -1 for a value that is not bytes (the worker reports a bad payload).
-    inputBytes: put(task.input),
-    capturedBytes: put(task.captured),
-  }));
-  return [{ type: 'run', tasks, bytes }, [bytes.buffer]];
+/**
+ * Cells of the shared cancel ring. A worker holds at most {@link MAX_TASKS_PER_DISPATCH} tasks
+ * (it is sent a chunk only when idle), so the numbers of its waiting tasks never share a cell,
+ * and two kills of waiting tasks never overwrite each other's mark.
+ */
+const CANCEL_RING = 2 * MAX_TASKS_PER_DISPATCH;
+
+// A chunk travels as one transferred buffer plus the distinct function descriptors of its tasks
+// (usually one): structured-cloning an object per task cost the executor's main thread more
+// than the task itself. Layout (little-endian), after a u32 task count, per task:
+//   u32 seq, u32 function index, u32 taskId bytes, i32 input bytes, i32 captured bytes
+//   (-1: not bytes, the worker reports a bad payload; -2: the same bytes as the previous task's),
+//   f64 stageId, f64 partition, f64 attempt, then the taskId (UTF-8), input and captured bytes.
+const TASK_HEADER_BYTES = 5 * 4 + 3 * 8;
+
+function packChunk(
+  entries: readonly QueuedTask[],
+): [{ type: 'run'; functions: unknown[]; bytes: Uint8Array }, ArrayBuffer[]] {
+  let total = 4;
+  let previousCaptured: unknown;
+  for (const { task } of entries) {
+    total += TASK_HEADER_BYTES + task.taskId.length * 3 + byteLength(task.input);
+    if (task.captured !== previousCaptured) total += byteLength(task.captured);
+    previousCaptured = task.captured;
+  }
+  const bytes = Buffer.allocUnsafeSlow(total);
+  const functions: unknown[] = [];
+  let lastFunction: unknown;
+  let functionIndex = -1;
+  let offset = bytes.writeUInt32LE(entries.length, 0);
+  previousCaptured = undefined;
+  for (const { task, seq } of entries) {
+    if (task.function !== lastFunction) {
+      lastFunction = task.function;
+      functionIndex = functions.indexOf(task.function);
+      if (functionIndex === -1) functionIndex = functions.push(task.function) - 1;
+    }
+    const header = offset;
+    offset += TASK_HEADER_BYTES;
+    const idBytes = bytes.write(task.taskId, offset, 'utf8');
+    offset += idBytes;
+    const input = task.input as unknown;
+    let inputBytes = -1;
+    if (input instanceof Uint8Array) {
+      bytes.set(input, offset);
+      offset += input.byteLength;
+      inputBytes = input.byteLength;
+    }
+    const captured = task.captured as unknown;
+    let capturedBytes = -1;
+    if (captured === previousCaptured && captured instanceof Uint8Array) capturedBytes = -2;
+    else if (captured instanceof Uint8Array) {
+      bytes.set(captured, offset);
+      offset += captured.byteLength;
+      capturedBytes = captured.byteLength;
+    }
+    previousCaptured = captured;
+    bytes.writeUInt32LE(seq, header);
+    bytes.writeUInt32LE(functionIndex, header + 4);
+    bytes.writeUInt32LE(idBytes, header + 8);
+    bytes.writeInt32LE(inputBytes, header + 12);
+    bytes.writeInt32LE(capturedBytes, header + 16);
+    bytes.writeDoubleLE(task.stageId, header + 20);
+    bytes.writeDoubleLE(task.partition, header + 28);
+    bytes.writeDoubleLE(task.attempt, header + 36);
+  }
+  return [{ type: 'run', functions, bytes: bytes.subarray(0, offset) }, [bytes.buffer as ArrayBuffer]];
 }
 
 function byteLength(view: unknown): number {
@@ -210,6 +267,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const slots: Slot[] = [];
   const idle: Slot[] = [];
   const byTaskId = new Map<string, QueuedTask>();
+  /** Workers terminated by a kill that have not exited yet (close waits for them). */
+  const dying = new Set<Slot>();
   let closed = false;
   let pumpScheduled = false;
 
@@ -219,7 +278,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (entry.killTimer !== undefined) clearTimeout(entry.killTimer);
     if (byTaskId.get(entry.task.taskId) === entry) byTaskId.delete(entry.task.taskId);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
-    entry.resolve(outcome);
+    try {
+      entry.onOutcome(outcome, entry.task);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   function tailOf(slot: Slot, taskId: string): string {
@@ -228,13 +293,19 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   }
 
   function startWorker(): Slot {
-    const sharedState = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+    const sharedState = new SharedArrayBuffer((2 + CANCEL_RING) * Int32Array.BYTES_PER_ELEMENT);
     const worker = new Worker(TASK_WORKER_SOURCE, {
       eval: true,
       stdout: true,
       stderr: true,
       env: options.env ?? { ...process.env },
-      workerData: { appDirectory: options.appDirectory, outputTailChars, state: sharedState },
+      workerData: {
+        appDirectory: options.appDirectory,
+        outputTailChars,
+        state: sharedState,
+        cancelRing: CANCEL_RING,
+        resultBatch: MAX_TASKS_PER_DISPATCH / 2,
+      },
       ...(options.heapLimitMiB === undefined
         ? {}
         : { resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMiB } }),
@@ -246,6 +317,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       timer: undefined,
       outputSeen: '',
       exited: false,
+      terminating: false,
       state: new Int32Array(sharedState),
       nextSeq: 1,
     };
@@ -259,8 +331,12 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     };
     worker.stdout.on('data', (chunk: Buffer) => keep(chunk, stdout));
     worker.stderr.on('data', (chunk: Buffer) => keep(chunk, stderr));
-    worker.on('message', (message: { type: 'done'; results: WorkerDone[] }) => {
-      for (const result of message.results) onDone(slot, result);
+    worker.on('message', (message: { type: 'done'; bytes: Uint8Array }) => {
+      // A worker being terminated must not come back as idle: the next task would be dealt to a
+      // thread that is about to die. Its late results belong to a killed task (settled already)
+      // or to tasks that were requeued and run again elsewhere.
+      if (slot.terminating) return;
+      onDone(slot, message.bytes);
       if (slot.assigned.length > 0) armTimeout(slot);
       else becomeIdle(slot);
     });
@@ -289,6 +365,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     });
     worker.on('exit', (code) => {
       slot.exited = true;
+      dying.delete(slot);
       const entry = runningEntry(slot);
       if (entry !== undefined) {
         settle(entry, {
@@ -358,33 +435,55 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (slot.assigned.length === 0) slot.worker.unref();
   }
 
-  function onDone(slot: Slot, message: WorkerDone): void {
-    const index = slot.assigned.findIndex((entry) => entry.task.taskId === message.taskId);
-    if (index === -1) return;
-    // Tasks before it were settled already (killed while queued in the worker).
-    const [entry] = slot.assigned.splice(0, index + 1).slice(-1) as [QueuedTask];
-    const stopReason = message.killed ?? (message.ok ? undefined : entry.killReason);
-    if (stopReason !== undefined) {
-      settle(entry, {
-        state: 'killed',
-        reason: stopReason,
-        durationMs: message.durationMs,
-        outputTail: message.outputTail,
-      });
-    } else if (message.ok) {
-      settle(entry, {
-        state: 'finished',
-        result: message.result as Uint8Array,
-        durationMs: message.durationMs,
-        outputTail: message.outputTail,
-      });
-    } else {
-      settle(entry, {
-        state: 'failed',
-        error: message.error as { name: string; message: string },
-        durationMs: message.durationMs,
-        outputTail: message.outputTail,
-      });
+  // The results of a batch, in the order the worker ran them (see RESULT_HEADER_BYTES). A
+  // finished task's result is a view of the transferred buffer, not a copy.
+  function onDone(slot: Slot, view: Uint8Array): void {
+    const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+    const count = bytes.readUInt32LE(0);
+    let offset = 4;
+    for (let index = 0; index < count; index += 1) {
+      const seq = bytes.readUInt32LE(offset);
+      const kind = bytes[offset + 4];
+      const durationMs = bytes.readDoubleLE(offset + 8);
+      const tailBytes = bytes.readUInt32LE(offset + 16);
+      const payloadBytes = bytes.readUInt32LE(offset + 20);
+      offset += RESULT_HEADER_BYTES;
+      const outputTail = tailBytes === 0 ? '' : bytes.toString('utf8', offset, offset + tailBytes);
+      offset += tailBytes;
+      const payloadAt = offset;
+      offset += payloadBytes;
+      // Tasks before it were settled already (killed while waiting in the worker).
+      let position = 0;
+      while (position < slot.assigned.length && (slot.assigned[position] as QueuedTask).seq !== seq) position += 1;
+      if (position === slot.assigned.length) continue;
+      const entry = slot.assigned[position] as QueuedTask;
+      if (position === 0) slot.assigned.shift();
+      else slot.assigned.splice(0, position + 1);
+      if (entry.settled) continue;
+      if (kind === RESULT_FINISHED) {
+        // Also when it was asked to stop (a grace period) and returned: its result stands.
+        settle(entry, {
+          state: 'finished',
+          result: new Uint8Array(bytes.buffer, bytes.byteOffset + payloadAt, payloadBytes),
+          durationMs,
+          outputTail,
+        });
+      } else if (kind === RESULT_KILLED || entry.killReason !== undefined) {
+        // A task skipped by the worker carries its own mark ("cancelled"); the parent's reason wins.
+        settle(entry, {
+          state: 'killed',
+          reason: entry.killReason ?? bytes.toString('utf8', payloadAt, payloadAt + payloadBytes),
+          durationMs,
+          outputTail,
+        });
+      } else {
+        settle(entry, {
+          state: 'failed',
+          error: JSON.parse(bytes.toString('utf8', payloadAt, payloadAt + payloadBytes)) as TaskError,
+          durationMs,
+          outputTail,
+        });
+      }
     }
   }
 
@@ -401,10 +500,16 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (entry.seq <= Atomics.load(slot.state, 1)) return;
     if (Atomics.load(slot.state, 0) !== entry.seq) {
       // Waiting in the worker: mark it so the worker skips it, then check it did not just start.
-      Atomics.store(slot.state, 2, entry.seq);
+      // The worker stores the task it starts, then reads the mark; this side stores the mark,
+      // then reads the task running (sequentially consistent atomics): either the worker sees
+      // the mark, or this side sees the task running, or the task ran and finished in between.
+      // A skipped task has its mark negated before it counts as finished, which tells the two
+      // apart. So a task reported killed here never ran.
+      const cell = 2 + (entry.seq % CANCEL_RING);
+      Atomics.store(slot.state, cell, entry.seq);
       if (Atomics.load(slot.state, 0) !== entry.seq) {
+        if (entry.seq <= Atomics.load(slot.state, 1) && Atomics.load(slot.state, cell) !== -entry.seq) return;
         settle(entry, { state: 'killed', reason, durationMs: performance.now() - entry.queuedAt, outputTail: '' });
-        slot.worker.postMessage({ type: 'cancel', taskId: entry.task.taskId, reason });
         return;
       }
     }
@@ -427,14 +532,20 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       durationMs: performance.now() - slot.startedAt,
       outputTail: tailOf(slot, entry.task.taskId),
     });
-    // Terminating is the only way to stop a synchronous loop. The worker's other tasks go back
-    // to the queue — those it finished but had not reported yet run again — and the exit
-    // handler starts a new worker.
+    // Terminating is the only way to stop a synchronous loop. The worker leaves the pool now
+    // (a new one may start at once), its other tasks go back to the queue — those it finished
+    // but had not reported yet run again — and nothing it still sends is taken.
+    slot.terminating = true;
+    dying.add(slot);
     const rest = slot.assigned.filter((other) => other !== entry && !other.settled);
     slot.assigned = [];
     queue.unshift(...rest);
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
+    const index = slots.indexOf(slot);
+    if (index !== -1) slots.splice(index, 1);
+    const idleIndex = idle.indexOf(slot);
+    if (idleIndex !== -1) idle.splice(idleIndex, 1);
     void slot.worker.terminate();
     pump();
   }
@@ -467,6 +578,51 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     }
   }
 
+  function submit(
+    task: TaskSpec,
+    onOutcome: (outcome: TaskOutcome, task: TaskSpec) => void,
+    runOptions: TaskRunOptions = {},
+  ): void {
+    const entry: QueuedTask = {
+      task,
+      onOutcome,
+      signal: runOptions.signal,
+      timeoutMs: runOptions.timeoutMs ?? options.taskTimeoutMs,
+      queuedAt: performance.now(),
+      onAbort: undefined,
+      settled: false,
+      killTimer: undefined,
+      killDeadline: Number.POSITIVE_INFINITY,
+      killReason: undefined,
+      seq: 0,
+    };
+    if (closed) {
+      settle(entry, { state: 'killed', reason: 'task runner closed', durationMs: 0, outputTail: '' });
+      return;
+    }
+    const signal = runOptions.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        settle(entry, { state: 'killed', reason: abortReason(signal), durationMs: 0, outputTail: '' });
+        return;
+      }
+      entry.onAbort = () => kill(entry, abortReason(signal));
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    byTaskId.set(task.taskId, entry);
+    queue.push(entry);
+    // Deal tasks submitted in the same tick together: they can share a dispatch.
+    if (!pumpScheduled) {
+      pumpScheduled = true;
+      queueMicrotask(pumpSoon);
+    }
+  }
+
+  function pumpSoon(): void {
+    pumpScheduled = false;
+    pump();
+  }
+
   return {
     slots: options.slots,
     get pending() {
@@ -474,46 +630,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         queue.length + slots.reduce((sum, slot) => sum + slot.assigned.filter((entry) => !entry.settled).length, 0)
       );
     },
-    run(task, runOptions = {}) {
-      return new Promise<TaskOutcome>((resolve) => {
-        const entry: QueuedTask = {
-          task,
-          resolve,
-          signal: runOptions.signal,
-          timeoutMs: runOptions.timeoutMs ?? options.taskTimeoutMs,
-          queuedAt: performance.now(),
-          onAbort: undefined,
-          settled: false,
-          killTimer: undefined,
-          killDeadline: Number.POSITIVE_INFINITY,
-          killReason: undefined,
-          seq: 0,
-        };
-        if (closed) {
-          settle(entry, { state: 'killed', reason: 'task runner closed', durationMs: 0, outputTail: '' });
-          return;
-        }
-        const signal = runOptions.signal;
-        if (signal !== undefined) {
-          if (signal.aborted) {
-            settle(entry, { state: 'killed', reason: abortReason(signal), durationMs: 0, outputTail: '' });
-            return;
-          }
-          entry.onAbort = () => kill(entry, abortReason(signal));
-          signal.addEventListener('abort', entry.onAbort, { once: true });
-        }
-        byTaskId.set(task.taskId, entry);
-        queue.push(entry);
-        // Deal tasks run in the same tick together: they can share a dispatch.
-        if (!pumpScheduled) {
-          pumpScheduled = true;
-          queueMicrotask(() => {
-            pumpScheduled = false;
-            pump();
-          });
-        }
-      });
+    run(task, runOptions) {
+      return new Promise<TaskOutcome>((resolve) => submit(task, resolve, runOptions));
     },
+    submit,
     kill(taskId, reason, killOptions = {}) {
       const entry = byTaskId.get(taskId);
       if (entry === undefined) return false;
@@ -528,6 +648,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       }
       const all = slots.splice(0);
       idle.length = 0;
+      await Promise.all([...dying].map((slot) => slot.worker.terminate()));
       await Promise.all(
         all.map(async (slot) => {
           if (slot.timer !== undefined) clearTimeout(slot.timer);

@@ -3,14 +3,15 @@
 // `dist/`, and from the single bundled file an agent extracts — a separate worker file would need
 // a path that differs in each of the three, and Node 20 cannot start a `.ts` worker.
 //
-// The protocol with the parent (task-runner.ts) is plain structured-clone messages:
-//   parent → worker  { type: 'run', tasks, bytes }     a chunk; tasks run one at a time, in order
-//                                                      (inputs and captured values packed in `bytes`)
-//   parent → worker  { type: 'cancel', taskId, reason }  abort the running task's context.signal,
-//                                                      or drop it from the queue
-//   worker → parent  { type: 'done', results: [...] }, each result
-//                      { taskId, ok: true, result, durationMs, outputTail } or
-//                      { taskId, ok: false, error, killed?, durationMs, outputTail }
+// The protocol with the parent (task-runner.ts) is messages of one transferred buffer each:
+//   parent → worker  { type: 'run', functions, bytes } a chunk; tasks run one at a time, in order
+//                                                      (every field but the function descriptors
+//                                                      packed in "bytes")
+//   parent → worker  { type: 'cancel', taskId, reason }  abort the running task's context.signal
+//                                                      (a kill with a grace period); a task
+//                                                      waiting here is cancelled through the
+//                                                      shared state instead
+//   worker → parent  { type: 'done', bytes }          a batch of results, in the order they ran
 // Output is captured per task (a tail kept here, sent with the outcome) and written to the
 // worker's own stdout/stderr with the task id at the start of every line.
 
@@ -27,8 +28,12 @@ const { performance } = require('node:perf_hooks');
 
 const appDirectory = workerData.appDirectory;
 // Shared with the parent: [0] the task running (its seq, 0 for none), [1] the last one finished,
-// [2] one the parent cancelled while it waited here.
+// and from [2] a ring of cells where a task the parent cancelled while it waited here has its seq
+// (at 2 + seq % cancelRing).
 const state = new Int32Array(workerData.state);
+const cancelRing = workerData.cancelRing;
+// At most this many results wait here before they go to the parent together.
+const resultBatch = workerData.resultBatch;
 const tailLimit = workerData.outputTailChars;
 
 let current = null;
@@ -298,12 +303,15 @@ let cancelReason;
 let controller = null;
 
 async function runOne(task) {
+  // Store first, then read the mark (the parent does the reverse): see kill() in task-runner.ts.
   Atomics.store(state, 0, task.seq);
-  if (Atomics.load(state, 2) === task.seq) {
-    // Cancelled by the parent while it waited (the parent may also have seen it start).
+  if (Atomics.load(state, 2 + (task.seq % cancelRing)) === task.seq) {
+    // Cancelled by the parent while it waited (the parent may also have seen it start). The
+    // negated mark, stored before it counts as finished, tells the parent it did not run.
+    Atomics.store(state, 2 + (task.seq % cancelRing), -task.seq);
     Atomics.store(state, 1, task.seq);
     Atomics.store(state, 0, 0);
-    done.push({ taskId: task.taskId, ok: false, killed: 'cancelled', error: { name: 'Error', message: 'cancelled' }, durationMs: 0, outputTail: '' });
+    done.push({ seq: task.seq, ok: false, killed: 'cancelled', durationMs: 0, outputTail: '' });
     return;
   }
   current = task;
@@ -315,9 +323,9 @@ async function runOne(task) {
       failCurrent = reject;
       execute(task).then(resolve, reject);
     });
-    message = { type: 'done', taskId: task.taskId, ok: true, result, durationMs: performance.now() - started };
+    message = { seq: task.seq, ok: true, result, durationMs: performance.now() - started };
   } catch (error) {
-    message = { type: 'done', taskId: task.taskId, ok: false, error: plainError(error), durationMs: performance.now() - started };
+    message = { seq: task.seq, ok: false, error: plainError(error), durationMs: performance.now() - started };
     // A task that gives up after being asked to stop was killed, whatever it threw.
     if (cancelReason !== undefined) message.killed = cancelReason;
   }
@@ -329,22 +337,48 @@ async function runOne(task) {
   message.outputTail = tail.length > tailLimit ? tail.slice(tail.length - tailLimit) : tail;
   current = null;
   tail = '';
-  if (message.ok && message.result.byteOffset === 0 && message.result.byteLength === message.result.buffer.byteLength) {
-    doneTransfer.push(message.result.buffer);
-  }
   done.push(message);
   // Quick results of a chunk travel together; a slow task's result, or the last of the queue,
   // goes at once, so the parent's idea of which task runs stays within a couple of ms.
-  if (queue.length === 0 || done.length >= 32 || performance.now() - started > 1 || performance.now() - doneSince > 2) flushDone();
+  if (queue.length === 0 || done.length >= resultBatch || performance.now() - started > 1 || performance.now() - doneSince > 2) flushDone();
 }
 
 let done = [];
-let doneTransfer = [];
 let doneSince = performance.now();
+// Sends the results gathered so far as one transferred buffer (layout: RESULT_HEADER_BYTES in
+// task-runner.ts): a u32 count, then per result u32 seq, u8 kind (0 finished, 1 failed,
+// 2 killed), 3 bytes of padding, f64 durationMs, u32 tail bytes, u32 payload bytes, the output
+// tail and the payload (the result bytes, the error as JSON, or the kill reason).
 function flushDone() {
-  if (done.length > 0) parentPort.postMessage({ type: 'done', results: done }, doneTransfer);
+  if (done.length > 0) {
+    let total = 4;
+    for (const result of done) {
+      result.tailBytes = result.outputTail === '' ? undefined : Buffer.from(result.outputTail, 'utf8');
+      result.payload = result.ok
+        ? result.result
+        : Buffer.from(result.killed !== undefined ? result.killed : JSON.stringify(result.error), 'utf8');
+      total += 24 + (result.tailBytes === undefined ? 0 : result.tailBytes.length) + result.payload.byteLength;
+    }
+    const bytes = Buffer.allocUnsafeSlow(total);
+    let offset = bytes.writeUInt32LE(done.length, 0);
+    for (const result of done) {
+      bytes.writeUInt32LE(result.seq, offset);
+      bytes.writeUInt32LE(result.ok ? 0 : result.killed !== undefined ? 2 : 1, offset + 4);
+      bytes.writeDoubleLE(result.durationMs, offset + 8);
+      const tailLength = result.tailBytes === undefined ? 0 : result.tailBytes.length;
+      bytes.writeUInt32LE(tailLength, offset + 16);
+      bytes.writeUInt32LE(result.payload.byteLength, offset + 20);
+      offset += 24;
+      if (tailLength > 0) {
+        bytes.set(result.tailBytes, offset);
+        offset += tailLength;
+      }
+      bytes.set(result.payload, offset);
+      offset += result.payload.byteLength;
+    }
+    parentPort.postMessage({ type: 'done', bytes }, [bytes.buffer]);
+  }
   done = [];
-  doneTransfer = [];
   doneSince = performance.now();
 }
 
@@ -379,18 +413,38 @@ process.on('unhandledRejection', (reason) => {
 
 parentPort.on('message', (message) => {
   if (message.type === 'run') {
-    // Each task's input and captured bytes are consecutive slices of one transferred buffer.
-    let offset = 0;
-    const slice = (length) => {
-      if (length < 0) return undefined;
-      const view = message.bytes.subarray(offset, offset + length);
-      offset += length;
-      return view;
-    };
-    for (const task of message.tasks) {
-      task.input = slice(task.inputBytes);
-      task.captured = slice(task.capturedBytes);
-      queue.push(task);
+    // One transferred buffer (layout: packChunk in task-runner.ts): a u32 count, then per task
+    // u32 seq, function index, taskId bytes, i32 input bytes, captured bytes (-1 not bytes, -2
+    // the previous task's), f64 stageId, partition, attempt, then taskId, input, captured.
+    const bytes = Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
+    const count = bytes.readUInt32LE(0);
+    let offset = 4;
+    let previousCaptured;
+    for (let index = 0; index < count; index += 1) {
+      const seq = bytes.readUInt32LE(offset);
+      const fn = message.functions[bytes.readUInt32LE(offset + 4)];
+      const idBytes = bytes.readUInt32LE(offset + 8);
+      const inputBytes = bytes.readInt32LE(offset + 12);
+      const capturedBytes = bytes.readInt32LE(offset + 16);
+      const stageId = bytes.readDoubleLE(offset + 20);
+      const partition = bytes.readDoubleLE(offset + 28);
+      const attempt = bytes.readDoubleLE(offset + 36);
+      offset += 44;
+      const taskId = bytes.toString('utf8', offset, offset + idBytes);
+      offset += idBytes;
+      let input;
+      if (inputBytes >= 0) {
+        input = bytes.subarray(offset, offset + inputBytes);
+        offset += inputBytes;
+      }
+      let captured = previousCaptured;
+      if (capturedBytes === -1) captured = undefined;
+      else if (capturedBytes >= 0) {
+        captured = bytes.subarray(offset, offset + capturedBytes);
+        offset += capturedBytes;
+      }
+      previousCaptured = captured;
+      queue.push({ taskId, stageId, partition, attempt, seq, function: fn, input, captured });
     }
     if (!busy) void drain();
   } else if (message.type === 'cancel') {
@@ -399,13 +453,8 @@ parentPort.on('message', (message) => {
         cancelReason = message.reason;
         if (controller !== null) controller.abort(message.reason);
       }
-      return;
     }
-    const index = queue.findIndex((task) => task.taskId === message.taskId);
-    if (index !== -1) {
-      queue.splice(index, 1);
-      parentPort.postMessage({ type: 'done', results: [{ taskId: message.taskId, ok: false, killed: message.reason, error: { name: 'Error', message: message.reason }, durationMs: 0, outputTail: '' }] });
-    }
+    // Otherwise the task ended before the request arrived: its result stands.
   }
 });
 `;

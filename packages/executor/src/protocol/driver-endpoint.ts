@@ -13,6 +13,7 @@ import {
   type LinkLogger,
   STDERR_LINK_LOGGER,
 } from './messages.js';
+import { forEachFinished, packTasks } from './packed.js';
 
 /** Options of {@link createDriverEndpoint}. */
 export interface DriverEndpointOptions {
@@ -239,6 +240,9 @@ export async function createDriverEndpoint(options: DriverEndpointOptions): Prom
     const executorId = connection.registration?.executorId as string;
     switch (message.type) {
       case 'outcomes':
+        if (message.finished !== undefined) {
+          forEachFinished(message.finished, (taskId, outcome) => emit('taskOutcome', { executorId, taskId, outcome }));
+        }
         for (const report of message.outcomes) {
           emit('taskOutcome', { executorId, taskId: report.taskId, outcome: report.outcome });
         }
@@ -357,7 +361,7 @@ export async function createDriverEndpoint(options: DriverEndpointOptions): Prom
     },
     launch(executorId, tasks) {
       if (tasks.length === 0) return;
-      registered(executorId).link.send({ type: 'launch', tasks } satisfies DriverMessage);
+      registered(executorId).link.send({ type: 'launch', tasks: packTasks(tasks) } satisfies DriverMessage);
     },
     kill(executorId, taskId, reason = 'killed by the driver', killOptions = {}) {
       const graceMs = killOptions.graceMs ?? 0;

@@ -12,7 +12,9 @@ import {
   type ExecutorLinkOptions,
 } from './executor-link.js';
 import { encodeMessageFrame } from './frames.js';
+import { DRIVER_LINK_PROTOCOL_VERSION } from './handshake.js';
 import type { ExecutorRegistration } from './messages.js';
+import { packTasks } from './packed.js';
 
 const secret = randomBytes(32);
 const registration: ExecutorRegistration = {
@@ -151,7 +153,7 @@ describe('driver link', () => {
     // sends work at once: the executor must refuse it before any launch reaches its handlers.
     const fake: Server = createServer((socket) => {
       const nonce = randomBytes(32).toString('hex');
-      const payload = Buffer.from(JSON.stringify({ type: 'challenge', protocol: 1, nonce }));
+      const payload = Buffer.from(JSON.stringify({ type: 'challenge', protocol: DRIVER_LINK_PROTOCOL_VERSION, nonce }));
       const header = Buffer.alloc(5);
       header.writeUInt32BE(payload.length + 1, 0);
       header[4] = 1;
@@ -161,7 +163,7 @@ describe('driver link', () => {
         const proofHeader = Buffer.alloc(5);
         proofHeader.writeUInt32BE(proof.length + 1, 0);
         proofHeader[4] = 1;
-        const [launchHeader, launchPayload] = encodeMessageFrame({ type: 'launch', tasks: [spec('evil')] });
+        const [launchHeader, launchPayload] = encodeMessageFrame({ type: 'launch', tasks: packTasks([spec('evil')]) });
         socket.write(Buffer.concat([proofHeader, proof, launchHeader, launchPayload]));
       });
       socket.on('error', () => {});

@@ -13,6 +13,7 @@ import {
   STDERR_LINK_LOGGER,
   type TaskOutcomeReport,
 } from './messages.js';
+import { FinishedPacker, unpackTasks } from './packed.js';
 
 /** What the executor does with the driver's messages. */
 export interface ExecutorLinkHandlers {
@@ -76,6 +77,7 @@ export function connectDriverLink(options: ExecutorLinkOptions): Promise<Executo
     let driverNonce: Buffer | undefined;
     let driverProved = false;
     let pending: TaskOutcomeReport[] = [];
+    const finished = new FinishedPacker();
     let flushScheduled = false;
     let closedResolve: () => void = () => {};
     const closed = new Promise<void>((resolveClosed) => {
@@ -105,16 +107,21 @@ export function connectDriverLink(options: ExecutorLinkOptions): Promise<Executo
 
     function flush(): void {
       flushScheduled = false;
-      if (pending.length === 0) return;
+      if (pending.length === 0 && finished.size === 0) return;
       const outcomes = pending;
       pending = [];
-      link.send({ type: 'outcomes', outcomes } satisfies ExecutorMessage);
+      link.send({
+        type: 'outcomes',
+        outcomes,
+        ...(finished.size === 0 ? {} : { finished: finished.take() }),
+      } satisfies ExecutorMessage);
     }
 
     const established: ExecutorLink = {
       sendOutcome(taskId, outcome) {
         if (state !== 'registered') return;
-        pending.push({ taskId, outcome });
+        if (outcome.state === 'finished') finished.add(taskId, outcome);
+        else pending.push({ taskId, outcome });
         if (!flushScheduled) {
           flushScheduled = true;
           setImmediate(flush);
@@ -196,7 +203,7 @@ export function connectDriverLink(options: ExecutorLinkOptions): Promise<Executo
       if (state !== 'registered') return;
       switch (message.type) {
         case 'launch':
-          options.handlers.launch(message.tasks);
+          options.handlers.launch(unpackTasks(message.tasks));
           return;
         case 'kill':
           options.handlers.kill(message.taskId, message.reason, message.graceMs ?? 0);

@@ -5,7 +5,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 // labels, so a driver's proof can never pass as an executor's or the other way round.
 
 /** The version of the driver link both sides announce in the handshake. */
-export const DRIVER_LINK_PROTOCOL_VERSION = 1;
+export const DRIVER_LINK_PROTOCOL_VERSION = 2;
 
 /** Bytes per nonce. */
 export const NONCE_BYTES = 32;

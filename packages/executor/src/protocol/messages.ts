@@ -1,4 +1,5 @@
-import type { TaskOutcome, TaskSpec } from '../task-spec.js';
+import type { TaskOutcome } from '../task-spec.js';
+import type { PackedFinished, PackedTasks } from './packed.js';
 
 /** How the executor was started. */
 export type ExecutorMode = 'coarse' | 'fine';
@@ -34,14 +35,15 @@ export interface TaskOutcomeReport {
 /** Messages from the driver to an executor (after the handshake). */
 export type DriverMessage =
   | { type: 'registered' }
-  | { type: 'launch'; tasks: TaskSpec[] }
+  | { type: 'launch'; tasks: PackedTasks }
   | { type: 'kill'; taskId: string; reason: string; graceMs?: number }
   | { type: 'shutdown'; timeoutMs: number; reason: string };
 
 /** Messages from an executor to the driver (after the handshake). */
 export type ExecutorMessage =
   | { type: 'register'; registration: ExecutorRegistration }
-  | { type: 'outcomes'; outcomes: TaskOutcomeReport[] }
+  /** Finished outcomes packed in `finished`, the others (failed, killed) one by one. */
+  | { type: 'outcomes'; outcomes: TaskOutcomeReport[]; finished?: PackedFinished }
   | { type: 'goodbye'; reason: string };
 
 /** Handshake messages (JSON frames). Nonces and proofs are hex. */
