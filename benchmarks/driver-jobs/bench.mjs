@@ -10,7 +10,7 @@
 // at once (what the engine costs without any executor).
 //
 //   node bench.mjs [--quick] [--rounds R] [--latency-jobs K] [--tasks N] [--fine-tasks N]
-//                  [--samples N] [--pending N] [--masters local,coarse,fine] [--no-skale]
+//                  [--samples N] [--pending N] [--masters local,coarse,coarse4,fine] [--no-skale]
 //
 // Not a test: nothing here asserts on timings. Writes results.json beside this file.
 import { fork } from 'node:child_process';
@@ -22,8 +22,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import * as core from '@spark-mesos/core';
 import { createTaskRunner } from '@spark-mesos/executor';
-import { SparkConf, SparkContext } from 'spark-mesos';
+import * as sparkMesos from 'spark-mesos';
+
+const { SparkConf, SparkContext } = sparkMesos;
+// The Mesos backends (local-cluster[…], mesos://…) come as `createBackendForMaster`, given to
+// SparkContext.create as `createBackend`; a build without them rejects local-cluster[…] with
+// SM_ERR_UNSUPPORTED_MASTER and those rows say "not available in this build".
+const createBackendForMaster = sparkMesos.createBackendForMaster ?? core.createBackendForMaster;
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -56,12 +63,12 @@ const CONFIG = {
   // Tasks of the throughput job (issue 8: 100,000).
   tasks: Number(args.tasks ?? (quick ? 10_000 : 100_000)),
   // Fine-grained mode launches one Mesos task per task: fewer tasks, same tasks/s arithmetic.
-  fineTasks: Number(args['fine-tasks'] ?? (quick ? 200 : 2_000)),
+  fineTasks: Number(args['fine-tasks'] ?? (quick ? 200 : 1_000)),
   samples: Number(args.samples ?? (quick ? 10_000_000 : 100_000_000)),
   piPartitions: 2,
   // Tasks pending on a backend with no free slots, for the memory case (issue 8: 1,000,000).
   pending: Number(args.pending ?? (quick ? 100_000 : 1_000_000)),
-  masters: (args.masters ?? 'local,coarse,fine').split(','),
+  masters: (args.masters ?? 'local,coarse,coarse4,fine').split(','),
   skale: !args['no-skale'],
 };
 
@@ -158,6 +165,15 @@ const MASTERS = {
     name: 'local-cluster[2,1,1024] coarse',
     conf: (conf) => conf.setMaster('local-cluster[2,1,1024]').set('spark.mesos.coarse', 'true'),
   },
+  // Coarse with 4 tasks sent per slot, so an executor starts its next task without a round trip.
+  coarse4: {
+    name: 'local-cluster[2,1,1024] coarse, pipelineDepth 4',
+    conf: (conf) =>
+      conf
+        .setMaster('local-cluster[2,1,1024]')
+        .set('spark.mesos.coarse', 'true')
+        .set('spark.mesos.coarse.pipelineDepth', '4'),
+  },
   fine: {
     name: 'local-cluster[2,1,1024] fine',
     conf: (conf) => conf.setMaster('local-cluster[2,1,1024]').set('spark.mesos.coarse', 'false'),
@@ -208,7 +224,8 @@ async function createContext(key) {
   const conf = master.conf(new SparkConf().setAppName(`bench-driver-jobs ${key}`));
   // Only the first context records (the replay needs one job of each size).
   const capture = master.capture?.length === 0 ? master.capture : undefined;
-  return SparkContext.create(conf, master.instant ? { backend: instantBackend(capture) } : {});
+  if (master.instant) return SparkContext.create(conf, { backend: instantBackend(capture) });
+  return SparkContext.create(conf, createBackendForMaster ? { createBackend: createBackendForMaster } : {});
 }
 
 // ---------------------------------------------------------------------------------------------
