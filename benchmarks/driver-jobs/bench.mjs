@@ -104,16 +104,18 @@ function readStat(pid) {
     // fields[0] is field 3 (state): ppid is field 4, utime..cstime fields 14..17.
     return {
       ppid: Number(fields[1]),
-      ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]),
+      own: Number(fields[11]) + Number(fields[12]),
+      reaped: Number(fields[13]) + Number(fields[14]),
     };
   } catch {
     return undefined;
   }
 }
+/** `{ total, root }`: CPU ms of the whole tree, and of the root process's own threads. */
 function treeCpuMs(root, excluded = new Set()) {
   if (!HAVE_PROC) {
     const usage = process.cpuUsage();
-    return (usage.user + usage.system) / 1000;
+    return { total: (usage.user + usage.system) / 1000, root: (usage.user + usage.system) / 1000 };
   }
   const children = new Map();
   const stats = new Map();
@@ -131,20 +133,26 @@ function treeCpuMs(root, excluded = new Set()) {
   while (stack.length > 0) {
     const pid = stack.pop();
     if (excluded.has(pid)) continue;
-    ticks += stats.get(pid)?.ticks ?? 0;
+    const stat = stats.get(pid);
+    ticks += (stat?.own ?? 0) + (stat?.reaped ?? 0);
     stack.push(...(children.get(pid) ?? []));
   }
-  return ticks * CLOCK_TICK_MS;
+  return { total: ticks * CLOCK_TICK_MS, root: (stats.get(root)?.own ?? 0) * CLOCK_TICK_MS };
 }
 
-/** Wall and tree CPU time of `fn` (the bench's own tree, Skale's child excluded). */
+/**
+ * Wall and CPU time of `fn`: `cpuMs` of the whole tree (the bench's own, Skale's child excluded),
+ * `rootCpuMs` of the root process alone (for a local cluster: the driver with the in-process
+ * mesos-local, without the executor processes).
+ */
 async function timed(fn, root = process.pid) {
   const excluded = new Set(skale?.pid !== undefined && root === process.pid ? [skale.pid] : []);
-  const cpuBefore = treeCpuMs(root, excluded);
+  const before = treeCpuMs(root, excluded);
   const start = performance.now();
   const value = await fn();
   const ms = performance.now() - start;
-  return { ms, cpuMs: treeCpuMs(root, excluded) - cpuBefore, value };
+  const after = treeCpuMs(root, excluded);
+  return { ms, cpuMs: after.total - before.total, rootCpuMs: after.root - before.root, value };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,7 +391,7 @@ async function visitMaster(key, round) {
     await fullGc();
     const t = await timed(() => noopJob(sc, tasks));
     if (t.value.length !== tasks) throw new Error(`${master.name}: ${t.value.length} results of ${tasks}`);
-    record(`throughput ${master.name}`, { round, tasks, ms: t.ms, cpuMs: t.cpuMs });
+    record(`throughput ${master.name}`, { round, tasks, ms: t.ms, cpuMs: t.cpuMs, rootCpuMs: t.rootCpuMs });
     if (!master.instant && !master.fine) {
       await fullGc();
       const pi = await timed(() => piJob(sc, CONFIG.samples, CONFIG.piPartitions));
@@ -429,7 +437,7 @@ async function visitRunner(round, name, specsOf, inFlight) {
   record(`latency ${name}`, { round, jobsMs: latency, cpuMsPerJob: cpu.reduce((a, b) => a + b, 0) / cpu.length });
   await fullGc();
   const t = await timed(() => runnerJob(CONFIG.tasks, bulkSpecs, inFlight));
-  record(`throughput ${name}`, { round, tasks: CONFIG.tasks, ms: t.ms, cpuMs: t.cpuMs });
+  record(`throughput ${name}`, { round, tasks: CONFIG.tasks, ms: t.ms, cpuMs: t.cpuMs, rootCpuMs: t.rootCpuMs });
   console.error(`  ${name}: 100 tasks ${median(latency).toFixed(1)} ms, ${Math.round((CONFIG.tasks / t.ms) * 1000)}/s`);
 }
 const noSpecs = () => undefined;
@@ -585,6 +593,7 @@ for (const [name, entries] of Object.entries(runs)) {
       minTasksPerSecond: Math.min(...rates),
       maxTasksPerSecond: Math.max(...rates),
       cpuMicrosecondsPerTask: median(entries.map((e) => (e.cpuMs * 1000) / e.tasks)),
+      benchProcessCpuMicrosecondsPerTask: median(entries.map((e) => (e.rootCpuMs * 1000) / e.tasks)),
     };
   } else {
     summary[name] = {
@@ -638,13 +647,24 @@ table(
 );
 console.log('\nLarge no-op job (tasks/s; target ≥ 20,000 in coarse mode):');
 table(
-  ['master', 'tasks', 'tasks/s', 'range tasks/s', 'CPU µs/task', 'vs target', 'vs runner alone', 'CPU vs runner alone'],
+  [
+    'master',
+    'tasks',
+    'tasks/s',
+    'range tasks/s',
+    'CPU µs/task',
+    'of it bench process',
+    'vs target',
+    'vs runner alone',
+    'CPU vs runner alone',
+  ],
   rowsOf('throughput ').map(([name, s]) => [
     strip(name, 'throughput '),
     fmt(s.tasks),
     fmt(s.tasksPerSecond),
     `${fmt(s.minTasksPerSecond)}–${fmt(s.maxTasksPerSecond)}`,
     s.cpuMicrosecondsPerTask.toFixed(1),
+    s.benchProcessCpuMicrosecondsPerTask.toFixed(1),
     x(s.vsTarget),
     name === THROUGHPUT_BASE ? '1.00×' : x(s.vsRunner),
     name === THROUGHPUT_BASE ? '1.00×' : x(s.cpuTimesRunner),
@@ -689,6 +709,8 @@ const output = {
       'CPU time (user + system) of the bench process tree (worker threads, executor processes) per job, median over rounds',
     tasksPerSecond: 'median over rounds of tasks / wall time of the job',
     cpuMicrosecondsPerTask: 'CPU time of the process tree / tasks, median over rounds',
+    benchProcessCpuMicrosecondsPerTask:
+      'the same for the bench process alone: driver, worker threads of local[N], in-process mesos-local; not the executor processes',
     vsTarget: 'tasks/s ÷ 20,000 (issue 8: coarse mode at least 20,000 tasks/s)',
     vsRunner: "tasks/s ÷ the executor's task runner driven directly with 2 slots (same run)",
     cpuTimesRunner: 'CPU µs/task ÷ the same of the task runner driven directly',
