@@ -21,6 +21,7 @@ import {
   decodeRecordIoBatches,
   lookupMesosType,
   MESOS_CONTENT_TYPES,
+  openMesosStream,
   SCHEDULER_CALL_CODECS,
   SCHEDULER_EVENT_CODECS,
 } from '@spark-mesos/mesos-client';
@@ -134,7 +135,8 @@ const FRAMEWORK_INFO = { user: 'root', name: 'bench-spark-mesos' };
 
 /**
  * The real scheduler client (createSchedulerClient) subscribed to the replay server: its own undici
- * Agents, SUBSCRIBE, heartbeat watchdog, event dispatch; no acknowledgements (the stream's updates
+ * Agent for calls and its direct socket reader for the stream (its defaults), SUBSCRIBE, heartbeat
+ * watchdog, event dispatch; no acknowledgements (the stream's updates
  * carry uuids: each would be an HTTP call, application work rather than decoding) and no
  * reconciliation (one RECONCILE call the replay server does not script). Events are counted by an
  * `on('event')` listener, or by an `events()` iterator with `consume: 'iterator'`; the clock stops
@@ -143,11 +145,16 @@ const FRAMEWORK_INFO = { user: 'root', name: 'bench-spark-mesos' };
 function schedulerClient(encoding, consume = 'listener') {
   return () =>
     withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
+      let count = 0;
       // A warning means the subscription was lost (it would re-subscribe): end the pass there.
+      // Except the replay server ending the stream (SM_ERR_SUBSCRIPTION_ENDED): it does so right
+      // after the last event, and its last chunk may come in the same socket read as the last
+      // events, so the client reports it while an events() iterator still holds events to hand out.
       let lost = () => {};
       const warnings = [];
       const logger = {
-        warn: (message) => {
+        warn: (message, fields) => {
+          if (count >= N || fields?.code === 'SM_ERR_SUBSCRIPTION_ENDED') return;
           warnings.push(message);
           lost();
         },
@@ -163,7 +170,6 @@ function schedulerClient(encoding, consume = 'listener') {
         reconcile: { enabled: false },
         logger,
       });
-      let count = 0;
       let ms;
       try {
         if (consume === 'iterator') {
@@ -348,6 +354,52 @@ function transportOnly(encoding) {
     });
 }
 
+/** The direct socket reader the scheduler client uses for its stream (openMesosStream `direct`). */
+function openDirect(port, encoding) {
+  return openMesosStream({
+    url: `http://127.0.0.1:${port}/api/v1/scheduler`,
+    body: SUBSCRIBE_BODY[encoding],
+    contentType: MESOS_CONTENT_TYPES[encoding],
+    callType: 'SUBSCRIBE',
+    direct: true,
+  });
+}
+
+/** Raw pipeline over the direct socket reader: openMesosStream({ direct }) batches → codec.decode per record. */
+function pipelineDirect(encoding) {
+  const codec = SCHEDULER_EVENT_CODECS[encoding];
+  return () =>
+    withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
+      const start = performance.now();
+      const stream = await openDirect(port, encoding);
+      if (stream.status !== 200 || !stream.streamId) throw new Error(`SUBSCRIBE answered ${stream.status}`);
+      let count = 0;
+      for await (const batch of stream.batches) {
+        for (let i = 0; i < batch.length; i += 1) {
+          sink += codec.decode(batch[i]).type.length;
+          count += 1;
+        }
+      }
+      return { events: count, ms: performance.now() - start };
+    });
+}
+
+/** Breakdown: the direct socket reader alone (HTTP de-chunking and RecordIO in one pass, no decode). */
+function transportDirect(encoding) {
+  return () =>
+    withServer({ kind: 'stream', encoding, repeat: REPEAT }, async (port) => {
+      const start = performance.now();
+      const stream = await openDirect(port, encoding);
+      if (stream.status !== 200) throw new Error(`SUBSCRIBE answered ${stream.status}`);
+      let count = 0;
+      for await (const batch of stream.batches) {
+        for (let i = 0; i < batch.length; i += 1) sink += batch[i].length;
+        count += batch.length;
+      }
+      return { events: count, ms: performance.now() - start };
+    });
+}
+
 const PROTOBUF_FLOOR = 'floor protobufjs decode';
 const JSON_FLOOR = 'floor JSON.parse';
 const CASES = [
@@ -368,6 +420,20 @@ const CASES = [
     floor: PROTOBUF_FLOOR,
     breakdown: true,
     run: schedulerClient('protobuf', 'iterator'),
+  },
+  {
+    name: 'raw pipeline, direct socket reader (protobuf)',
+    encoding: 'protobuf',
+    floor: PROTOBUF_FLOOR,
+    breakdown: true,
+    run: pipelineDirect('protobuf'),
+  },
+  {
+    name: 'raw pipeline, direct socket reader (json)',
+    encoding: 'json',
+    floor: JSON_FLOOR,
+    breakdown: true,
+    run: pipelineDirect('json'),
   },
   {
     name: 'raw pipeline, decodeRecordIoBatches (protobuf)',
@@ -412,6 +478,13 @@ const CASES = [
     run: transportOnly('protobuf'),
   },
   { name: 'HTTP + RecordIO batches only (json)', encoding: 'json', breakdown: true, run: transportOnly('json') },
+  {
+    name: 'direct socket reader only (protobuf)',
+    encoding: 'protobuf',
+    breakdown: true,
+    run: transportDirect('protobuf'),
+  },
+  { name: 'direct socket reader only (json)', encoding: 'json', breakdown: true, run: transportDirect('json') },
 ];
 const PEER = 'mesos-framework (json)';
 
@@ -499,7 +572,7 @@ async function openSparkMesos(port, encoding, dispatcher) {
   return { subscribed, pending, close: () => body.destroy() };
 }
 
-/** A scheduler client (its own undici Agents, as by default) that received SUBSCRIBED and HEARTBEAT. */
+/** A scheduler client (its own call Agent and stream socket, as by default) that received SUBSCRIBED and HEARTBEAT. */
 function openSchedulerClient(port, encoding) {
   return new Promise((resolve, reject) => {
     const client = createSchedulerClient({

@@ -3,6 +3,7 @@
 // unit circle is π/4.
 //
 //   node pi.mjs [slices]            MASTER=local[4] node pi.mjs 8
+//   npx spark-mesos submit --master local[4] pi.mjs 8   (--master wins over MASTER)
 import { pathToFileURL } from 'node:url';
 import { SparkConf, SparkContext } from 'spark-mesos';
 
@@ -25,7 +26,7 @@ export async function estimatePi(sc, samples, slices) {
 async function main() {
   const slices = Number(process.argv[2] ?? 2);
   const samples = 100_000 * slices;
-  const conf = new SparkConf().setAppName('Spark Pi').setMaster(process.env.MASTER ?? 'local[*]');
+  const conf = new SparkConf().setAppName('Spark Pi').setIfMissing('spark.master', process.env.MASTER ?? 'local[*]');
   const sc = await SparkContext.create(conf);
   try {
     const pi = await estimatePi(sc, samples, slices);

@@ -4,6 +4,7 @@
 // reduceByKey; until then the merge happens on the driver.)
 //
 //   node word-count.mjs [file] [top]      MASTER=local[4] node word-count.mjs README.md 20
+//   npx spark-mesos submit --master local[4] word-count.mjs README.md 20
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SparkConf, SparkContext } from 'spark-mesos';
 
@@ -26,7 +27,7 @@ export async function countWords(sc, path, minPartitions = 2) {
 async function main() {
   const path = process.argv[2] ?? fileURLToPath(new URL('./input.txt', import.meta.url));
   const top = Number(process.argv[3] ?? 10);
-  const conf = new SparkConf().setAppName('Word Count').setMaster(process.env.MASTER ?? 'local[*]');
+  const conf = new SparkConf().setAppName('Word Count').setIfMissing('spark.master', process.env.MASTER ?? 'local[*]');
   const sc = await SparkContext.create(conf);
   try {
     const counts = await countWords(sc, path);

@@ -83,6 +83,11 @@ export const systemPackages = [
     name: 'nginx',
     present: () => existsSync('/usr/sbin/nginx'),
   },
+  {
+    // spark-mesos's CLI test runs the command under script(1) to give it a terminal (progress line).
+    name: 'bsdutils',
+    present: () => existsSync('/usr/bin/script'),
+  },
 ];
 
 export function ensureSystemPackages() {

@@ -59,6 +59,13 @@ export interface UploadCommandIo {
   readonly env?: (name: string) => string | undefined;
   /** Extra upload options (dispatcher, sleep, stores), for tests and the driver. @default {} */
   readonly uploadOptions?: UploadOptions;
+  /**
+   * The executor runtime directory used when `--runtime` is not given. The `spark-mesos` CLI
+   * passes `executorRuntimeDirectory` of the executor it depends on; this package does not
+   * depend on the executor, so on its own it can only try to import one.
+   * @default an import of `@spark-mesos/executor/runtime`, when resolvable
+   */
+  readonly defaultRuntimeDirectory?: () => string | undefined;
 }
 
 function usageError(message: string): SparkMesosError {
@@ -180,7 +187,7 @@ export async function runUploadCommand(args: readonly string[], io: UploadComman
       stdout.write(`${result.uri}\n`);
       return UPLOAD_EXIT_CODES.ok;
     }
-    const runtimeDirectory = values.runtime ?? (await installedRuntimeDirectory());
+    const runtimeDirectory = values.runtime ?? io.defaultRuntimeDirectory?.() ?? (await installedRuntimeDirectory());
     if (runtimeDirectory === undefined) {
       throw usageError(
         'No executor runtime: pass --runtime <dir>, or install @spark-mesos/executor next to this package.',

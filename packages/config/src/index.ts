@@ -32,6 +32,13 @@ export {
   type ParseJavaPropertiesOptions,
   parseJavaProperties,
 } from './java-properties.js';
+export {
+  getLaunchConf,
+  LAUNCH_CONF_SLOT,
+  type LaunchConf,
+  type LaunchConfEntry,
+  setLaunchConf,
+} from './launch-conf.js';
 export { type LoadedSparkConf, type LoadSparkConfOptions, loadSparkConf } from './load-spark-conf.js';
 export {
   type MesosCredentialPlan,

@@ -11,7 +11,8 @@ import {
   unknownKeyWarning,
 } from './config-value.js';
 import type { DurationUnit } from './duration.js';
-import { type ConfigLogger, type EnvironmentGetter, emptyEnvironment, stderrLogger } from './io.js';
+import { type ConfigLogger, type EnvironmentGetter, emptyEnvironment, environmentFrom, stderrLogger } from './io.js';
+import { getLaunchConf, type LaunchConfEntry } from './launch-conf.js';
 import { redactConfValue } from './redaction.js';
 import type { SizeUnit } from './size.js';
 
@@ -64,6 +65,15 @@ export interface SparkConfOptions {
   env?: EnvironmentGetter;
   /** Where warnings about unknown, deprecated and non-Spark keys go. @default a logger writing to stderr */
   logger?: ConfigLogger;
+  /**
+   * Whether to start from the launch configuration `spark-mesos submit` registered
+   * ({@link setLaunchConf}): its `--master`, `--conf`, properties-file and environment values
+   * fill their own layers (so code still wins and `explain` names them), silently, as Spark's
+   * `new SparkConf()` loads the `spark.*` system properties spark-submit set; its environment
+   * becomes the default of `env`. Without a launcher nothing changes.
+   * @default true
+   */
+  loadDefaults?: boolean;
 }
 
 type LayerName = 'code' | 'command-line' | 'properties-file' | 'environment';
@@ -106,11 +116,45 @@ export class SparkConf {
   readonly #logger: ConfigLogger;
   readonly #layers = new Map<LayerName, Map<string, LayerEntry>>(layerOrder.map((name) => [name, new Map()]));
   readonly #warned = new Set<string>();
+  #silent = false;
 
   constructor(options: SparkConfOptions = {}) {
     this.registry = options.registry ?? defaultConfigRegistry;
-    this.#env = options.env ?? emptyEnvironment;
+    const launch = options.loadDefaults === false ? undefined : getLaunchConf();
+    this.#env = options.env ?? (launch?.env === undefined ? emptyEnvironment : environmentFrom(launch.env));
     this.#logger = options.logger ?? stderrLogger;
+    if (launch !== undefined) {
+      // The launcher warned about these keys already, as Spark's loadFromSystemProperties is silent.
+      this.#silent = true;
+      try {
+        for (const entry of launch.entries) this.setFromSource(entry.source, entry.key, entry.value, entry.origin);
+      } finally {
+        this.#silent = false;
+      }
+    }
+  }
+
+  /**
+   * Every value set by a source other than code, lowest precedence first, not redacted: what a
+   * launcher passes to {@link setLaunchConf} so the application's `new SparkConf()` sees the same
+   * layers. Values carried over from a deprecated key are left out (setting the key again
+   * carries them).
+   */
+  launchEntries(): LaunchConfEntry[] {
+    const entries: LaunchConfEntry[] = [];
+    for (const name of [...layerOrder].reverse()) {
+      if (name === 'code') continue;
+      for (const [key, entry] of this.#layers.get(name)!) {
+        if (entry.removed || entry.carriedFrom !== undefined || entry.source === 'code') continue;
+        entries.push({
+          source: entry.source,
+          key,
+          value: entry.value,
+          ...(entry.origin === undefined ? {} : { origin: entry.origin }),
+        });
+      }
+    }
+    return entries;
   }
 
   /** Sets `key` to `value` in code. A deprecated key also sets its replacement. */
@@ -250,7 +294,7 @@ export class SparkConf {
 
   /** A deep copy: layers are copied, registry, environment and logger shared. */
   clone(): SparkConf {
-    const copy = new SparkConf({ registry: this.registry, env: this.#env, logger: this.#logger });
+    const copy = new SparkConf({ registry: this.registry, env: this.#env, logger: this.#logger, loadDefaults: false });
     for (const [name, layer] of this.#layers) copy.#layers.set(name, new Map(layer));
     for (const warning of this.#warned) copy.#warned.add(warning);
     return copy;
@@ -396,7 +440,7 @@ export class SparkConf {
   }
 
   #warnOnce(message: string): void {
-    if (this.#warned.has(message)) return;
+    if (this.#silent || this.#warned.has(message)) return;
     this.#warned.add(message);
     this.#logger.warn(message);
   }

@@ -31,7 +31,7 @@ export {
   sliceNumericRange,
   slicePositions,
 } from './slicing.js';
-export { SparkContext, type SparkContextOptions } from './spark-context.js';
+export { onSparkContextStarted, SparkContext, type SparkContextOptions } from './spark-context.js';
 export {
   type ActionOp,
   type ComposedCaptured,

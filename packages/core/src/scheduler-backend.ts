@@ -31,6 +31,8 @@ export interface SchedulerBackendEvents {
   executorLost(executorId: string, reason: string, options?: { causedByApp?: boolean }): void;
   /** A task launched with {@link SchedulerBackend.launch} ended. */
   taskEnded(executorId: string, taskId: string, outcome: TaskOutcome): void;
+  /** No task can run (e.g. executors cannot be started): the running jobs fail with `error`. */
+  backendFailed?(error: Error): void;
 }
 
 /** What the task scheduler currently wants, for backends that acquire resources on demand. */

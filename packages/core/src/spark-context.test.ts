@@ -1,7 +1,7 @@
 import { SparkConf } from '@spark-mesos/config';
 import { describe, expect, it } from 'vitest';
 import { createInProcessBackend } from './__test__/in-process-backend.js';
-import { SparkContext } from './spark-context.js';
+import { onSparkContextStarted, SparkContext } from './spark-context.js';
 
 describe('SparkContext', () => {
   it('names the ways to set a master when none is set', async () => {
@@ -73,5 +73,19 @@ describe('SparkContext', () => {
     } finally {
       await sc.stop();
     }
+  });
+
+  it('tells onSparkContextStarted listeners of each context started, until removed', async () => {
+    const seen: SparkContext[] = [];
+    const remove = onSparkContextStarted((context) => seen.push(context));
+    const conf = new SparkConf().setMaster('local').setAppName('listened');
+    const sc = await SparkContext.create(conf, { backend: createInProcessBackend() });
+    expect(sc.isStopped).toBe(false);
+    await sc.stop();
+    expect(sc.isStopped).toBe(true);
+    remove();
+    const unseen = await SparkContext.create(conf, { backend: createInProcessBackend() });
+    await unseen.stop();
+    expect(seen).toEqual([sc]);
   });
 });

@@ -47,6 +47,28 @@ export interface SparkContextOptions {
 const activeKey = Symbol.for('@spark-mesos/core.activeSparkContext');
 const globalState = globalThis as typeof globalThis & { [activeKey]?: Promise<SparkContext> };
 
+// Listeners of contexts being started, process-wide and shared across copies of the package, so
+// a launcher (`spark-mesos submit`) can show progress and stop at exit the contexts that the
+// application it runs creates.
+const startedListenersKey = Symbol.for('@spark-mesos/core.sparkContextStartedListeners');
+const listenerState = globalThis as typeof globalThis & {
+  [startedListenersKey]?: Set<(context: SparkContext) => void>;
+};
+
+/**
+ * Calls `listener` with every {@link SparkContext} started in this process from now on (for
+ * launchers: `spark-mesos submit` draws progress lines and stops at exit a context the
+ * application left running). Returns a function that removes it.
+ */
+export function onSparkContextStarted(listener: (context: SparkContext) => void): () => void {
+  listenerState[startedListenersKey] ??= new Set();
+  const listeners = listenerState[startedListenersKey];
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+  };
+}
+
 /**
  * The entry point of a driver program: it connects to a master, makes datasets and runs jobs.
  * One may be active per process.
@@ -118,7 +140,9 @@ export class SparkContext {
     const creating = SparkContext.#start(conf, options);
     globalState[activeKey] = creating;
     try {
-      return await creating;
+      const context = await creating;
+      for (const listener of listenerState[startedListenersKey] ?? []) listener(context);
+      return context;
     } catch (error) {
       if (globalState[activeKey] === creating) delete globalState[activeKey];
       throw error;
@@ -190,6 +214,11 @@ export class SparkContext {
     return this.conf.contains('spark.default.parallelism')
       ? this.conf.getInt('spark.default.parallelism')
       : this.#backend.defaultParallelism();
+  }
+
+  /** Whether `stop()` was called (Spark's `sc.isStopped`). */
+  get isStopped(): boolean {
+    return this.#stopped !== undefined;
   }
 
   /** The backend's name, e.g. `local[2]`. */

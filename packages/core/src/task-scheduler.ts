@@ -192,6 +192,9 @@ export class TaskScheduler {
     },
     executorLost: (executorId, reason, options) => this.#executorLost(executorId, reason, options?.causedByApp ?? true),
     taskEnded: (executorId, taskId, outcome) => this.#taskEnded(executorId, taskId, outcome),
+    backendFailed: (error) => {
+      for (const set of [...this.#sets]) this.#abort(set, error);
+    },
   };
 
   /** The executors known now. */

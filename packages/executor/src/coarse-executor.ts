@@ -20,20 +20,31 @@ export const EXECUTOR_EXIT = {
 
 /** Options of {@link runCoarseExecutor}. */
 export interface CoarseExecutorOptions {
+  /** The driver endpoint to dial (`--driver`). */
   driver: { host: string; port: number };
+  /** The application secret (from `SPARK_MESOS_APP_SECRET`). */
   secret: Uint8Array;
+  /** The Spark executor id (`--executor-id`). */
   executorId: string;
+  /** The agent's hostname. @default `HOST`, else the machine's hostname */
   hostname?: string;
+  /** The Mesos agent id, when known. @default undefined */
   agentId?: string;
+  /** CPUs of the executor (`--cores`). */
   cores: number;
+  /** Memory of the executor in MiB (`--memory`); the workers' heap limits derive from it. */
   memoryMiB: number;
+  /** CPUs per task (`--task-cpus`): `floor(cores / taskCpus)` tasks run at once. */
   taskCpus: number;
+  /** Where module tasks resolve. @default undefined */
   appDirectory?: string;
+  /** Kill tasks running longer than this. @default undefined (no limit) */
   taskTimeoutMs?: number;
   /** Exit when the driver has been unreachable this long. @default 30000 */
   driverLostTimeoutMs?: number;
-  /** @default 2000 */
+  /** How often heartbeats go to the driver. @default 2000 */
   heartbeatIntervalMs?: number;
+  /** The executor's own log. */
   log: ExecutorLog;
   /** Resolves to stop the executor (e.g. on SIGTERM). */
   stopSignal?: Promise<string>;
@@ -111,11 +122,9 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
     if (stopping !== undefined) return;
     stopping = reason;
     log('info', `stopping: ${reason} (${running.size} tasks running, grace ${timeoutMs} ms)`);
-    const deadline = setTimeout(() => {
-      for (const taskId of running) runner.kill(taskId, `executor stopping: ${reason}`);
-    }, timeoutMs);
+    // Running tasks are asked to stop (context.signal) and terminated after `timeoutMs`.
+    for (const taskId of running) runner.kill(taskId, `executor stopping: ${reason}`, { graceMs: timeoutMs });
     while (running.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    clearTimeout(deadline);
     await runner.close();
     // Let the last outcomes leave before saying goodbye.
     await new Promise((resolve) => setImmediate(resolve));
@@ -137,7 +146,7 @@ export async function runCoarseExecutor(options: CoarseExecutorOptions): Promise
           log,
           handlers: {
             launch,
-            kill: (taskId, reason) => void runner.kill(taskId, reason),
+            kill: (taskId, reason, graceMs) => void runner.kill(taskId, reason, { graceMs }),
             shutdown: (timeoutMs, reason) => void stop(reason, timeoutMs, EXECUTOR_EXIT.ok),
             disconnected: (reason) => void onDisconnected(reason),
           },

@@ -1,17 +1,17 @@
 // What the executor's integration tests share: a real packed executor (built from the sources,
-// laid out as contract §1 says, packed with plain tar + gzip until the artifact uploader's packer
-// lands) served over HTTP from loopback; the master under test (an in-process mesos-local by
+// packed by the artifact uploader's packExecutor as contract §1 says) served over HTTP from
+// loopback; the master under test (an in-process mesos-local by
 // default, or the real Mesos master named by SPARK_MESOS_TEST_MASTER, on this host, whose agents
 // have Node 20 on PATH); and a small framework that launches tasks on offers and collects updates.
 //
 // Nothing here depends on mesos-local internals, so the tests run unchanged against a real master.
-import { execFileSync } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packExecutor } from '@spark-mesos/artifact-uploader';
 import {
   createSchedulerClient,
   launchOperation,
@@ -22,7 +22,6 @@ import {
   type TaskStatus,
 } from '@spark-mesos/mesos-client';
 import { type LocalCluster, startLocalCluster } from '@spark-mesos/mesos-local';
-import { EXECUTOR_PACKAGE_DIRECTORY } from './executor-command.js';
 import { buildExecutorRuntime } from './runtime-build.js';
 
 /** The real master under test, if any. */
@@ -48,19 +47,25 @@ export interface ServedExecutor {
 }
 
 /**
- * Builds the runtime from the sources, adds a small application (`app/`, with a module task and
- * a dependency in its own node_modules), packs `spark-mesos-executor/` deterministically with
- * tar + gzip into `spark-mesos-executor-<sha256:16>.tgz`, and serves it from 127.0.0.1.
+ * Builds the runtime from the sources, writes a small application (a module task and a
+ * dependency in its own node_modules), packs both with the artifact uploader's `packExecutor`
+ * (contract §1: `spark-mesos-executor-<sha256:16>.tgz`) and serves the package from 127.0.0.1.
  */
 export async function serveExecutorPackage(): Promise<ServedExecutor> {
   const directory = mkdtempSync(join(tmpdir(), 'spark-mesos-executor-pack-'));
-  const top = join(directory, 'stage', EXECUTOR_PACKAGE_DIRECTORY);
-  await buildExecutorRuntime({ packageDirectory, outDirectory: top });
-  const app = join(top, 'app');
+  const runtime = join(directory, 'runtime');
+  await buildExecutorRuntime({ packageDirectory, outDirectory: runtime });
+  const app = join(directory, 'app');
   mkdirSync(join(app, 'node_modules', 'greeting'), { recursive: true });
   writeFileSync(
     join(app, 'package.json'),
-    JSON.stringify({ name: 'executor-test-app', type: 'module', main: 'main.js' }),
+    JSON.stringify({
+      name: 'executor-test-app',
+      version: '1.0.0',
+      type: 'module',
+      main: 'main.js',
+      dependencies: { greeting: '1.0.0' },
+    }),
   );
   writeFileSync(
     join(app, 'main.js'),
@@ -68,29 +73,15 @@ export async function serveExecutorPackage(): Promise<ServedExecutor> {
   );
   writeFileSync(
     join(app, 'node_modules', 'greeting', 'package.json'),
-    JSON.stringify({ name: 'greeting', type: 'module', main: 'index.js' }),
+    JSON.stringify({ name: 'greeting', version: '1.0.0', type: 'module', main: 'index.js' }),
   );
   writeFileSync(join(app, 'node_modules', 'greeting', 'index.js'), "export const greet = (name) => 'hello ' + name;\n");
-  writeFileSync(
-    join(top, 'manifest.json'),
-    `${JSON.stringify({ app: { entry: 'main.js', name: 'executor-test-app' }, format: 1, node: null, runtimeVersion: 'test' })}\n`,
-  );
-  const packed = join(directory, 'packed.tgz');
-  execFileSync(
-    'sh',
-    [
-      '-c',
-      `tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -cf - ${EXECUTOR_PACKAGE_DIRECTORY} | gzip -n -9 > "$2"`,
-      'pack',
-      join(directory, 'stage'),
-      packed,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const hash = createHash('sha256').update(readFileSync(packed)).digest('hex').slice(0, 16);
-  const file = join(directory, `spark-mesos-executor-${hash}.tgz`);
-  renameSync(packed, file);
-  rmSync(join(directory, 'stage'), { recursive: true, force: true });
+  const packed = await packExecutor({
+    runtimeDirectory: runtime,
+    application: { directory: app },
+    outputDirectory: join(directory, 'out'),
+  });
+  const file = packed.file;
 
   const server: Server = createServer((request, response) => {
     if (request.url !== `/${basename(file)}`) {

@@ -188,7 +188,7 @@ describe(`fine-grained executor against ${targetName}`, () => {
   );
 
   it(
-    'kills a task that never ends on KILL after the kill policy grace period, and keeps serving',
+    'on KILL asks the task to stop and stops it at the end of the kill policy grace period, and keeps serving',
     async () => {
       const app = await startApp('fine kill');
       const [forever] = await launch(app, [spec('fine-forever', '() => { for (;;) {} }')]);
@@ -201,6 +201,21 @@ describe(`fine-grained executor against ${targetName}`, () => {
       const killed = await app.framework.waitForTerminal('fine-forever');
       expect(killed.state, killed.message).toBe('TASK_KILLED');
       expect(killed.message).toContain('killed by the framework');
+      // A task that listens to context.signal ends at once, well inside a long grace period.
+      const [polite] = await launch(app, [
+        spec(
+          'fine-polite',
+          '(x, c, context) => new Promise((resolve, reject) => context.signal.addEventListener("abort", () => reject(context.signal.reason)))',
+        ),
+      ]);
+      await app.framework.waitForState('fine-polite', ['TASK_RUNNING']);
+      await app.framework.client.kill({
+        task_id: { value: 'fine-polite' },
+        agent_id: polite?.agent_id,
+        kill_policy: { grace_period: { nanoseconds: 60_000_000_000 } },
+      });
+      const politeKilled = await app.framework.waitForTerminal('fine-polite', 20_000);
+      expect(politeKilled.state, politeKilled.message).toBe('TASK_KILLED');
       await launch(app, [spec('fine-after', '() => "after"')]);
       const after = await app.framework.waitForTerminal('fine-after');
       expect(after.state, after.message).toBe('TASK_FINISHED');

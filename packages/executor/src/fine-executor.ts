@@ -21,9 +21,13 @@ import type { TaskOutcome } from './task-spec.js';
 export interface FineExecutorOptions {
   /** The `MESOS_*` configuration (from `executorConfigFromEnv`). */
   config: ExecutorConfig;
+  /** The application secret (from `SPARK_MESOS_APP_SECRET`), for the driver link. */
   secret: Uint8Array;
+  /** Where module tasks resolve. @default undefined */
   appDirectory?: string;
+  /** Kill tasks running longer than this. @default undefined (no limit) */
   taskTimeoutMs?: number;
+  /** The executor's own log. */
   log: ExecutorLog;
   /** Resolves to stop the executor (e.g. on SIGTERM). */
   stopSignal?: Promise<string>;
@@ -31,9 +35,8 @@ export interface FineExecutorOptions {
 
 interface RunningTask {
   readonly info: TaskInfo;
-  readonly controller: AbortController;
-  killTimer: NodeJS.Timeout | undefined;
-  killDeadline: number;
+  /** Whether its spec reached the runner (a KILL before that ends it at once). */
+  started: boolean;
 }
 
 const NANOSECONDS_PER_MS = 1_000_000;
@@ -55,6 +58,8 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
     },
   });
   const running = new Map<string, RunningTask>();
+  // KILLs that arrive between LAUNCH and the task reaching the runner.
+  const killedEarly = new Map<string, string>();
   let settings: FineExecutorData = {};
   let runner: TaskRunner | undefined;
   let driverLink: Promise<ExecutorLink> | undefined;
@@ -126,7 +131,6 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
   }
 
   async function finish(task: RunningTask, outcome: TaskOutcome): Promise<void> {
-    if (task.killTimer !== undefined) clearTimeout(task.killTimer);
     try {
       await report(task, outcome);
     } finally {
@@ -193,12 +197,7 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
       await update(info, 'TASK_KILLED', 'the executor is shutting down');
       return;
     }
-    const task: RunningTask = {
-      info,
-      controller: new AbortController(),
-      killTimer: undefined,
-      killDeadline: Number.POSITIVE_INFINITY,
-    };
+    const task: RunningTask = { info, started: false };
     running.set(taskId, task);
     await update(info, 'TASK_STARTING');
     let spec: ReturnType<typeof decodeFineTask>;
@@ -209,9 +208,21 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
       await finish(task, { state: 'failed', error: plain, durationMs: 0, outputTail: '' });
       return;
     }
+    if (await endedByEarlyKill(task)) return;
     await update(info, 'TASK_RUNNING');
-    const outcome = await taskRunner().run({ ...spec, taskId }, { signal: task.controller.signal });
+    // A KILL may have come while the update was on its way; from here on it reaches the runner.
+    if (await endedByEarlyKill(task)) return;
+    task.started = true;
+    const outcome = await taskRunner().run({ ...spec, taskId });
     await finish(task, outcome);
+  }
+
+  async function endedByEarlyKill(task: RunningTask): Promise<boolean> {
+    const reason = killedEarly.get(task.info.task_id.value);
+    if (reason === undefined) return false;
+    killedEarly.delete(task.info.task_id.value);
+    await finish(task, { state: 'killed', reason, durationMs: 0, outputTail: '' });
+    return true;
   }
 
   function kill(taskId: string, gracePeriodMs: number, reason: string): void {
@@ -220,17 +231,14 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
       log('info', `KILL of task ${taskId}, which is not running here; ignored`);
       return;
     }
-    const deadline = performance.now() + gracePeriodMs;
-    // A later KILL or SHUTDOWN may only shorten the wait.
-    if (task.killTimer !== undefined) {
-      if (deadline >= task.killDeadline) return;
-      clearTimeout(task.killTimer);
+    if (!task.started) {
+      killedEarly.set(taskId, reason);
+      return;
     }
-    task.killDeadline = deadline;
-    // A task cannot be asked to stop politely (it is a function in a worker): it may end on its
-    // own within the grace period; then its worker is terminated.
+    // The task's context.signal aborts now; its worker is terminated if it still runs after
+    // the grace period (a synchronous loop cannot notice the signal).
     log('info', `killing task ${taskId} (grace ${gracePeriodMs} ms)`);
-    task.killTimer = setTimeout(() => task.controller.abort(reason), gracePeriodMs);
+    runner?.kill(taskId, reason, { graceMs: gracePeriodMs });
   }
 
   let resolveExit: (code: number) => void = () => {};
@@ -291,7 +299,7 @@ export async function runFineExecutor(options: FineExecutorOptions): Promise<num
     }
     // Without the agent there is no one to report to: stop the tasks and leave.
     shuttingDown = true;
-    for (const task of running.values()) task.controller.abort(`the agent is gone: ${end.reason}`);
+    for (const task of running.values()) runner?.kill(task.info.task_id.value, `the agent is gone: ${end.reason}`);
     void (async () => {
       await runner?.close();
       resolveExit(end.outcome === 'failed' ? 1 : 0);

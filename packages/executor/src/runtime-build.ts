@@ -1,8 +1,9 @@
-// Builds the executor's runtime directory (contract §1): bin/spark-mesos-executor, a launcher,
-// and lib/spark-mesos-executor.mjs, the executor with every dependency bundled in, so an agent
-// needs nothing but Node 20. Used by the package build (tsup.config.ts) and by the integration
-// tests, which build from the sources into a temporary directory.
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+// Builds the executor's runtime directory (contract §1): bin/spark-mesos-executor, a launcher;
+// lib/spark-mesos-executor.mjs, the executor with every dependency bundled in, so an agent needs
+// nothing but Node 20; and a package.json naming the runtime's version. Used by the package
+// build (tsup.config.ts) and by the integration tests, which build from the sources into a
+// temporary directory.
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -48,4 +49,11 @@ export async function buildExecutorRuntime(options: BuildExecutorRuntimeOptions)
   const launcher = join(options.outDirectory, 'bin', 'spark-mesos-executor');
   await writeFile(launcher, LAUNCHER);
   await chmod(launcher, 0o755);
+  // The packer reads the runtime's version from here (manifest.json's runtimeVersion). No
+  // "type": the launcher runs either way, and the bundle is .mjs.
+  const own = JSON.parse(await readFile(join(options.packageDirectory, 'package.json'), 'utf8')) as { version: string };
+  await writeFile(
+    join(options.outDirectory, 'package.json'),
+    `${JSON.stringify({ name: '@spark-mesos/executor-runtime', version: own.version, private: true }, null, 2)}\n`,
+  );
 }

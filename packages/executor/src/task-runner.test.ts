@@ -231,7 +231,7 @@ describe('createTaskRunner', () => {
     const specs = Array.from({ length: 300 }, (_, index) => task('(x) => x', index));
     const loop = task('() => { for (;;) {} }');
     const outcomes = [...specs.slice(0, 150), loop, ...specs.slice(150)].map((spec) => tasks.run(spec));
-    await vi.waitFor(() => expect(tasks.pending).toBeLessThan(100));
+    await vi.waitFor(() => expect(tasks.pending).toBeLessThan(100), { timeout: 15_000 });
     expect(tasks.kill(loop.taskId, 'enough')).toBe(true);
     const settled = await Promise.all(outcomes);
     expect(settled[150]).toMatchObject({ state: 'killed', reason: 'enough' });
@@ -249,6 +249,37 @@ describe('createTaskRunner', () => {
     expect(await queued).toMatchObject({ state: 'killed', reason: 'not needed', outputTail: '' });
     expect(value(await slow)).toBe('slow');
     expect(value(await tasks.run(task('() => "same worker"')))).toBe('same worker');
+  });
+
+  it('asks a running task to stop through context.signal when killed with a grace period', async () => {
+    const out = sink();
+    const tasks = createTaskRunner({ slots: 1, stdout: out.stream, stderr: sink().stream });
+    runners.push(tasks);
+    // Each task says when it runs, so the kill reaches it running, not waiting.
+    const started = (spec: TaskSpec) =>
+      vi.waitFor(() => expect(out.text()).toContain(`[task ${spec.taskId}] started`), { timeout: 15_000 });
+    const polite = task(
+      '(input, captured, context) => new Promise((resolve, reject) => { console.log("started"); context.signal.addEventListener("abort", () => reject(new Error("stopping: " + context.signal.reason))); })',
+    );
+    const outcome = tasks.run(polite);
+    await started(polite);
+    expect(tasks.kill(polite.taskId, 'stage cancelled', { graceMs: 60_000 })).toBe(true);
+    expect(await outcome).toMatchObject({ state: 'killed', reason: 'stage cancelled' });
+
+    const wrapsUp = task(
+      '(input, captured, context) => new Promise((resolve) => { console.log("started"); context.signal.addEventListener("abort", () => resolve("partial")); })',
+    );
+    const finished = tasks.run(wrapsUp);
+    await started(wrapsUp);
+    tasks.kill(wrapsUp.taskId, 'shutdown', { graceMs: 60_000 });
+    expect(value(await finished)).toBe('partial');
+
+    const stubborn = task('() => { console.log("started"); for (;;) {} }');
+    const stopped = tasks.run(stubborn);
+    await started(stubborn);
+    tasks.kill(stubborn.taskId, 'KILL', { graceMs: 200 });
+    expect(await stopped).toMatchObject({ state: 'killed', reason: 'KILL' });
+    expect(value(await tasks.run(task('(x, c, context) => context.signal.aborted')))).toBe(false);
   });
 
   it('kills queued and running tasks on close and refuses new ones', async () => {

@@ -35,7 +35,7 @@ export interface TaskRunnerOptions {
    * @default process.stdout
    */
   stdout?: NodeJS.WritableStream;
-  /** @default process.stderr */
+  /** Where the workers' stderr goes (lines prefixed as on stdout). @default process.stderr */
   stderr?: NodeJS.WritableStream;
   /**
    * The environment the workers see (a copy taken when each worker starts).
@@ -61,15 +61,18 @@ export interface TaskRunner {
   /** How many tasks are running or queued. */
   readonly pending: number;
   /**
-   * Kills a queued or running task by id (as aborting its `signal` would); false when no such
-   * task is pending.
+   * Kills a queued or running task by id; false when no such task is pending. A queued task is
+   * dropped at once. A running one is stopped at once (its worker terminated and replaced), or,
+   * with `graceMs`, first asked to stop (its `context.signal` aborts with `reason`) and stopped
+   * only if it still runs when the grace period ends; a task that then throws is `killed` too,
+   * one that returns is `finished`. A later call may only shorten the grace period.
    */
-  kill(taskId: string, reason: string): boolean;
+  kill(taskId: string, reason: string, options?: { graceMs?: number }): boolean;
   /** Kills queued and running tasks (outcome `killed`, reason "task runner closed") and stops the workers. */
   close(): Promise<void>;
 }
 
-/** @default 4096 */
+/** How many characters of a task's output come back as its `outputTail` by default (4096). */
 export const DEFAULT_OUTPUT_TAIL_CHARS = 4096;
 
 interface QueuedTask {
@@ -80,6 +83,12 @@ interface QueuedTask {
   readonly queuedAt: number;
   onAbort: (() => void) | undefined;
   settled: boolean;
+  /** A stop request with a grace period: when the worker is terminated, and why. */
+  killTimer: NodeJS.Timeout | undefined;
+  killDeadline: number;
+  killReason: string | undefined;
+  /** Its number in its worker (from 1), set when dispatched. */
+  seq: number;
 }
 
 interface Slot {
@@ -92,12 +101,20 @@ interface Slot {
   /** The worker's recent output as this process received it, for tasks whose worker died. */
   outputSeen: string;
   exited: boolean;
+  /**
+   * Shared with the worker: [0] the number of the task it runs (0: none), [1] the number of the
+   * last task it finished, [2] a task the parent cancelled while it waited. Results come back in
+   * batches, so this, not the results, says which task runs.
+   */
+  state: Int32Array;
+  nextSeq: number;
 }
 
 interface WorkerDone {
-  type: 'done';
   taskId: string;
   ok: boolean;
+  /** Set when the task failed after it was asked to stop: the reason. */
+  killed?: string;
   result?: Uint8Array;
   error?: { name: string; message: string; stack?: string; code?: string };
   durationMs: number;
@@ -110,6 +127,38 @@ interface WorkerDone {
  * worker's share of the queue.
  */
 export const MAX_TASKS_PER_DISPATCH = 64;
+
+// A chunk travels as plain fields plus one transferred buffer holding every task's input and
+// captured bytes. Cloning many small Uint8Arrays (often views of one large frame buffer) costs
+// far more per task than the task itself.
+function packChunk(entries: readonly QueuedTask[]): [unknown, ArrayBuffer[]] {
+  let total = 0;
+  for (const { task } of entries) total += byteLength(task.input) + byteLength(task.captured);
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  const put = (view: unknown): number => {
+    if (!(view instanceof Uint8Array)) return -1;
+    bytes.set(view, offset);
+    offset += view.byteLength;
+    return view.byteLength;
+  };
+  const tasks = entries.map(({ task, seq }) => ({
+    taskId: task.taskId,
+    stageId: task.stageId,
+    partition: task.partition,
+    attempt: task.attempt,
+    seq,
+    function: task.function,
+    // Lengths, in order; -1 for a value that is not bytes (the worker reports a bad payload).
+    inputBytes: put(task.input),
+    capturedBytes: put(task.captured),
+  }));
+  return [{ type: 'run', tasks, bytes }, [bytes.buffer]];
+}
+
+function byteLength(view: unknown): number {
+  return view instanceof Uint8Array ? view.byteLength : 0;
+}
 
 function abortReason(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
@@ -167,6 +216,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   function settle(entry: QueuedTask, outcome: TaskOutcome): void {
     if (entry.settled) return;
     entry.settled = true;
+    if (entry.killTimer !== undefined) clearTimeout(entry.killTimer);
     if (byTaskId.get(entry.task.taskId) === entry) byTaskId.delete(entry.task.taskId);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     entry.resolve(outcome);
@@ -178,17 +228,27 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   }
 
   function startWorker(): Slot {
+    const sharedState = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
     const worker = new Worker(TASK_WORKER_SOURCE, {
       eval: true,
       stdout: true,
       stderr: true,
       env: options.env ?? { ...process.env },
-      workerData: { appDirectory: options.appDirectory, outputTailChars },
+      workerData: { appDirectory: options.appDirectory, outputTailChars, state: sharedState },
       ...(options.heapLimitMiB === undefined
         ? {}
         : { resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMiB } }),
     });
-    const slot: Slot = { worker, assigned: [], startedAt: 0, timer: undefined, outputSeen: '', exited: false };
+    const slot: Slot = {
+      worker,
+      assigned: [],
+      startedAt: 0,
+      timer: undefined,
+      outputSeen: '',
+      exited: false,
+      state: new Int32Array(sharedState),
+      nextSeq: 1,
+    };
     const keep = (chunk: Buffer, sink: NodeJS.WritableStream) => {
       sink.write(chunk);
       if (slot.assigned.length === 0) return;
@@ -199,9 +259,13 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     };
     worker.stdout.on('data', (chunk: Buffer) => keep(chunk, stdout));
     worker.stderr.on('data', (chunk: Buffer) => keep(chunk, stderr));
-    worker.on('message', (message: WorkerDone) => onDone(slot, message));
+    worker.on('message', (message: { type: 'done'; results: WorkerDone[] }) => {
+      for (const result of message.results) onDone(slot, result);
+      if (slot.assigned.length > 0) armTimeout(slot);
+      else becomeIdle(slot);
+    });
     worker.on('error', (error: Error & { code?: string }) => {
-      const entry = slot.assigned[0];
+      const entry = runningEntry(slot);
       if (entry === undefined) return;
       const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
       settle(entry, {
@@ -225,7 +289,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     });
     worker.on('exit', (code) => {
       slot.exited = true;
-      const entry = slot.assigned[0];
+      const entry = runningEntry(slot);
       if (entry !== undefined) {
         settle(entry, {
           state: 'failed',
@@ -259,16 +323,39 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     pump();
   }
 
-  function startHead(slot: Slot): void {
+  // The task the worker runs now, if it is one of its assigned tasks.
+  function runningEntry(slot: Slot): QueuedTask | undefined {
+    const seq = Atomics.load(slot.state, 0);
+    return seq === 0 ? undefined : slot.assigned.find((entry) => entry.seq === seq);
+  }
+
+  // Watches the time limit of the task the worker runs (or will run next). When the timer fires
+  // for a task that has ended meanwhile, it starts over for the one running then.
+  function armTimeout(slot: Slot): void {
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
+    const finished = Atomics.load(slot.state, 1);
+    const target = runningEntry(slot) ?? slot.assigned.find((entry) => entry.seq > finished && !entry.settled);
+    if (target === undefined) return;
     slot.startedAt = performance.now();
-    const head = slot.assigned[0];
-    if (head?.timeoutMs === undefined) return;
-    const timeoutMs = head.timeoutMs;
+    if (target.timeoutMs === undefined) return;
+    const timeoutMs = target.timeoutMs;
     slot.timer = setTimeout(() => {
-      kill(head, `task ${head.task.taskId} exceeded the task time limit of ${timeoutMs} ms and was stopped`);
+      slot.timer = undefined;
+      if (!target.settled && Atomics.load(slot.state, 0) === target.seq) {
+        kill(target, `task ${target.task.taskId} exceeded the task time limit of ${timeoutMs} ms and was stopped`);
+      } else armTimeout(slot);
     }, timeoutMs);
+  }
+
+  function becomeIdle(slot: Slot): void {
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.outputSeen = '';
+    idle.push(slot);
+    pump();
+    // An idle pool must not keep the process alive (the driver's local[N] may simply end).
+    if (slot.assigned.length === 0) slot.worker.unref();
   }
 
   function onDone(slot: Slot, message: WorkerDone): void {
@@ -276,7 +363,15 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (index === -1) return;
     // Tasks before it were settled already (killed while queued in the worker).
     const [entry] = slot.assigned.splice(0, index + 1).slice(-1) as [QueuedTask];
-    if (message.ok) {
+    const stopReason = message.killed ?? (message.ok ? undefined : entry.killReason);
+    if (stopReason !== undefined) {
+      settle(entry, {
+        state: 'killed',
+        reason: stopReason,
+        durationMs: message.durationMs,
+        outputTail: message.outputTail,
+      });
+    } else if (message.ok) {
       settle(entry, {
         state: 'finished',
         result: message.result as Uint8Array,
@@ -291,20 +386,9 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         outputTail: message.outputTail,
       });
     }
-    if (slot.assigned.length > 0) {
-      startHead(slot);
-      return;
-    }
-    if (slot.timer !== undefined) clearTimeout(slot.timer);
-    slot.timer = undefined;
-    slot.outputSeen = '';
-    idle.push(slot);
-    pump();
-    // An idle pool must not keep the process alive (the driver's local[N] may simply end).
-    if (slot.assigned.length === 0) slot.worker.unref();
   }
 
-  function kill(entry: QueuedTask, reason: string): void {
+  function kill(entry: QueuedTask, reason: string, graceMs = 0): void {
     if (entry.settled) return;
     const slot = slots.find((candidate) => candidate.assigned.includes(entry));
     if (slot === undefined) {
@@ -313,19 +397,40 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       settle(entry, { state: 'killed', reason, durationMs: performance.now() - entry.queuedAt, outputTail: '' });
       return;
     }
-    const running = slot.assigned[0] === entry;
+    // Finished already: its result is on its way and stands.
+    if (entry.seq <= Atomics.load(slot.state, 1)) return;
+    if (Atomics.load(slot.state, 0) !== entry.seq) {
+      // Waiting in the worker: mark it so the worker skips it, then check it did not just start.
+      Atomics.store(slot.state, 2, entry.seq);
+      if (Atomics.load(slot.state, 0) !== entry.seq) {
+        settle(entry, { state: 'killed', reason, durationMs: performance.now() - entry.queuedAt, outputTail: '' });
+        slot.worker.postMessage({ type: 'cancel', taskId: entry.task.taskId, reason });
+        return;
+      }
+    }
+    if (graceMs > 0) {
+      // Ask first (context.signal aborts); terminate only if it is still running at the deadline.
+      const deadline = performance.now() + graceMs;
+      if (entry.killTimer !== undefined && deadline >= entry.killDeadline) return;
+      if (entry.killTimer !== undefined) clearTimeout(entry.killTimer);
+      if (entry.killReason === undefined) {
+        entry.killReason = reason;
+        slot.worker.postMessage({ type: 'cancel', taskId: entry.task.taskId, reason });
+      }
+      entry.killDeadline = deadline;
+      entry.killTimer = setTimeout(() => kill(entry, entry.killReason ?? reason), graceMs);
+      return;
+    }
     settle(entry, {
       state: 'killed',
       reason,
-      durationMs: performance.now() - (running ? slot.startedAt : entry.queuedAt),
-      outputTail: running ? tailOf(slot, entry.task.taskId) : '',
+      durationMs: performance.now() - slot.startedAt,
+      outputTail: tailOf(slot, entry.task.taskId),
     });
-    // Waiting in the worker's queue: it is skipped when its result comes (settled already).
-    if (!running) return;
-    // Terminating is the only way to stop a synchronous loop; the exit handler requeues the
-    // worker's other tasks and starts a new worker.
-    slot.assigned.shift();
-    const rest = slot.assigned.filter((other) => !other.settled);
+    // Terminating is the only way to stop a synchronous loop. The worker's other tasks go back
+    // to the queue — those it finished but had not reported yet run again — and the exit
+    // handler starts a new worker.
+    const rest = slot.assigned.filter((other) => other !== entry && !other.settled);
     slot.assigned = [];
     queue.unshift(...rest);
     if (slot.timer !== undefined) clearTimeout(slot.timer);
@@ -336,13 +441,17 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
 
   function dispatch(slot: Slot, entries: QueuedTask[]): void {
     const wasIdle = slot.assigned.length === 0;
+    for (const entry of entries) {
+      entry.seq = slot.nextSeq;
+      slot.nextSeq += 1;
+    }
     slot.assigned.push(...entries);
     if (wasIdle) {
       slot.outputSeen = '';
-      startHead(slot);
+      armTimeout(slot);
     }
     slot.worker.ref();
-    slot.worker.postMessage({ type: 'run', tasks: entries.map((entry) => entry.task) });
+    slot.worker.postMessage(...packChunk(entries));
   }
 
   function pump(): void {
@@ -375,6 +484,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           queuedAt: performance.now(),
           onAbort: undefined,
           settled: false,
+          killTimer: undefined,
+          killDeadline: Number.POSITIVE_INFINITY,
+          killReason: undefined,
+          seq: 0,
         };
         if (closed) {
           settle(entry, { state: 'killed', reason: 'task runner closed', durationMs: 0, outputTail: '' });
@@ -401,10 +514,10 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         }
       });
     },
-    kill(taskId, reason) {
+    kill(taskId, reason, killOptions = {}) {
       const entry = byTaskId.get(taskId);
       if (entry === undefined) return false;
-      kill(entry, reason);
+      kill(entry, reason, killOptions.graceMs ?? 0);
       return true;
     },
     async close() {

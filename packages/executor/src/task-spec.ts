@@ -49,6 +49,12 @@ export interface TaskContext {
   partition: number;
   /** {@link TaskSpec.attempt}. */
   attempt: number;
+  /**
+   * Aborts (with the reason as `signal.reason`) when the task is asked to stop with a grace
+   * period — a Mesos KILL with a kill policy, an executor shutdown. A task that ignores it is
+   * stopped when the grace period ends.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** An error as it travels back to the driver: whole, but plain data. */

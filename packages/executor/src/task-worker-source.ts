@@ -4,9 +4,13 @@
 // a path that differs in each of the three, and Node 20 cannot start a `.ts` worker.
 //
 // The protocol with the parent (task-runner.ts) is plain structured-clone messages:
-//   parent → worker  { type: 'run', tasks }            a chunk; tasks run one at a time, in order
-//   worker → parent  { type: 'done', taskId, ok: true, result, durationMs, outputTail }
-//                    { type: 'done', taskId, ok: false, error, durationMs, outputTail }
+//   parent → worker  { type: 'run', tasks, bytes }     a chunk; tasks run one at a time, in order
+//                                                      (inputs and captured values packed in `bytes`)
+//   parent → worker  { type: 'cancel', taskId, reason }  abort the running task's context.signal,
+//                                                      or drop it from the queue
+//   worker → parent  { type: 'done', results: [...] }, each result
+//                      { taskId, ok: true, result, durationMs, outputTail } or
+//                      { taskId, ok: false, error, killed?, durationMs, outputTail }
 // Output is captured per task (a tail kept here, sent with the outcome) and written to the
 // worker's own stdout/stderr with the task id at the start of every line.
 
@@ -22,6 +26,9 @@ const { pathToFileURL } = require('node:url');
 const { performance } = require('node:perf_hooks');
 
 const appDirectory = workerData.appDirectory;
+// Shared with the parent: [0] the task running (its seq, 0 for none), [1] the last one finished,
+// [2] one the parent cancelled while it waited here.
+const state = new Int32Array(workerData.state);
 const tailLimit = workerData.outputTailChars;
 
 let current = null;
@@ -259,6 +266,18 @@ async function execute(task) {
   const input = deserialize(task.input, 'input');
   const captured = deserialize(task.captured, 'captured values');
   const context = { taskId: task.taskId, stageId: task.stageId, partition: task.partition, attempt: task.attempt };
+  // Made on first use: most tasks never look at it.
+  // Not enumerable: a task that returns its context must still serialize.
+  Object.defineProperty(context, 'signal', {
+    enumerable: false,
+    get() {
+      if (controller === null) {
+        controller = new AbortController();
+        if (cancelReason !== undefined) controller.abort(cancelReason);
+      }
+      return controller.signal;
+    },
+  });
   const value = await fn(input, captured, context);
   try {
     return v8.serialize(value);
@@ -273,8 +292,20 @@ async function execute(task) {
 }
 
 let failCurrent = null;
+// The running task's stop request: the reason once the parent asked it to stop (a kill with a
+// grace period), and the AbortController behind context.signal once the task asked for it.
+let cancelReason;
+let controller = null;
 
 async function runOne(task) {
+  Atomics.store(state, 0, task.seq);
+  if (Atomics.load(state, 2) === task.seq) {
+    // Cancelled by the parent while it waited (the parent may also have seen it start).
+    Atomics.store(state, 1, task.seq);
+    Atomics.store(state, 0, 0);
+    done.push({ taskId: task.taskId, ok: false, killed: 'cancelled', error: { name: 'Error', message: 'cancelled' }, durationMs: 0, outputTail: '' });
+    return;
+  }
   current = task;
   tail = '';
   const started = performance.now();
@@ -287,20 +318,51 @@ async function runOne(task) {
     message = { type: 'done', taskId: task.taskId, ok: true, result, durationMs: performance.now() - started };
   } catch (error) {
     message = { type: 'done', taskId: task.taskId, ok: false, error: plainError(error), durationMs: performance.now() - started };
+    // A task that gives up after being asked to stop was killed, whatever it threw.
+    if (cancelReason !== undefined) message.killed = cancelReason;
   }
   failCurrent = null;
+  cancelReason = undefined;
+  controller = null;
+  Atomics.store(state, 1, task.seq);
+  Atomics.store(state, 0, 0);
   message.outputTail = tail.length > tailLimit ? tail.slice(tail.length - tailLimit) : tail;
   current = null;
   tail = '';
-  const transfer = message.ok && message.result.byteOffset === 0 && message.result.byteLength === message.result.buffer.byteLength
-    ? [message.result.buffer]
-    : [];
-  parentPort.postMessage(message, transfer);
+  if (message.ok && message.result.byteOffset === 0 && message.result.byteLength === message.result.buffer.byteLength) {
+    doneTransfer.push(message.result.buffer);
+  }
+  done.push(message);
+  // Quick results of a chunk travel together; a slow task's result, or the last of the queue,
+  // goes at once, so the parent's idea of which task runs stays within a couple of ms.
+  if (queue.length === 0 || done.length >= 32 || performance.now() - started > 1 || performance.now() - doneSince > 2) flushDone();
+}
+
+let done = [];
+let doneTransfer = [];
+let doneSince = performance.now();
+function flushDone() {
+  if (done.length > 0) parentPort.postMessage({ type: 'done', results: done }, doneTransfer);
+  done = [];
+  doneTransfer = [];
+  doneSince = performance.now();
 }
 
 async function drain() {
   busy = true;
-  while (queue.length > 0) await runOne(queue.shift());
+  let yielded = performance.now();
+  while (queue.length > 0) {
+    // Let the parent's messages in now and then (a cancel of a task waiting here), even when
+    // every task is synchronous and the loop would otherwise never return to the event loop.
+    if (performance.now() - yielded > 2) {
+      flushDone();
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+      if (queue.length === 0) break;
+    }
+    await runOne(queue.shift());
+  }
+  flushDone();
   busy = false;
 }
 
@@ -317,8 +379,33 @@ process.on('unhandledRejection', (reason) => {
 
 parentPort.on('message', (message) => {
   if (message.type === 'run') {
-    for (const task of message.tasks) queue.push(task);
+    // Each task's input and captured bytes are consecutive slices of one transferred buffer.
+    let offset = 0;
+    const slice = (length) => {
+      if (length < 0) return undefined;
+      const view = message.bytes.subarray(offset, offset + length);
+      offset += length;
+      return view;
+    };
+    for (const task of message.tasks) {
+      task.input = slice(task.inputBytes);
+      task.captured = slice(task.capturedBytes);
+      queue.push(task);
+    }
     if (!busy) void drain();
+  } else if (message.type === 'cancel') {
+    if (current !== null && current.taskId === message.taskId) {
+      if (cancelReason === undefined) {
+        cancelReason = message.reason;
+        if (controller !== null) controller.abort(message.reason);
+      }
+      return;
+    }
+    const index = queue.findIndex((task) => task.taskId === message.taskId);
+    if (index !== -1) {
+      queue.splice(index, 1);
+      parentPort.postMessage({ type: 'done', results: [{ taskId: message.taskId, ok: false, killed: message.reason, error: { name: 'Error', message: message.reason }, durationMs: 0, outputTail: '' }] });
+    }
   }
 });
 `;

@@ -314,6 +314,7 @@ export {
   parseRetryAfter,
   resolveLeaderLocation,
 } from './mesos-http-error.js';
+export type { MesosStreamTlsOptions } from './mesos-stream-socket.js';
 export {
   createOperatorClient,
   type LocatedTaskSandbox,

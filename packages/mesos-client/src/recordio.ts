@@ -85,17 +85,29 @@ function checkMax(maxRecordBytes: number): void {
 }
 
 /**
- * Makes an incremental RecordIO decoder.
- *
- * @example
- * ```ts
- * const decoder = createRecordIoDecoder();
- * for await (const chunk of body) for (const record of decoder.push(chunk)) handle(record);
- * decoder.end();
- * ```
- * @see https://mesos.apache.org/documentation/latest/recordio/
+ * The RecordIO state machine behind {@link createRecordIoDecoder}, scanning a range of a buffer
+ * into a caller's array: the HTTP event-stream reader feeds it the data of each HTTP chunk in
+ * place, without a view per chunk. Internal to the package (not part of the supported API,
+ * though the `./recordio` subpath exposes it).
+ * @internal
  */
-export function createRecordIoDecoder(options: RecordIoDecoderOptions = {}): RecordIoDecoder {
+export interface RecordIoScanner {
+  /**
+   * Decodes `chunk[start, end)`, appending the records it completes to `out`. A framing error is
+   * thrown after the records before it were appended; from then on every call throws it.
+   */
+  scan(chunk: Uint8Array, start: number, end: number, out: Uint8Array[]): void;
+  /** As {@link RecordIoDecoder.end}. */
+  end(): void;
+  /** As {@link RecordIoDecoder.bufferedBytes}. */
+  readonly bufferedBytes: number;
+}
+
+/**
+ * Makes a {@link RecordIoScanner} (see {@link createRecordIoDecoder} for the options).
+ * @internal
+ */
+export function createRecordIoScanner(options: RecordIoDecoderOptions = {}): RecordIoScanner {
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   checkMax(maxRecordBytes);
   const copy = options.copy ?? false;
@@ -133,11 +145,9 @@ export function createRecordIoDecoder(options: RecordIoDecoderOptions = {}): Rec
       { cause: { offset, declared }, details: { offset, declared, maxRecordBytes } },
     );
 
-  const push = (chunk: Uint8Array): Uint8Array[] => {
+  const scan = (chunk: Uint8Array, start: number, n: number, records: Uint8Array[]): void => {
     if (failure) throw failure;
-    const records: Uint8Array[] = [];
-    let i = 0;
-    const n = chunk.length;
+    let i = start;
     try {
       while (i < n) {
         if (!inRecord) {
@@ -151,15 +161,15 @@ export function createRecordIoDecoder(options: RecordIoDecoderOptions = {}): Rec
                 ? badLength(
                     `a length prefix longer than the ${maxDigits} digits maxRecordBytes needs`,
                     byte,
-                    streamOffset + i,
+                    streamOffset + i - start,
                   )
-                : tooLarge(`at least ${length}`, streamOffset + i);
+                : tooLarge(`at least ${length}`, streamOffset + i - start);
             }
             if (digits > maxDigits) {
               throw badLength(
                 `a length prefix longer than the ${maxDigits} digits maxRecordBytes needs`,
                 byte,
-                streamOffset + i,
+                streamOffset + i - start,
               );
             }
             i += 1;
@@ -181,7 +191,7 @@ export function createRecordIoDecoder(options: RecordIoDecoderOptions = {}): Rec
               ? `expected a decimal length, found ${printable(byte)}`
               : `unexpected ${printable(byte)} in a length prefix`,
             byte,
-            streamOffset + i,
+            streamOffset + i - start,
           );
         }
         // Inside a record: `length - filled` bytes still to come.
@@ -219,12 +229,10 @@ export function createRecordIoDecoder(options: RecordIoDecoderOptions = {}): Rec
       filled = 0;
       digits = 0;
       length = 0;
-      if (records.length === 0) throw failure;
-      return records;
+      throw failure;
     } finally {
-      streamOffset += i;
+      streamOffset += i - start;
     }
-    return records;
   };
 
   const end = (): void => {
@@ -249,10 +257,41 @@ export function createRecordIoDecoder(options: RecordIoDecoderOptions = {}): Rec
   };
 
   return {
-    push,
+    scan,
     end,
     get bufferedBytes() {
       return inRecord ? filled : digits;
+    },
+  };
+}
+
+/**
+ * Makes an incremental RecordIO decoder.
+ *
+ * @example
+ * ```ts
+ * const decoder = createRecordIoDecoder();
+ * for await (const chunk of body) for (const record of decoder.push(chunk)) handle(record);
+ * decoder.end();
+ * ```
+ * @see https://mesos.apache.org/documentation/latest/recordio/
+ */
+export function createRecordIoDecoder(options: RecordIoDecoderOptions = {}): RecordIoDecoder {
+  const scanner = createRecordIoScanner(options);
+  return {
+    push(chunk: Uint8Array): Uint8Array[] {
+      const records: Uint8Array[] = [];
+      try {
+        scanner.scan(chunk, 0, chunk.length, records);
+      } catch (error) {
+        // The records before a framing error are returned; the next push or end throws it.
+        if (records.length === 0) throw error;
+      }
+      return records;
+    },
+    end: () => scanner.end(),
+    get bufferedBytes() {
+      return scanner.bufferedBytes;
     },
   };
 }

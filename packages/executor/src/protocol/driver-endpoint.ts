@@ -71,8 +71,11 @@ export interface DriverEndpoint {
    * `SM_ERR_EXECUTOR_NOT_CONNECTED` for an executor that is not registered.
    */
   launch(executorId: string, tasks: TaskSpec[]): void;
-  /** Asks an executor to kill a task; its outcome comes back as `killed`. */
-  kill(executorId: string, taskId: string, reason?: string): void;
+  /**
+   * Asks an executor to kill a task; its outcome comes back as `killed`. With `graceMs` the task
+   * is first asked to stop (its `context.signal` aborts) and terminated only after that long.
+   */
+  kill(executorId: string, taskId: string, reason?: string, options?: { graceMs?: number }): void;
   /**
    * Tells an executor to stop: it kills running tasks after `timeoutMs` and exits. Resolves
    * when its connection has closed (destroyed after `timeoutMs` plus a second if it has not).
@@ -356,8 +359,14 @@ export async function createDriverEndpoint(options: DriverEndpointOptions): Prom
       if (tasks.length === 0) return;
       registered(executorId).link.send({ type: 'launch', tasks } satisfies DriverMessage);
     },
-    kill(executorId, taskId, reason = 'killed by the driver') {
-      registered(executorId).link.send({ type: 'kill', taskId, reason } satisfies DriverMessage);
+    kill(executorId, taskId, reason = 'killed by the driver', killOptions = {}) {
+      const graceMs = killOptions.graceMs ?? 0;
+      registered(executorId).link.send({
+        type: 'kill',
+        taskId,
+        reason,
+        ...(graceMs > 0 ? { graceMs } : {}),
+      } satisfies DriverMessage);
     },
     async shutdown(executorId, shutdownOptions = {}) {
       const connection = byExecutor.get(executorId);

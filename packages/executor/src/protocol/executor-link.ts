@@ -18,8 +18,8 @@ import {
 export interface ExecutorLinkHandlers {
   /** A batch of tasks to run. */
   launch(tasks: TaskSpec[]): void;
-  /** Kill one task. */
-  kill(taskId: string, reason: string): void;
+  /** Kill one task, after asking it to stop and waiting `graceMs` (0: at once). */
+  kill(taskId: string, reason: string, graceMs: number): void;
   /** Stop: kill what still runs after `timeoutMs`, then exit. */
   shutdown(timeoutMs: number, reason: string): void;
   /** The connection ended (after it was established); `reason` says why. */
@@ -36,15 +36,15 @@ export interface ExecutorLinkOptions {
   registration: ExecutorRegistration;
   /** The executor's reactions to the driver's messages. */
   handlers: ExecutorLinkHandlers;
-  /** @default 2000 */
+  /** How often heartbeats go to the driver. @default 2000 */
   heartbeatIntervalMs?: number;
   /** A driver silent for this long is treated as gone (the connection is closed). @default 20000 */
   heartbeatTimeoutMs?: number;
   /** Connecting, the handshake and registration must end within this. @default 10000 */
   connectTimeoutMs?: number;
-  /** @default 512 MiB */
+  /** The largest frame accepted from the authenticated driver. @default 512 MiB */
   maxFrameBytes?: number;
-  /** @default warnings to stderr */
+  /** Where refusals and protocol problems are logged. @default warnings to stderr */
   log?: LinkLogger;
 }
 
@@ -199,7 +199,7 @@ export function connectDriverLink(options: ExecutorLinkOptions): Promise<Executo
           options.handlers.launch(message.tasks);
           return;
         case 'kill':
-          options.handlers.kill(message.taskId, message.reason);
+          options.handlers.kill(message.taskId, message.reason, message.graceMs ?? 0);
           return;
         case 'shutdown':
           options.handlers.shutdown(message.timeoutMs, message.reason);

@@ -35,7 +35,7 @@ export interface TaskOutcomeReport {
 export type DriverMessage =
   | { type: 'registered' }
   | { type: 'launch'; tasks: TaskSpec[] }
-  | { type: 'kill'; taskId: string; reason: string }
+  | { type: 'kill'; taskId: string; reason: string; graceMs?: number }
   | { type: 'shutdown'; timeoutMs: number; reason: string };
 
 /** Messages from an executor to the driver (after the handshake). */

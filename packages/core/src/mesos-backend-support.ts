@@ -1,0 +1,342 @@
+import { type MesosCredentials, resolveMesosCredentials, type SparkConf } from '@spark-mesos/config';
+import { isSparkMesosError, SparkMesosError } from '@spark-mesos/errors';
+import { createDriverEndpoint, type DriverEndpoint } from '@spark-mesos/executor/protocol';
+import type { MasterDetector } from '@spark-mesos/master-url';
+import {
+  type CommandInfoURI,
+  createOperatorClient,
+  createSchedulerClient,
+  type FrameworkInfo,
+  type Label,
+  type OperatorClient,
+  type SchedulerClient,
+  type TaskState,
+  type TaskStatus,
+} from '@spark-mesos/mesos-client';
+import {
+  offerMatcherSettingsFrom,
+  type ResolvedOfferMatcherSettings,
+  resolveOfferMatcherSettings,
+} from '@spark-mesos/offer-matcher';
+import { buildFrameworkInfo, parseMesosLabels } from './mesos-framework-info.js';
+
+/** Where a Mesos backend reports what it does. */
+export type MesosBackendLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+/** Warnings and errors to stderr, the rest dropped. */
+export const STDERR_MESOS_BACKEND_LOG: MesosBackendLog = (level, message) => {
+  if (level !== 'info') process.stderr.write(`spark-mesos: ${message}\n`);
+};
+
+/** Where the executor package comes from (contract §1–2): exactly one of the two. */
+export type ExecutorSource = { executorUri: string } | { executorHome: string };
+
+/** Options common to the coarse- and fine-grained Mesos backends. */
+export interface MesosBackendOptions {
+  /** The configuration (read for every `spark.*` key the backend honours). */
+  conf: SparkConf;
+  /**
+   * The master: `mesos://host:5050`, `mesos+https://…`, `mesos://zk://…/mesos`, or a
+   * {@link MasterDetector}.
+   */
+  master: string | MasterDetector;
+  /** Where agents get the executor: `spark.executor.uri` (fetched and extracted) or `spark.mesos.executor.home`. */
+  executor: ExecutorSource;
+  /** The backend's name in messages. @default the master URL */
+  name?: string;
+  /**
+   * The address the driver endpoint listens on.
+   * @default `spark.driver.bindAddress`, else `spark.driver.host`, else '0.0.0.0'
+   */
+  bindHost?: string;
+  /** The host executors dial. @default `spark.driver.host`, else this host's name */
+  advertisedHost?: string;
+  /** `defaultParallelism()` when `spark.default.parallelism` is not set. @default from the executors */
+  defaultParallelism?: number;
+  /** How long to wait for the first SUBSCRIBED before giving up. @default `spark.mesos.subscribeTimeout`, 30 s */
+  subscribeTimeoutMs?: number;
+  /** Resolved credentials (tests). @default from `spark.mesos.principal`/`secret` and their other forms */
+  credentials?: MesosCredentials;
+  /** Scheduler client options the backend does not set (encoding, timers, heartbeats…). @default {} */
+  schedulerClient?: { heartbeatMissLimit?: number; encoding?: 'protobuf' | 'json' };
+  /** Where the backend reports. @default warnings and errors to stderr */
+  log?: MesosBackendLog;
+  /** The clock (offer decisions and agent failures). @default Date.now */
+  now?: () => number;
+}
+
+/** The settings both backends read once, at start. */
+export interface MesosLaunchSettings {
+  /** The offer matcher's settings (`spark.cores.max`, `spark.executor.*`, constraints, filters…). */
+  readonly offerSettings: ResolvedOfferMatcherSettings;
+  /** `spark.task.cpus`. @default 1 */
+  readonly taskCpus: number;
+  /** `spark.executor.memory` in MiB, without the overhead (the executor sizes its workers by it). @default 1024 */
+  readonly executorMemoryMiB: number;
+  /** `spark.mesos.executor.node`. @default 'node' */
+  readonly node: string;
+  /** `spark.mesos.executor.bundleNode`. @default false */
+  readonly bundledNode: boolean;
+  /** `spark.mesos.fetcherCache.enable`: URIs cached by the agents' fetcher. @default false */
+  readonly useFetcherCache: boolean;
+  /** `spark.mesos.uris`, comma-separated, each fetched into every executor's sandbox. @default [] */
+  readonly extraUris: CommandInfoURI[];
+  /** `spark.executorEnv.NAME` values, as the executors' environment. @default {} */
+  readonly environment: Record<string, string>;
+  /** `spark.mesos.task.labels`, on every Mesos task (and fine-grained executor). @default [] */
+  readonly taskLabels: Label[];
+  /** `spark.task.maxFailures`: the attempt whose failure quotes the sandbox stderr. @default 4 */
+  readonly maxTaskFailures: number;
+  /** `spark.mesos.coarse.shutdownTimeout` in ms. @default 10000 */
+  readonly shutdownTimeoutMs: number;
+  /** `spark.mesos.rejectOfferDuration` in seconds (offers of excluded hosts). @default 120 */
+  readonly rejectOfferDurationSeconds: number;
+}
+
+/** Reads {@link MesosLaunchSettings} from the configuration. */
+export function readMesosLaunchSettings(conf: SparkConf): MesosLaunchSettings {
+  const offerSettings = resolveOfferMatcherSettings(offerMatcherSettingsFrom((key) => conf.getOption(key)));
+  const useFetcherCache = conf.getBoolean('spark.mesos.fetcherCache.enable', false);
+  // Spark's setupUris: comma-separated, trimmed, each cached when the fetcher cache is on.
+  const extraUris: CommandInfoURI[] = (conf.getOption('spark.mesos.uris') ?? '')
+    .split(',')
+    .map((uri) => uri.trim())
+    .filter((uri) => uri !== '')
+    .map((uri) => ({ value: uri, cache: useFetcherCache }));
+  const environment: Record<string, string> = {};
+  for (const [key, value] of conf.getAll()) {
+    if (key.startsWith('spark.executorEnv.') && key.length > 'spark.executorEnv.'.length) {
+      environment[key.slice('spark.executorEnv.'.length)] = value;
+    }
+  }
+  return {
+    offerSettings,
+    taskCpus: offerSettings.taskCpus,
+    executorMemoryMiB: conf.getSizeAsMb('spark.executor.memory', '1g'),
+    node: conf.getOption('spark.mesos.executor.node') ?? 'node',
+    bundledNode: conf.getBoolean('spark.mesos.executor.bundleNode', false),
+    useFetcherCache,
+    extraUris,
+    environment,
+    taskLabels: parseMesosLabels('spark.mesos.task.labels', conf.getOption('spark.mesos.task.labels')),
+    maxTaskFailures: conf.getInt('spark.task.maxFailures', 4),
+    shutdownTimeoutMs: conf.getTimeAsMs('spark.mesos.coarse.shutdownTimeout', '10s'),
+    rejectOfferDurationSeconds: offerSettings.rejectOfferDurationSeconds,
+  };
+}
+
+/** Spark keys of Mesos containers that the backends do not apply yet (they run the executor in the agent's default container). */
+const NOT_APPLIED_KEYS = [
+  'spark.mesos.executor.docker.image',
+  'spark.mesos.network.name',
+  'spark.mesos.executor.secret.names',
+  'spark.mesos.executor.secret.values',
+] as const;
+
+/** Warnings for settings the Mesos backends do not apply yet, one per key set. */
+export function notAppliedSettings(conf: SparkConf): string[] {
+  return NOT_APPLIED_KEYS.filter((key) => conf.contains(key)).map(
+    (key) =>
+      `${key} is set but not applied: spark-mesos runs executors in the agent's default (Mesos) container, without Docker images, CNI networks or file secrets yet`,
+  );
+}
+
+/** Mesos task states after which the task is gone (TASK_UNREACHABLE counts: we do not wait for it). */
+const GONE_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_LOST',
+  'TASK_ERROR',
+  'TASK_DROPPED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+  'TASK_UNREACHABLE',
+]);
+
+/** Whether a task in `state` no longer runs (for us). */
+export function isGoneState(state: TaskState): boolean {
+  return GONE_STATES.has(state);
+}
+
+/** Whether `state` counts as a failure of the agent (Spark's `isMesosTaskFailed`: FAILED, LOST, plus ERROR). */
+export function isFailureState(state: TaskState): boolean {
+  return state === 'TASK_FAILED' || state === 'TASK_LOST' || state === 'TASK_ERROR';
+}
+
+/**
+ * Whether Mesos never handed the task to an agent: its offers were gone when the ACCEPT arrived
+ * (a rescind, a master failover), or the master dropped it. Nothing ran, nothing failed: no
+ * agent or executor is to blame.
+ */
+export function neverLaunched(status: TaskStatus): boolean {
+  return status.state === 'TASK_DROPPED' || status.reason === 'REASON_INVALID_OFFERS';
+}
+
+/** A status for messages: `TASK_FAILED (REASON_CONTAINER_LAUNCH_FAILED): message`. */
+export function describeStatus(status: TaskStatus): string {
+  return `${status.state}${status.reason === undefined ? '' : ` (${status.reason})`}${
+    status.message === undefined || status.message === '' ? '' : `: ${status.message}`
+  }`;
+}
+
+/** A subscribed scheduler client and what it was subscribed with. */
+export interface MesosSubscription {
+  /** The subscribed client (SUBSCRIBED received). */
+  readonly client: SchedulerClient;
+  /** The FrameworkInfo it subscribed with. */
+  readonly frameworkInfo: FrameworkInfo;
+  /** The credentials it used (also for the operator reads of sandboxes). */
+  readonly credentials: MesosCredentials;
+}
+
+function masterText(master: string | MasterDetector): string {
+  return typeof master === 'string' ? master : 'the detected master';
+}
+
+/**
+ * Builds the FrameworkInfo, resolves the credentials and subscribes, waiting at most the
+ * subscribe timeout. Registers `listen` before subscribing, so no event is missed.
+ *
+ * @throws SparkMesosError `SM_ERR_MESOS_AUTHENTICATION` when the master refuses the credentials
+ *   (or asks for some and none are set), `SM_ERR_MESOS_UNREACHABLE` when no subscription is made
+ *   in time, or the client's error when the master refuses the framework.
+ */
+export async function subscribeToMesos(
+  options: MesosBackendOptions,
+  listen: (client: SchedulerClient) => void,
+): Promise<MesosSubscription> {
+  const { conf } = options;
+  const log = options.log ?? STDERR_MESOS_BACKEND_LOG;
+  const credentials = options.credentials ?? (await resolveMesosCredentials(conf));
+  const frameworkInfo = buildFrameworkInfo(
+    conf,
+    credentials.principal === undefined ? {} : { principal: credentials.principal },
+  );
+  // Messages name the backend (its name masks a ZooKeeper password), not the raw URL.
+  const shownMaster = options.name ?? masterText(options.master);
+  let lastProblem: string | undefined;
+  const client = createSchedulerClient({
+    master: options.master,
+    frameworkInfo,
+    ...(credentials.principal === undefined
+      ? {}
+      : { auth: { principal: credentials.principal, secret: credentials.secret ?? '' } }),
+    ...(options.schedulerClient?.encoding === undefined ? {} : { encoding: options.schedulerClient.encoding }),
+    ...(options.schedulerClient?.heartbeatMissLimit === undefined
+      ? {}
+      : { heartbeatMissLimit: options.schedulerClient.heartbeatMissLimit }),
+    logger: {
+      info: (message) => log('info', message),
+      warn: (message) => {
+        lastProblem = message;
+        log('warn', message);
+      },
+    },
+  });
+  listen(client);
+  const timeoutMs = options.subscribeTimeoutMs ?? conf.getTimeAsMs('spark.mesos.subscribeTimeout', '30s');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new SparkMesosError(
+          'SM_ERR_MESOS_UNREACHABLE',
+          `Could not subscribe to the Mesos master ${shownMaster} within ${timeoutMs} ms${
+            lastProblem === undefined ? '' : ` (last problem: ${lastProblem})`
+          }; check spark.master and that the master is running and reachable from this host (spark.mesos.subscribeTimeout sets the wait)`,
+          { cause: { master: shownMaster, lastProblem } },
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([client.start(), timeout]);
+  } catch (error) {
+    await client.close().catch(() => {});
+    if (isSparkMesosError(error, 'SM_ERR_MESOS_UNAUTHORIZED') || isSparkMesosError(error, 'SM_ERR_MESOS_FORBIDDEN')) {
+      const who =
+        credentials.principal === undefined
+          ? 'no credentials were given'
+          : `principal "${credentials.principal}" was refused`;
+      throw new SparkMesosError(
+        'SM_ERR_MESOS_AUTHENTICATION',
+        `Mesos authentication refused by ${shownMaster}: ${who}; set spark.mesos.principal and spark.mesos.secret (or SPARK_MESOS_PRINCIPAL / SPARK_MESOS_SECRET, or their .file / _FILE forms) to credentials the master accepts`,
+        { cause: error, details: { master: shownMaster, principal: credentials.principal } },
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { client, frameworkInfo, credentials };
+}
+
+/** Reads the tails of sandbox files of the framework's tasks through the master's operator endpoints. */
+export interface SandboxReader {
+  /**
+   * The last `bytes` of `file` (`stderr` by default) in the sandbox of task `taskId`, or a
+   * sentence saying why it could not be read. Never throws.
+   */
+  tail(taskId: string, options?: { file?: string; bytes?: number }): Promise<string>;
+}
+
+/** A {@link SandboxReader} over the subscription's current leader. */
+export function createSandboxReader(subscription: MesosSubscription): SandboxReader {
+  let operator: OperatorClient | undefined;
+  let operatorFor: string | undefined;
+  const { principal, secret } = subscription.credentials;
+  return {
+    async tail(taskId, options = {}) {
+      const file = options.file ?? 'stderr';
+      try {
+        const leader = subscription.client.leaderUrl;
+        if (leader === undefined) return `(the ${file} of task ${taskId} cannot be read: no master is known)`;
+        if (operator === undefined || operatorFor !== leader) {
+          operator = createOperatorClient({
+            master: new URL(leader).origin,
+            timeoutMs: 5000,
+            ...(principal === undefined ? {} : { authorization: { kind: 'basic', principal, secret: secret ?? '' } }),
+          });
+          operatorFor = leader;
+        }
+        const sandbox = await operator.locateTaskSandbox(taskId, subscription.client.frameworkId);
+        const tail = await operator.readFileTail(
+          sandbox.agentUrl,
+          `${sandbox.directory}/${file}`,
+          options.bytes ?? 4096,
+        );
+        return tail.data;
+      } catch (error) {
+        return `(the ${file} of task ${taskId} could not be read from its sandbox: ${(error as Error).message})`;
+      }
+    },
+  };
+}
+
+/**
+ * Text ready to append to an output tail: a header naming the task's sandbox, then the tail.
+ * Kept short (the task scheduler quotes the last 2,000 characters of an output tail).
+ */
+export function sandboxTailSection(what: string, tail: string, maxCharacters = 1500): string {
+  const trimmed = tail.length > maxCharacters ? tail.slice(-maxCharacters) : tail;
+  return `\n--- tail of the stderr in the sandbox of ${what} ---\n${trimmed.replace(/\n$/, '')}\n`;
+}
+
+/**
+ * The driver's end of the executor link, where `spark.driver.host` (or `bindHost`) says, on
+ * `spark.driver.port` (0: a free one), advertising `spark.driver.host` (or `advertisedHost`).
+ */
+export function startDriverEndpoint(options: MesosBackendOptions, secret: Uint8Array): Promise<DriverEndpoint> {
+  const { conf } = options;
+  const log = options.log ?? STDERR_MESOS_BACKEND_LOG;
+  const driverHost = conf.getOption('spark.driver.host');
+  const advertisedHost = options.advertisedHost ?? driverHost;
+  return createDriverEndpoint({
+    secret,
+    host: options.bindHost ?? conf.getOption('spark.driver.bindAddress') ?? driverHost ?? '0.0.0.0',
+    port: conf.getInt('spark.driver.port', 0),
+    ...(advertisedHost === undefined ? {} : { advertisedHost }),
+    log: (level, message) => log(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', message),
+  });
+}
