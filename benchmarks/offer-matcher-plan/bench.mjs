@@ -5,80 +5,53 @@
 // target (10,000 offers × 100,000 tasks), 50,000 offers, a coarse-grained round of 50,000 offers,
 // and the curve as offers and tasks double together.
 //
-//   node --expose-gc bench.mjs [--runs N] [--quick]
+//   node --expose-gc --single-threaded-gc bench.mjs [--runs N] [--quick] [--build dist/index.js] [--out file.json]
+//
+// --single-threaded-gc keeps garbage collection on the planning thread, so the round is timed on
+// one core; CPU time (user + system) is reported beside wall time, since other work on a shared
+// machine stretches wall time.
 //
 // Not a test: nothing here asserts on speed.
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { planOffers } from '@spark-mesos/offer-matcher';
+import { makeRound } from './workload.mjs';
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    build: { type: 'string' },
+    out: { type: 'string' },
+  },
 });
+// --build times another build's index.js (e.g. a copy of the dist before a change).
+const { planOffers } = await import(
+  args.build === undefined ? '@spark-mesos/offer-matcher' : pathToFileURL(resolve(args.build)).href
+);
 const runs = Number(args.runs ?? (args.quick ? 3 : 7));
 
-// A small deterministic generator, so every run plans the same round.
-function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-function makeOffers(count) {
-  const offers = [];
-  for (let i = 0; i < count; i++) {
-    const reserved = i % 2 === 0;
-    const role = reserved ? { role: 'spark', reservations: [{ type: 'STATIC', role: 'spark' }] } : {};
-    offers.push({
-      id: { value: `o${i}` },
-      framework_id: { value: 'f1' },
-      agent_id: { value: `s${i}` },
-      hostname: `host${i}`,
-      resources: [
-        { name: 'cpus', type: 'SCALAR', scalar: { value: 16 }, ...role },
-        { name: 'mem', type: 'SCALAR', scalar: { value: 65_536 }, ...role },
-        { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31_000, end: 32_000 }] } },
-      ],
-      attributes: [{ name: 'zone', type: 'TEXT', text: { value: `zone-${i % 3}` } }],
-    });
-  }
-  return offers;
-}
-
-function makeTasks(count, offerCount) {
-  const next = random(count * 31 + offerCount);
-  const tasks = [];
-  for (let i = 0; i < count; i++) {
-    const task = { id: `t${i}`, cpus: next() < 0.8 ? 1 : 2 };
-    if (next() < 0.3) {
-      const host = Math.floor(next() * offerCount);
-      task.preferredHosts = next() < 0.5 ? [`host${host}`] : [`host${host}`, `host${(host + 1) % offerCount}`];
-    }
-    tasks.push(task);
-  }
-  return tasks;
-}
-
 function measure(label, offerCount, taskCount, mode) {
-  const offers = makeOffers(offerCount);
-  const demand =
-    mode === 'fine' ? { mode, tasks: makeTasks(taskCount, offerCount) } : { mode, executorLimit: taskCount };
-  const settings = { executorCores: mode === 'coarse' ? 4 : undefined, localityWaitSeconds: 0 };
-  const round = () => planOffers({ offers, demand, settings, now: 0 });
+  const input = makeRound(offerCount, taskCount, mode);
+  const round = () => planOffers(input);
   round();
   const times = [];
+  const cpuTimes = [];
   let result;
   for (let i = 0; i < runs; i++) {
     globalThis.gc?.();
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     result = round();
+    const cpu = process.cpuUsage(cpuStart);
     times.push(performance.now() - start);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
   }
   times.sort((a, b) => a - b);
+  cpuTimes.sort((a, b) => a - b);
   result = undefined;
   globalThis.gc?.();
   const before = process.memoryUsage().heapUsed;
@@ -93,6 +66,8 @@ function measure(label, offerCount, taskCount, mode) {
     tasks: mode === 'fine' ? taskCount : 0,
     medianMs: Number(times[Math.floor(times.length / 2)].toFixed(1)),
     minMs: Number(times[0].toFixed(1)),
+    maxMs: Number(times.at(-1).toFixed(1)),
+    cpuMedianMs: Number(cpuTimes[Math.floor(cpuTimes.length / 2)].toFixed(1)),
     resultHeapMiB: Number((held / 2 ** 20).toFixed(1)),
     placed,
     launches: result.launches.length,
@@ -117,5 +92,14 @@ if (!args.quick) {
   rows.push(measure('50,000 offers', 50_000, 100_000, 'fine'));
   rows.push(measure('50,000 offers, coarse', 50_000, 100_000, 'coarse'));
 }
-const machine = { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, runs };
-writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+const machine = {
+  node: process.version,
+  cpu: os.cpus()[0]?.model,
+  cores: os.cpus().length,
+  runs,
+  loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))),
+};
+writeFileSync(
+  args.out ?? new URL('./results.json', import.meta.url),
+  `${JSON.stringify({ machine, rows }, null, 2)}\n`,
+);

@@ -1,4 +1,5 @@
 export { SparkConf } from '@spark-mesos/config';
+export { type BackendForMasterOptions, createBackendForMaster } from './backend-for-master.js';
 export { CORE_KEYS_OWNER, coreKeys, registerCoreKeys } from './core-keys.js';
 export { DagScheduler, type Stage } from './dag-scheduler.js';
 export { Dataset, type DatasetHost, type RunJobFunction, takePartitionsToTry } from './dataset.js';
@@ -9,6 +10,13 @@ export {
   type LocalBackendOptions,
   type LocalTaskRunner,
 } from './local-backend.js';
+export { createLocalClusterBackend, type LocalClusterBackendOptions, localClusterConf } from './local-cluster.js';
+export { mesosBackendKeys, registerMesosBackendKeys } from './mesos-backend-keys.js';
+export type { ExecutorSource, MesosBackendLog, MesosBackendOptions } from './mesos-backend-support.js';
+export { createMesosCoarseBackend, type MesosCoarseBackendOptions } from './mesos-coarse-backend.js';
+export { prepareExecutorSource } from './mesos-executor-source.js';
+export { createMesosFineBackend, type MesosFineBackendOptions } from './mesos-fine-backend.js';
+export { buildFrameworkInfo, parseMesosLabels } from './mesos-framework-info.js';
 export type {
   ExecutorDescription,
   SchedulerBackend,

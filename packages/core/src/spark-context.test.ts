@@ -24,7 +24,7 @@ describe('SparkContext', () => {
     });
     await expect(
       SparkContext.create(new SparkConf().setMaster('mesos://127.0.0.1:5050').setAppName('x')),
-    ).rejects.toMatchObject({ code: 'SM_ERR_UNSUPPORTED_MASTER' });
+    ).rejects.toMatchObject({ code: 'SM_ERR_NO_EXECUTOR_SOURCE' });
   });
 
   it('allows one active context, shared by getOrCreate, and a new one after stop', async () => {

@@ -4,12 +4,14 @@ import { SparkConf } from '@spark-mesos/config';
 import { SparkMesosError } from '@spark-mesos/errors';
 import { createTaskRunner as createExecutorTaskRunner } from '@spark-mesos/executor';
 import { type MasterUrl, parseMasterUrl } from '@spark-mesos/master-url';
+import { createBackendForMaster } from './backend-for-master.js';
 import { registerCoreKeys } from './core-keys.js';
 import { DagScheduler } from './dag-scheduler.js';
 import { Dataset, type DatasetHost, type RunJobFunction } from './dataset.js';
 import type { HealthTrackerSettings } from './health-tracker.js';
 import { type ActionDefinition, type LineageNode, newNodeId } from './lineage.js';
 import { createLocalBackend, type LocalTaskRunner } from './local-backend.js';
+import { registerMesosBackendKeys } from './mesos-backend-keys.js';
 import type { SchedulerBackend } from './scheduler-backend.js';
 import { checkCapturedValues, shippableFunction, userCallSite } from './shippable-function.js';
 import {
@@ -158,6 +160,7 @@ export class SparkContext {
 
   static async #start(original: SparkConf, options: SparkContextOptions): Promise<SparkContext> {
     registerCoreKeys(original.registry);
+    registerMesosBackendKeys(original.registry);
     const conf = original.clone();
     const masterText = conf.getOption('spark.master');
     if (masterText === undefined || masterText.trim() === '') {
@@ -409,9 +412,11 @@ async function createBackendFor(
       name: master.threads === 1 ? 'local' : `local[${master.threads}]`,
     });
   }
+  const mesos = createBackendForMaster(master, conf);
+  if (mesos !== undefined) return mesos;
   throw new SparkMesosError(
     'SM_ERR_UNSUPPORTED_MASTER',
-    `No backend runs the master ${master.kind === 'mesos' ? 'mesos://…' : 'local-cluster[…]'} yet; use local[N] for now (the Mesos backends come with the spark-mesos package)`,
+    `No backend runs the master kind "${master.kind}"; use local[N], local-cluster[A,C,M] or mesos://…`,
     { cause: { master: master.kind } },
   );
 }

@@ -28,17 +28,37 @@ describe('MesosSchedulerUtilsSuite constraint cases', () => {
     expect(parseConstraintString('').size).toBe(0);
   });
 
+  // Spark's case expects "os;zone:us-east" to throw: Guava's MapSplitter rejects an entry without
+  // ":". Our documented grammar (attr:v1,v2;attr2;attr3:) allows "os" alone — the attribute must be
+  // present, with any value, as "os:" — so the case keeps its name and asserts that; truly
+  // malformed input (more than one ":", no attribute name, an empty entry) still throws.
   it('throw an exception when the input is malformed', () => {
+    expect(asObject(parseConstraintString('os;zone:us-east'))).toEqual({ os: [], zone: ['us-east'] });
     let error: unknown;
     try {
-      parseConstraintString('os;zone:us-east');
+      parseConstraintString('os;zone:us-east:1');
     } catch (caught) {
       error = caught;
     }
     expect(isSparkMesosError(error, 'SM_ERR_BAD_CONSTRAINTS')).toBe(true);
     expect((error as Error).message).toContain('Bad constraint string');
-    expect((error as Error).message).toContain('entry "os"');
-    expect(() => parseConstraintString('a:b:c')).toThrow(/entry "a:b:c"/);
+    expect((error as Error).message).toContain('entry "zone:us-east:1"');
+    expect(() => parseConstraintString('a:b:c')).toThrow(/entry "a:b:c" .* has more than one ":"/);
+    expect(() => parseConstraintString(':x')).toThrow(/entry ":x" .* names no attribute/);
+    expect(() => parseConstraintString('os:centos7;')).toThrow(/entry "" .* names no attribute/);
+    expect(() => parseConstraintString('os;;zone:a')).toThrow(/names no attribute/);
+  });
+
+  it('an attribute without ":" must be present with any value, as "attr:" (the grammar attr:v1,v2;attr2;attr3:)', () => {
+    const constraints = parseConstraintString('rack:r1,r2;gpu;zone:');
+    expect(asObject(constraints)).toEqual({ rack: ['r1', 'r2'], gpu: [], zone: [] });
+    expect(asObject(parseConstraintString(' gpu '))).toEqual(asObject(parseConstraintString('gpu:')));
+    const attributes = [text('rack', 'r1'), text('zone', 'z'), scalar('gpu', 0)];
+    expect(matchesAttributeRequirements(constraints, attributes)).toBe(true);
+    expect(unmetConstraints(constraints, [text('rack', 'r1'), text('zone', 'z')])).toEqual([
+      { attribute: 'gpu', required: [], offered: undefined },
+    ]);
+    expect(() => parseConstraintString('gpu;gpu:')).toThrow(/attribute "gpu" appears twice/);
   });
 
   it('rejects an attribute named twice', () => {
@@ -97,8 +117,11 @@ describe('parseConstraintString properties', () => {
   it('parses what it is given back into the same map (property)', () => {
     fc.assert(
       fc.property(fc.dictionary(word, fc.uniqueArray(word, { maxLength: 4 }), { maxKeys: 5 }), (expected) => {
+        // An attribute with no values is written alone or with ":" (both mean any value).
         const textForm = Object.entries(expected)
-          .map(([name, values]) => `${name}:${values.join(',')}`)
+          .map(([name, values], index) =>
+            values.length === 0 && index % 2 === 0 ? name : `${name}:${values.join(',')}`,
+          )
           .join(' ; ');
         const parsed = asObject(parseConstraintString(textForm));
         const sorted = Object.fromEntries(Object.entries(expected).map(([name, values]) => [name, [...values].sort()]));

@@ -8,17 +8,28 @@ import type { Attribute } from '@spark-mesos/mesos-client';
 export type AttributeConstraints = ReadonlyMap<string, ReadonlySet<string>>;
 
 const GRAMMAR_HINT =
-  'write entries as attribute:value1,value2 separated by ";" (an empty value list such as "os:" accepts any value)';
+  'write entries as attribute:value1,value2 separated by ";" (an attribute alone, "os" or "os:", accepts any value)';
+
+function badConstraints(key: string, text: string, entry: string, problem: string): SparkMesosError {
+  return new SparkMesosError(
+    'SM_ERR_BAD_CONSTRAINTS',
+    `Bad constraint string in ${key}: entry "${entry}" of "${text}" ${problem}; ${GRAMMAR_HINT}.`,
+    { cause: { key, value: text, entry }, details: { key, entry } },
+  );
+}
 
 /**
- * Parses a constraint string the way Spark parses `spark.mesos.constraints` and
- * `spark.mesos.driver.constraints`: entries separated by `;` (trimmed), each `attribute:values`
- * with values separated by `,`. `os:centos7;zone:us-east-1a,us-east-1b` gives
- * `{ os → {centos7}, zone → {us-east-1a, us-east-1b} }`; `""` gives no constraints; `os:` gives
- * `{ os → {} }` (present with any value).
+ * Parses a constraint string — `spark.mesos.constraints`, `spark.mesos.driver.constraints` — in
+ * the grammar `attr:v1,v2;attr2;attr3:`: entries separated by `;` (trimmed), each an attribute
+ * name, optionally followed by `:` and values separated by `,`.
+ * `os:centos7;zone:us-east-1a,us-east-1b` gives `{ os → {centos7}, zone → {us-east-1a, us-east-1b} }`;
+ * `""` gives no constraints; `os` and `os:` both give `{ os → {} }` (present, with any value).
  *
- * As in Spark (Guava's `MapSplitter`), an entry without exactly one `:` (`os;zone:us-east`) and
- * an attribute named twice are errors. Empty values inside a list (`a:x,,y`) are ignored.
+ * Spark (Guava's `MapSplitter`) also rejects an entry without a `:` — its suite's "malformed"
+ * input `os;zone:us-east` — while its documented grammar `attr2` allows one; here it is allowed,
+ * as documented, and means the same as `attr2:`. Still errors: an entry with more than one `:`
+ * (`a:b:c`), an empty attribute name (`:x`, or an empty entry such as a trailing `;`), and an
+ * attribute named twice. Empty values inside a list (`a:x,,y`) are ignored.
  *
  * @param key the configuration key the text came from, named in errors.
  * @throws SparkMesosError `SM_ERR_BAD_CONSTRAINTS` naming the entry and the fix.
@@ -30,14 +41,9 @@ export function parseConstraintString(text: string, key = 'spark.mesos.constrain
   for (const rawEntry of text.split(';')) {
     const entry = rawEntry.trim();
     const parts = entry.split(':');
-    if (parts.length !== 2 || parts[0]!.trim() === '') {
-      throw new SparkMesosError(
-        'SM_ERR_BAD_CONSTRAINTS',
-        `Bad constraint string in ${key}: entry "${entry}" of "${text}" is not attribute:values; ${GRAMMAR_HINT}.`,
-        { cause: { key, value: text, entry }, details: { key, entry } },
-      );
-    }
+    if (parts.length > 2) throw badConstraints(key, text, entry, 'has more than one ":"');
     const name = parts[0]!.trim();
+    if (name === '') throw badConstraints(key, text, entry, 'names no attribute');
     if (constraints.has(name)) {
       throw new SparkMesosError(
         'SM_ERR_BAD_CONSTRAINTS',
@@ -45,7 +51,8 @@ export function parseConstraintString(text: string, key = 'spark.mesos.constrain
         { cause: { key, value: text, attribute: name }, details: { key, attribute: name } },
       );
     }
-    constraints.set(name, new Set(parts[1]!.split(',').filter((value) => value !== '')));
+    const values = parts[1] ?? '';
+    constraints.set(name, new Set(values.split(',').filter((value) => value !== '')));
   }
   return constraints;
 }

@@ -1,3 +1,4 @@
+export { OFFER_MATCHER_CONFIG_KEYS, type OfferMatcherConfigKey, type OfferMatcherConfigKind } from './config-keys.js';
 export {
   type AttributeConstraints,
   formatAttributeValue,
@@ -21,6 +22,7 @@ export {
   type PlanOffersInput,
   type PlanOffersResult,
   type PlanState,
+  type PortDemand,
   planOffers,
   recordAgentFailure,
   type TaskDescription,

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConstraintString } from './constraints.js';
 import { initialPlanState, type PlanState, planOffers, recordAgentFailure } from './plan-offers.js';
-import { resourcePoolKey, roundScalar, sumScalar } from './resources.js';
-import { type OfferMatcherSettings, resolveOfferMatcherSettings } from './settings.js';
+import { createScalarCutter, resourcePoolKey, roundScalar, sumScalar } from './resources.js';
+import { type OfferMatcherSettings, offerMatcherSettingsFrom, resolveOfferMatcherSettings } from './settings.js';
 import { executorMemoryMiB } from './sizing.js';
 
 interface OfferShape {
@@ -221,7 +221,11 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
     });
     expect(plan.launches).toEqual([]);
     expect(plan.declines).toMatchObject([
-      { offerId: 'o1', refuseSeconds: 5, reasons: [{ code: 'PORTS_UNAVAILABLE' }] },
+      {
+        offerId: 'o1',
+        refuseSeconds: 5,
+        reasons: [{ code: 'PORTS_UNAVAILABLE', message: 'needs port 30100, offers ports 31100-31200' }],
+      },
     ]);
   });
 
@@ -240,6 +244,54 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
     expect(executor.resources.find((resource) => resource.name === 'ports')?.ranges?.range).toEqual([
       { begin: 30100, end: 30100 },
     ]);
+  });
+
+  it('takes ports the caller names and a count of ephemeral ones, keeping the role (beyond Spark)', () => {
+    const offer: Offer = {
+      ...createOffer('o1', { mem: EXECUTOR_MEMORY, cpus: 4 }),
+      resources: [
+        scalar('mem', EXECUTOR_MEMORY),
+        scalar('cpus', 4),
+        { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31000, end: 31010 }] }, role: 'spark' },
+        { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 40000, end: 40100 }] } },
+      ],
+    };
+    const plan = coarse([offer], { requiredPorts: [40050] }, undefined, { ports: { named: [31005, 40050], count: 2 } });
+    const executor = plan.launches[0]!.executors[0]!;
+    expect(executor.ports).toEqual([31000, 31001, 31005, 40050]);
+    expect(executor.resources.filter((piece) => piece.name === 'ports')).toEqual([
+      { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 40050, end: 40050 }] } },
+      {
+        name: 'ports',
+        type: 'RANGES',
+        role: 'spark',
+        ranges: {
+          range: [
+            { begin: 31000, end: 31001 },
+            { begin: 31005, end: 31005 },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('gives a named port to one executor per agent only, and says which port is missing', () => {
+    const offers = offersOf([{ mem: EXECUTOR_MEMORY * 2, cpus: 8, ports: [30000, 30010] }]);
+    const plan = coarse(offers, { executorCores: 4 }, undefined, { ports: { named: [30005] } });
+    expect(plan.launches[0]!.executors.map((executor) => executor.ports)).toEqual([[30005]]);
+    expect(plan.launches[0]!.reasons).toEqual([
+      { code: 'PORTS_UNAVAILABLE', message: 'needs port 30005, offers ports 30000-30004,30006-30010' },
+    ]);
+    const short = coarse(offers, {}, undefined, { ports: { count: 20 } });
+    expect(short.declines[0]!.reasons[0]!.message).toBe('needs 20 ports (0 named, 20 more), offers ports 30000-30010');
+  });
+
+  it('rejects a port request that cannot be met by any offer', () => {
+    const offers = offersOf([{ mem: EXECUTOR_MEMORY, cpus: 4, ports: [30000, 30010] }]);
+    expect(() => coarse(offers, {}, undefined, { ports: { named: [70000] } })).toThrow(
+      expect.objectContaining({ code: 'SM_ERR_BAD_DEMAND' }),
+    );
+    expect(() => coarse(offers, {}, undefined, { ports: { count: 1.5 } })).toThrow(/demand.ports.count=1.5/);
   });
 
   it('supports data locality with dynamic allocation', () => {
@@ -336,7 +388,7 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
 
 function fine(
   offers: Offer[],
-  tasks: { id: string; preferredHosts?: string[]; cpus?: number; diskMiB?: number }[],
+  tasks: { id: string; preferredHosts?: string[]; cpus?: number; memMiB?: number; diskMiB?: number }[],
   settings: OfferMatcherSettings = {},
   state?: PlanState,
   now = 0,
@@ -349,13 +401,16 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
   const minMem = executorMemoryMiB(resolveOfferMatcherSettings(settings));
 
   it('mesos resource offers result in launching tasks', () => {
+    // Spark's case launches on an offer of exactly the executor memory: it runs without our
+    // memory headroom (spark.mesos.fineGrained.memoryHeadroom=0), which would keep 32 MB unused.
+    const exactFit: OfferMatcherSettings = { ...settings, fineGrainedMemoryHeadroomMiB: 0 };
     expect(minMem).toBe(484);
     const offers = offersOf([
       { mem: minMem, cpus: 4 },
       { mem: minMem - 1, cpus: 4 },
       { mem: minMem, cpus: 4 },
     ]);
-    const plan = fine(offers, [{ id: 'n1' }], settings);
+    const plan = fine(offers, [{ id: 'n1' }], exactFit);
     expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
     const task = plan.launches[0]!.tasks[0]!;
     expect(task.taskId).toBe('n1');
@@ -364,7 +419,7 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     expect(plan.declines.map((decline) => decline.offerId)).toEqual(['o2', 'o3']);
     expect(plan.declines[0]?.reasons[0]?.message).toBe('needs 484 MB memory, offers 483 MB');
     // Unwanted resources offered on an existing node are declined.
-    const again = fine(offersOf([{ mem: minMem, cpus: 4 }]), [], settings, plan.state);
+    const again = fine(offersOf([{ mem: minMem, cpus: 4 }]), [], exactFit, plan.state);
     expect(again.launches).toEqual([]);
     expect(again.declines.map((decline) => decline.offerId)).toEqual(['o1']);
   });
@@ -441,6 +496,75 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     expect(local.launches.map((launch) => launch.hostname)).toEqual(['host9']);
     const late = fine(offers, [{ id: 't1', preferredHosts: ['host9'] }], settings, waiting.state, 3000);
     expect(late.launches.map((launch) => launch.hostname)).toEqual(['host1']);
+  });
+});
+
+describe('fine-grained memory headroom (MESOS-1688; ours, spark.mesos.fineGrained.memoryHeadroom)', () => {
+  const settings: OfferMatcherSettings = { executorMemoryMiB: 100, taskCpus: 1 };
+  const executorMemory = executorMemoryMiB(resolveOfferMatcherSettings(settings));
+
+  it('leaves 32 MB of the offered memory unused when it starts an executor', () => {
+    const offers = offersOf([
+      { mem: executorMemory + 31, cpus: 4 },
+      { mem: executorMemory + 32, cpus: 4 },
+    ]);
+    const plan = fine(offers, [{ id: 't1' }], settings);
+    expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o2']);
+    expect(sumScalar(plan.launches[0]!.executors[0]!.resources, 'mem')).toBe(executorMemory);
+    expect(plan.declines.map((decline) => [decline.offerId, decline.refuseSeconds, decline.reasons])).toEqual([
+      [
+        'o1',
+        5,
+        [
+          {
+            code: 'INSUFFICIENT_MEMORY',
+            message: `needs ${executorMemory} MB memory for the executor + 32 MB left unused (spark.mesos.fineGrained.memoryHeadroom, MESOS-1688), offers ${executorMemory + 31} MB`,
+          },
+        ],
+      ],
+    ]);
+  });
+
+  it('keeps the headroom from tasks that ask for memory in the same round, and says so', () => {
+    const offers = offersOf([{ mem: executorMemory + 32 + 100, cpus: 4 }]);
+    const plan = fine(
+      offers,
+      [
+        { id: 't1', memMiB: 100 },
+        { id: 't2', memMiB: 20 },
+      ],
+      settings,
+    );
+    expect(plan.launches[0]!.tasks.map((task) => task.taskId)).toEqual(['t1']);
+    expect(plan.unplacedTaskIds).toEqual(['t2']);
+    expect(sumScalar(plan.launches[0]!.tasks[0]!.resources, 'mem')).toBe(100);
+    expect(plan.launches[0]!.reasons).toEqual([
+      {
+        code: 'INSUFFICIENT_MEMORY',
+        message:
+          'kept 32 MB memory unused next to the new executor (spark.mesos.fineGrained.memoryHeadroom, MESOS-1688): 0 MB left for tasks',
+      },
+    ]);
+  });
+
+  it('does not hold an agent that already runs our executor to it', () => {
+    const state: PlanState = { ...initialPlanState(), agents: { s1: { hostname: 'host1', executors: 1 } } };
+    const plan = fine(offersOf([{ mem: 10, cpus: 1 }]), [{ id: 't1', memMiB: 10 }], settings, state);
+    expect(plan.launches[0]!.tasks.map((task) => task.taskId)).toEqual(['t1']);
+  });
+
+  it('takes any headroom from spark.mesos.fineGrained.memoryHeadroom, and 0 turns it off', () => {
+    const offers = offersOf([{ mem: executorMemory + 100, cpus: 4 }]);
+    const large = fine(offers, [{ id: 't1' }], {
+      ...settings,
+      ...offerMatcherSettingsFrom((key) => (key === 'spark.mesos.fineGrained.memoryHeadroom' ? '101m' : undefined)),
+    });
+    expect(large.launches).toEqual([]);
+    expect(large.declines[0]!.reasons[0]!.message).toContain('+ 101 MB left unused');
+    const off = offerMatcherSettingsFrom((key) => (key === 'spark.mesos.fineGrained.memoryHeadroom' ? '0' : undefined));
+    expect(off).toEqual({ fineGrainedMemoryHeadroomMiB: 0 });
+    const exact = fine(offersOf([{ mem: executorMemory, cpus: 4 }]), [{ id: 't1' }], { ...settings, ...off });
+    expect(exact.launches.map((launch) => launch.offerId)).toEqual(['o1']);
   });
 });
 
@@ -673,7 +797,7 @@ describe('planOffers properties', () => {
     );
   });
 
-  it('fine: never over-commits an offer, places each task at most once, pays the executor once per agent', () => {
+  it('fine: never over-commits an offer, places each task at most once, pays the executor once per agent, keeps the memory headroom', () => {
     fc.assert(
       fc.property(
         fc.array(offerArbitrary, { maxLength: 8 }),
@@ -701,6 +825,122 @@ describe('planOffers properties', () => {
             for (const task of launch.tasks) expect(sumScalar(task.resources, 'cpus')).toBe(taskCpus);
           }
           for (const count of executorsByAgent.values()) expect(count).toBe(1);
+          // A new executor leaves the memory headroom (32 MB by default) of its agent's offers unused.
+          for (const launch of plan.launches) {
+            if (launch.executors.length === 0) continue;
+            const offered = offers.filter((offer) => launch.offerIds.includes(offer.id.value));
+            const used = [...launch.executors, ...launch.tasks].flatMap((item) => item.resources);
+            const offeredMem = sumScalar(
+              offered.flatMap((offer) => offer.resources ?? []),
+              'mem',
+            );
+            expect(roundScalar(offeredMem - sumScalar(used, 'mem'))).toBeGreaterThanOrEqual(32);
+          }
+        },
+      ),
+    );
+  });
+
+  it('fine: cuts each launch exactly as createScalarCutter would, executor first, tasks in order (reference)', () => {
+    // Offers with pieces of several roles (reserved first), split across offers of one agent.
+    const piece = fc.record({
+      name: fc.constantFrom('cpus', 'mem'),
+      milli: fc.integer({ min: 0, max: 6000 }),
+      reserved: fc.boolean(),
+    });
+    const offerShape = fc.record({
+      agent: fc.integer({ min: 1, max: 4 }).map((n) => `s${n}`),
+      pieces: fc.array(piece, { maxLength: 5 }),
+    });
+    const task = fc.record({
+      cpus: fc.integer({ min: 1, max: 2500 }).map((milli) => milli / 1000),
+      memMiB: fc.constantFrom(undefined, 0, 50, 300),
+    });
+    fc.assert(
+      fc.property(fc.array(offerShape, { maxLength: 6 }), fc.array(task, { maxLength: 30 }), (shapes, tasks) => {
+        const offers = shapes.map((shape, index): Offer => {
+          const offer = createOffer(`o${index}`, { mem: 0, cpus: 0, agent: shape.agent });
+          return {
+            ...offer,
+            resources: shape.pieces.map((item) =>
+              scalar(
+                item.name,
+                item.name === 'mem' ? item.milli : item.milli / 1000,
+                item.reserved ? { role: 'spark', reservations: [{ type: 'STATIC', role: 'spark' }] } : {},
+              ),
+            ),
+          };
+        });
+        const demand = tasks.map((item, index) => ({ id: `t${index}`, ...item }));
+        const settings = { executorMemoryMiB: 100, taskCpus: 1, fineGrainedMemoryHeadroomMiB: 0 };
+        const plan = planOffers({ offers, demand: { mode: 'fine', tasks: demand }, settings, now: 0 });
+        const memory = executorMemoryMiB(resolveOfferMatcherSettings(settings));
+        for (const launch of plan.launches) {
+          const offered = launch.offerIds.flatMap(
+            (id) => offers.find((offer) => offer.id.value === id)?.resources ?? [],
+          );
+          const cutter = createScalarCutter(offered);
+          for (const executor of launch.executors) {
+            expect(executor.resources).toEqual(cutter.take({ cpus: 1, mem: memory }));
+          }
+          for (const placed of launch.tasks) {
+            const wanted = demand.find((item) => item.id === placed.taskId)!;
+            const mem = wanted.memMiB ?? 0;
+            const expected = mem > 0 ? cutter.take({ cpus: wanted.cpus, mem }) : cutter.takeScalar('cpus', wanted.cpus);
+            expect(placed.resources).toEqual(expected);
+          }
+        }
+      }),
+    );
+  });
+
+  it('coarse ports: each executor gets its named ports and count, inside the offered ranges, none twice on an agent', () => {
+    // Each offer its own ten ports (Mesos never offers a port twice), some of them.
+    const portOffer = fc.record({
+      agent: fc.integer({ min: 1, max: 3 }).map((n) => `s${n}`),
+      start: fc.integer({ min: 0, max: 5 }),
+      size: fc.integer({ min: 0, max: 4 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(portOffer, { maxLength: 6 }),
+        fc.uniqueArray(fc.integer({ min: 100, max: 165 }), { maxLength: 2 }),
+        fc.integer({ min: 0, max: 3 }),
+        (shapes, named, count) => {
+          const offers = shapes.map((shape, index) =>
+            createOffer(`o${index}`, {
+              mem: 10 * EXECUTOR_MEMORY,
+              cpus: 8,
+              agent: shape.agent,
+              ports: [100 + index * 10 + shape.start, 100 + index * 10 + shape.start + shape.size],
+            }),
+          );
+          const plan = coarse(offers, { executorCores: 2 }, undefined, { ports: { named, count } });
+          checkNotOverCommitted(offers, plan.launches);
+          for (const launch of plan.launches) {
+            const offered = launch.offerIds.flatMap(
+              (id) => offers.find((offer) => offer.id.value === id)?.resources ?? [],
+            );
+            const inOffered = (port: number) =>
+              offered.some((piece) =>
+                (piece.ranges?.range ?? []).some((range) => range.begin <= port && port <= range.end),
+              );
+            const taken: number[] = [];
+            for (const executor of launch.executors) {
+              expect(executor.ports).toHaveLength(named.length + count);
+              for (const port of named) expect(executor.ports).toContain(port);
+              for (const port of executor.ports) expect(inOffered(port)).toBe(true);
+              const fromResources = executor.resources
+                .filter((piece) => piece.name === 'ports')
+                .flatMap((piece) => (piece.ranges?.range ?? []).flatMap((range) => [range.begin, range.end]));
+              expect(Math.min(...fromResources, Number.POSITIVE_INFINITY)).toBe(
+                executor.ports.length > 0 ? executor.ports[0] : Number.POSITIVE_INFINITY,
+              );
+              taken.push(...executor.ports);
+            }
+            expect(new Set(taken).size).toBe(taken.length);
+          }
+          for (const decline of plan.declines) expect(decline.reasons.length).toBeGreaterThan(0);
         },
       ),
     );

@@ -1,8 +1,11 @@
+import { SparkMesosError } from '@spark-mesos/errors';
 import type { Offer, Resource } from '@spark-mesos/mesos-client';
-import { unmetConstraints } from './constraints.js';
+import { type UnmetConstraint, unmetConstraints } from './constraints.js';
 import {
-  createScalarCutter,
+  preferenceOrder,
   type ResourceRequest,
+  rangesContain,
+  rangesOf,
   roundScalar,
   sumScalar,
   takeResources,
@@ -64,10 +67,26 @@ export function recordAgentFailure(state: PlanState, agentId: string, now: numbe
   };
 }
 
+/**
+ * Ports each coarse-grained executor takes from the offered `ports` ranges, with the offered
+ * piece's role and reservations kept.
+ */
+export interface PortDemand {
+  /**
+   * Port numbers each executor must get (e.g. one the driver chose), besides the settings'
+   * `requiredPorts` (`spark.blockManager.port` when non-zero). Integers 1–65535. @default []
+   */
+  named?: readonly number[];
+  /** How many further ports (any free ones, lowest first) each executor takes. @default 0 */
+  count?: number;
+}
+
 /** Coarse-grained demand: executors sized by the settings. */
 export interface CoarseDemand {
   /** Coarse-grained: long-running executors. */
   mode: 'coarse';
+  /** Ports for each executor, besides `spark.blockManager.port`. @default none */
+  ports?: PortDemand;
   /** The executors wanted in total (dynamic allocation's target). @default unlimited */
   executorLimit?: number;
   /** Hosts where executors are preferred (dynamic allocation's locality). @default [] */
@@ -140,7 +159,10 @@ export interface PlannedExecutor {
   gpus: number;
   /** Disk taken in MiB (`spark.mesos.executor.disk`; 0 for the fine-grained executor). */
   diskMiB: number;
-  /** The ports it takes (named ports, e.g. `spark.blockManager.port`). */
+  /**
+   * The ports it takes, ascending: `spark.blockManager.port`, the demand's named ports and its
+   * counted ones (coarse-grained only; the fine-grained executor takes none).
+   */
   ports: number[];
 }
 
@@ -218,6 +240,8 @@ interface Candidate {
   /** The ids of all the agent's offers of the round, combined into this candidate. */
   offerIds: string[];
   agentId: string;
+  /** The agent's record in the state passed in (read once: keyed reads of a large record cost). */
+  agent: AgentRecord | undefined;
   remaining: Resource[];
   cpus: number;
   mem: number;
@@ -227,15 +251,52 @@ interface Candidate {
   executors: PlannedExecutor[];
   tasks: PlannedTask[];
   reasons: DecisionReason[];
-  /** Fine-grained: whether the agent runs (or will run) our executor (one candidate per agent). */
-  hasExecutor: boolean;
-  /** Fine-grained: the tasks placed, in order, before their resources are cut. */
-  placed: TaskDescription[] | undefined;
 }
 
 const NONE: readonly string[] = [];
 const NONE_RESOURCES: readonly Resource[] = [];
-const NONE_CANDIDATES: readonly Candidate[] = [];
+
+// Reasons without numbers are the same for every offer: one frozen object each.
+const NO_DEMAND: DecisionReason = Object.freeze({ code: 'NO_DEMAND', message: 'no pending tasks' });
+const NO_TASK_FITS: DecisionReason = Object.freeze({
+  code: 'NO_TASK_FITS',
+  message: 'no pending task fits or may use this offer',
+});
+
+const NONE_UNMET: readonly UnmetConstraint[] = [];
+
+/**
+ * The sums of the scalars the planner counts, in one pass over the pieces (as {@link sumScalar}:
+ * thousandths, so the sums are exact to Mesos' precision), written into `into`.
+ */
+function sumScalars(resources: readonly Resource[], into: { cpus: number; mem: number; gpus: number; disk: number }) {
+  let cpus = 0;
+  let mem = 0;
+  let gpus = 0;
+  let disk = 0;
+  for (const resource of resources) {
+    if (resource.type !== 'SCALAR') continue;
+    const milli = Math.round((resource.scalar?.value ?? 0) * 1000);
+    switch (resource.name) {
+      case 'cpus':
+        cpus += milli;
+        break;
+      case 'mem':
+        mem += milli;
+        break;
+      case 'gpus':
+        gpus += milli;
+        break;
+      case 'disk':
+        disk += milli;
+        break;
+    }
+  }
+  into.cpus = cpus / 1000;
+  into.mem = mem / 1000;
+  into.gpus = gpus / 1000;
+  into.disk = disk / 1000;
+}
 
 function reason(code: DecisionReasonCode, message: string): DecisionReason {
   return { code, message };
@@ -336,12 +397,14 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
   const roles = settings.role === undefined ? undefined : [settings.role, '*'];
   const candidateOfAgent = new Map<string, Candidate>();
   const demand = input.demand;
+  const constrained = settings.constraints.size > 0;
   // Disk is looked at only when asked for, so rounds without disk pay nothing for it.
   const needsDisk =
     demand.mode === 'coarse'
       ? settings.executorDiskMiB > 0
       : demand.tasks.some((task) => task.diskMiB !== undefined && task.diskMiB > 0);
 
+  const sums = { cpus: 0, mem: 0, gpus: 0, disk: 0 };
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
     const agent = state.agents[agentId];
@@ -372,7 +435,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       });
       continue;
     }
-    const unmet = unmetConstraints(settings.constraints, offer.attributes);
+    const unmet = constrained ? unmetConstraints(settings.constraints, offer.attributes) : NONE_UNMET;
     if (unmet.length > 0) {
       declines.push({
         offerId: offer.id.value,
@@ -397,16 +460,17 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
     if (needsDisk && remaining.some((piece) => piece.name === 'disk' && !isSplittableDisk(piece))) {
       remaining = remaining.filter((piece) => piece.name !== 'disk' || isSplittableDisk(piece));
     }
+    sumScalars(remaining, sums);
     // Several offers of one agent become one candidate, accepted together: resources split across
     // them can then hold one executor, and every piece taken still comes from one of them.
     const sameAgent = candidateOfAgent.get(agentId);
     if (sameAgent !== undefined) {
       sameAgent.offerIds.push(offer.id.value);
       sameAgent.remaining = sameAgent.remaining.concat(remaining);
-      sameAgent.cpus = roundScalar(sameAgent.cpus + sumScalar(remaining, 'cpus'));
-      sameAgent.mem = roundScalar(sameAgent.mem + sumScalar(remaining, 'mem'));
-      sameAgent.gpus = roundScalar(sameAgent.gpus + sumScalar(remaining, 'gpus'));
-      if (needsDisk) sameAgent.disk = roundScalar(sameAgent.disk + sumScalar(remaining, 'disk'));
+      sameAgent.cpus = roundScalar(sameAgent.cpus + sums.cpus);
+      sameAgent.mem = roundScalar(sameAgent.mem + sums.mem);
+      sameAgent.gpus = roundScalar(sameAgent.gpus + sums.gpus);
+      if (needsDisk) sameAgent.disk = roundScalar(sameAgent.disk + sums.disk);
       continue;
     }
     // All fields set here, so every candidate has one shape.
@@ -414,16 +478,15 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       offer,
       offerIds: [offer.id.value],
       agentId,
+      agent,
       remaining,
-      cpus: sumScalar(remaining, 'cpus'),
-      mem: sumScalar(remaining, 'mem'),
-      gpus: sumScalar(remaining, 'gpus'),
-      disk: needsDisk ? sumScalar(remaining, 'disk') : 0,
+      cpus: sums.cpus,
+      mem: sums.mem,
+      gpus: sums.gpus,
+      disk: needsDisk ? sums.disk : 0,
       executors: [],
       tasks: [],
       reasons: [],
-      hasExecutor: false,
-      placed: undefined,
     };
     candidates.push(candidate);
     candidateOfAgent.set(agentId, candidate);
@@ -462,6 +525,47 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
   return { launches, declines, state: result.state, unplacedTaskIds: result.unplacedTaskIds };
 }
 
+/**
+ * The ports each coarse executor takes: the settings' required ports and the demand's named ones
+ * (deduplicated, in that order) and a count of further ports.
+ * @throws SparkMesosError `SM_ERR_BAD_DEMAND` for a port that is not an integer 1–65535, or a
+ *   count that is not a non-negative integer.
+ */
+function portRequest(settings: ResolvedOfferMatcherSettings, demand: CoarseDemand): { named: number[]; count: number } {
+  const named = [...new Set([...settings.requiredPorts, ...(demand.ports?.named ?? [])])];
+  for (const port of named) {
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new SparkMesosError(
+        'SM_ERR_BAD_DEMAND',
+        `Port ${port} cannot be requested: ask for integer ports from 1 to 65535 (spark.blockManager.port or demand.ports.named).`,
+        { cause: { port }, details: { port } },
+      );
+    }
+  }
+  const count = demand.ports?.count ?? 0;
+  if (!Number.isInteger(count) || count < 0) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_DEMAND',
+      `demand.ports.count=${count} is not valid: ask for a whole number of ports, 0 or more.`,
+      { cause: { count }, details: { count } },
+    );
+  }
+  return { named, count };
+}
+
+/** Why an offer's ports cannot hold an executor's, with the numbers. */
+function describePortShortage(remaining: readonly Resource[], named: readonly number[], count: number): string {
+  const offered = rangesOf(remaining, 'ports');
+  const offeredText =
+    offered.length === 0
+      ? 'offers no ports'
+      : `offers ports ${offered.map((range) => (range.begin === range.end ? `${range.begin}` : `${range.begin}-${range.end}`)).join(',')}`;
+  const missing = named.filter((port) => !rangesContain(offered, port));
+  if (missing.length > 0) return `needs port${missing.length > 1 ? 's' : ''} ${missing.join(',')}, ${offeredText}`;
+  return `needs ${named.length + count} ports (${named.length} named, ${count} more), ${offeredText}`;
+}
+
+// The ports taken, ascending (named and counted ones together).
 function portsOf(resources: readonly Resource[]): number[] {
   const ports: number[] = [];
   for (const resource of resources) {
@@ -469,7 +573,7 @@ function portsOf(resources: readonly Resource[]): number[] {
     for (const range of resource.ranges?.range ?? [])
       for (let port = range.begin; port <= range.end; port++) ports.push(port);
   }
-  return ports;
+  return ports.sort((a, b) => a - b);
 }
 
 function planCoarse(
@@ -481,6 +585,9 @@ function planCoarse(
 ): { state: PlanState; unplacedTaskIds: string[] } {
   const memory = executorMemoryMiB(settings);
   const disk = settings.executorDiskMiB;
+  const ports = portRequest(settings, demand);
+  const portRanges: ResourceRequest['ranges'] =
+    ports.named.length > 0 || ports.count > 0 ? { ports: { named: ports.named, count: ports.count } } : {};
   const coresMax = effectiveCoresMax(settings);
   const limit = demand.executorLimit ?? Number.POSITIVE_INFINITY;
   let coresAcquired = state.coresAcquired;
@@ -544,11 +651,11 @@ function planCoarse(
     if (disk > 0) scalars.disk = disk;
     const request: ResourceRequest = {
       scalars,
-      ranges: settings.requiredPorts.length > 0 ? { ports: { named: settings.requiredPorts } } : {},
+      ranges: portRanges,
     };
     const taken = takeResources(candidate.remaining, request);
     if (taken === undefined) {
-      return fail('PORTS_UNAVAILABLE', `needs ports ${settings.requiredPorts.join(',')} outside the offered ranges`);
+      return fail('PORTS_UNAVAILABLE', describePortShortage(candidate.remaining, ports.named, ports.count));
     }
     candidate.remaining = taken.remaining;
     candidate.cpus = roundScalar(candidate.cpus - cpus);
@@ -595,6 +702,305 @@ function planCoarse(
   return { state: next, unplacedTaskIds: [] };
 }
 
+// The fields of a candidate in FineRound.numbers.
+const CPUS = 0;
+const MEM = 1;
+const GPUS = 2;
+const DISK = 3;
+const PAID = 4;
+// 1 when this round starts our executor on the candidate (and so keeps the memory headroom).
+const STARTED = 5;
+// Cutting: the candidate's pieces in pieceLeft/pieceOrder (START … END - 1), its first `cpus`
+// piece with something left (-1: look), and SHARED_SLOTS keys of shared cuts (-1: free) — next to
+// the numbers a fit check reads, so a cpus-only task's cut reaches nothing else of the candidate.
+const START = 6;
+const END = 7;
+const FIRST_CPUS = 8;
+const SHARED = 9;
+// Shared cuts remembered per candidate (1 cpu, 2 cpus, …); further distinct cuts are not shared.
+const SHARED_SLOTS = 4;
+const STRIDE = SHARED + SHARED_SLOTS;
+
+/**
+ * The numbers of one fine-grained round, per candidate side by side in one typed array (a round
+ * touches them once per task tried: kept together in memory and out of the garbage collector's
+ * way), with the resource cutting. A class, not closures in planFine: closures are new functions
+ * every round, which would throw away planFine's optimised code each time ("wrong call target").
+ */
+class FineRound {
+  readonly count: number;
+  /**
+   * Per candidate, side by side (one cache line per candidate for a fit check): cpus, memory,
+   * gpus and disk left, and 1 when the agent runs (or will run) our executor — the offers of an
+   * agent are one candidate, so the executor is paid once per agent.
+   */
+  readonly numbers: Float64Array;
+  /** The candidates in the order of their first task. */
+  readonly placedOrder: Candidate[] = [];
+  /**
+   * Tasks the numbers placed but the cut refused (only a rounding difference could): reported
+   * unplaced after the others, per candidate in the order above.
+   */
+  cutFailures: Map<Candidate, string[]> | undefined = undefined;
+
+  // The cutting state of every candidate in flat arrays rather than an object per offer (the
+  // same rules as createScalarCutter: thousandths, reserved pieces first, pieces copied with
+  // their role and reservations; equal single-piece cuts share one list). Candidate i's pieces
+  // (candidate.remaining) sit at numbers[i * STRIDE + START] … numbers[i * STRIDE + END] - 1.
+  /** Thousandths left per scalar piece (0 for other pieces). */
+  readonly pieceLeft: Float64Array;
+  /** Per slot, in cutting order: the index within candidate.remaining of the piece cut there. */
+  readonly pieceOrder: Int32Array;
+  /** 1 once a candidate's pieces are loaded (at its first task). */
+  readonly loaded: Uint8Array;
+  /** Per candidate, SHARED_SLOTS shared cuts (their keys are in numbers). */
+  readonly sharedLists: (Resource[] | undefined)[];
+
+  /** The memory a new executor makes unavailable: its own and the headroom left unused. */
+  readonly executorMemoryWithHeadroom: number;
+
+  constructor(
+    readonly candidates: Candidate[],
+    readonly agents: Record<string, AgentRecord>,
+    readonly executorCpus: number,
+    readonly executorMemory: number,
+    readonly memoryHeadroom: number,
+  ) {
+    this.executorMemoryWithHeadroom = executorMemory + memoryHeadroom;
+    const count = candidates.length;
+    this.count = count;
+    this.numbers = new Float64Array(count * STRIDE);
+    let pieces = 0;
+    for (let index = 0; index < count; index++) {
+      const candidate = candidates[index]!;
+      const at = index * STRIDE;
+      this.numbers[at + CPUS] = candidate.cpus;
+      this.numbers[at + MEM] = candidate.mem;
+      this.numbers[at + GPUS] = candidate.gpus;
+      this.numbers[at + DISK] = candidate.disk;
+      this.numbers[at + PAID] = (candidate.agent?.executors ?? 0) > 0 ? 1 : 0;
+      this.numbers[at + START] = pieces;
+      pieces += candidate.remaining.length;
+      this.numbers[at + END] = pieces;
+      this.numbers[at + FIRST_CPUS] = -1;
+      for (let slot = 0; slot < SHARED_SLOTS; slot++) this.numbers[at + SHARED + slot] = -1;
+    }
+    this.pieceLeft = new Float64Array(pieces);
+    this.pieceOrder = new Int32Array(pieces);
+    this.loaded = new Uint8Array(count);
+    this.sharedLists = new Array(count * SHARED_SLOTS).fill(undefined);
+  }
+
+  /** Whether this round starts our executor on the candidate. */
+  started(index: number): boolean {
+    return this.numbers[index * STRIDE + STARTED] === 1;
+  }
+
+  /** Whether the candidate runs (or will run) our executor. */
+  paid(index: number): boolean {
+    return this.numbers[index * STRIDE + PAID] === 1;
+  }
+
+  /** What the candidate has left of a scalar (`CPUS`, `MEM`). */
+  left(index: number, field: number): number {
+    return this.numbers[index * STRIDE + field]!;
+  }
+
+  /** Whether a task of these needs (plus the executor, when not paid yet) fits the candidate. */
+  fits(index: number, cpus: number, mem: number, gpus: number, disk: number): boolean {
+    const numbers = this.numbers;
+    const at = index * STRIDE;
+    const free = numbers[at + PAID] === 1;
+    return (
+      numbers[at + CPUS]! - (free ? 0 : this.executorCpus) >= cpus - 1e-9 &&
+      numbers[at + MEM]! - (free ? 0 : this.executorMemoryWithHeadroom) >= mem - 1e-9 &&
+      numbers[at + GPUS]! >= gpus - 1e-9 &&
+      numbers[at + DISK]! >= disk - 1e-9
+    );
+  }
+
+  /** Loads a candidate's pieces for cutting (at its first task). */
+  private load(index: number): void {
+    const pieces = this.candidates[index]!.remaining;
+    const start = this.numbers[index * STRIDE + START]!;
+    const order = preferenceOrder(pieces);
+    for (let at = 0; at < pieces.length; at++) {
+      const piece = pieces[at]!;
+      this.pieceLeft[start + at] = piece.type === 'SCALAR' ? Math.round((piece.scalar?.value ?? 0) * 1000) : 0;
+      this.pieceOrder[start + at] = order[at]!;
+    }
+    this.loaded[index] = 1;
+  }
+
+  /**
+   * Takes the amounts from the candidate's pieces (as ScalarCutter.take): all or nothing, names
+   * in the record's order, each from the pieces in preference order.
+   */
+  private take(index: number, scalars: Readonly<Record<string, number>>): Resource[] | undefined {
+    const pieces = this.candidates[index]!.remaining;
+    const start = this.numbers[index * STRIDE + START]!;
+    const end = this.numbers[index * STRIDE + END]!;
+    const left = this.pieceLeft;
+    const order = this.pieceOrder;
+    const names = Object.keys(scalars);
+    for (const name of names) {
+      let need = Math.round(scalars[name]! * 1000);
+      for (let slot = start; slot < end && need > 0; slot++) {
+        const pieceIndex = order[slot]!;
+        const piece = pieces[pieceIndex]!;
+        if (piece.name === name && piece.type === 'SCALAR') need -= left[start + pieceIndex]!;
+      }
+      if (need > 0) return undefined;
+    }
+    const taken: Resource[] = [];
+    for (const name of names) {
+      let need = Math.round(scalars[name]! * 1000);
+      for (let slot = start; slot < end && need > 0; slot++) {
+        const pieceIndex = order[slot]!;
+        const piece = pieces[pieceIndex]!;
+        const have = left[start + pieceIndex]!;
+        if (piece.name !== name || piece.type !== 'SCALAR' || have <= 0) continue;
+        const use = Math.min(have, need);
+        need -= use;
+        left[start + pieceIndex] = have - use;
+        taken.push({ ...piece, scalar: { value: use / 1000 } });
+      }
+    }
+    // A task's cpus may have used up the piece remembered as the first.
+    this.numbers[index * STRIDE + FIRST_CPUS] = -1;
+    return taken;
+  }
+
+  /** Takes `amount` cpus (as ScalarCutter.takeScalar): equal cuts from one piece share a list. */
+  private takeCpus(index: number, amount: number): Resource[] | undefined {
+    const numbers = this.numbers;
+    const at = index * STRIDE;
+    const start = numbers[at + START]!;
+    const end = numbers[at + END]!;
+    const left = this.pieceLeft;
+    const order = this.pieceOrder;
+    let need = Math.round(amount * 1000);
+    // The first piece with something left stays the first until it is used up (amounts only
+    // shrink), so it is remembered until then; the pieces themselves are read only to find it.
+    let first = numbers[at + FIRST_CPUS]!;
+    if (first === -1 || left[start + first]! <= 0) {
+      const pieces = this.candidates[index]!.remaining;
+      first = -1;
+      for (let slot = start; slot < end; slot++) {
+        const pieceIndex = order[slot]!;
+        const piece = pieces[pieceIndex]!;
+        if (piece.name === 'cpus' && piece.type === 'SCALAR' && left[start + pieceIndex]! > 0) {
+          first = pieceIndex;
+          break;
+        }
+      }
+      numbers[at + FIRST_CPUS] = first;
+    }
+    if (first === -1 || left[start + first]! < need) {
+      const pieces = this.candidates[index]!.remaining;
+      let have = 0;
+      for (let slot = start; slot < end; slot++) {
+        const pieceIndex = order[slot]!;
+        const piece = pieces[pieceIndex]!;
+        if (piece.name === 'cpus' && piece.type === 'SCALAR' && left[start + pieceIndex]! > 0)
+          have += left[start + pieceIndex]!;
+      }
+      if (have < need) return undefined;
+    }
+    if (need > 0 && left[start + first]! >= need) {
+      left[start + first] = left[start + first]! - need;
+      const key = first * 1e9 + need;
+      let free = -1;
+      for (let slot = 0; slot < SHARED_SLOTS; slot++) {
+        const slotKey = numbers[at + SHARED + slot]!;
+        if (slotKey === key) return this.sharedLists[index * SHARED_SLOTS + slot]!;
+        if (slotKey === -1 && free === -1) free = slot;
+      }
+      const shared = [{ ...this.candidates[index]!.remaining[first]!, scalar: { value: need / 1000 } }];
+      if (free !== -1) {
+        numbers[at + SHARED + free] = key;
+        this.sharedLists[index * SHARED_SLOTS + free] = shared;
+      }
+      return shared;
+    }
+    const pieces = this.candidates[index]!.remaining;
+    const taken: Resource[] = [];
+    for (let slot = start; slot < end && need > 0; slot++) {
+      const pieceIndex = order[slot]!;
+      const piece = pieces[pieceIndex]!;
+      const available = left[start + pieceIndex]!;
+      if (piece.name !== 'cpus' || piece.type !== 'SCALAR' || available <= 0) continue;
+      const use = Math.min(available, need);
+      need -= use;
+      left[start + pieceIndex] = available - use;
+      taken.push({ ...piece, scalar: { value: use / 1000 } });
+    }
+    return taken;
+  }
+
+  /**
+   * Places a task (and the executor first, when the agent has none). Resource pieces are cut at
+   * once — the executor first, then the tasks in the order they are placed — so each launch keeps
+   * the offered roles and reservations.
+   */
+  place(index: number, task: TaskDescription, cpus: number, mem: number, gpus: number, disk: number): void {
+    const candidate = this.candidates[index]!;
+    if (this.loaded[index] === 0) {
+      this.load(index);
+      this.placedOrder.push(candidate);
+    }
+    const numbers = this.numbers;
+    const at = index * STRIDE;
+    if (numbers[at + PAID] === 0) {
+      numbers[at + PAID] = 1;
+      numbers[at + CPUS] = numbers[at + CPUS]! - this.executorCpus;
+      // The headroom stays unused for the rest of the round (MESOS-1688).
+      numbers[at + MEM] = numbers[at + MEM]! - this.executorMemoryWithHeadroom;
+      numbers[at + STARTED] = 1;
+      // One candidate per agent, and this runs once per candidate: the state's record is current.
+      const agent = candidate.agent;
+      this.agents[candidate.agentId] =
+        agent === undefined
+          ? { hostname: candidate.offer.hostname, executors: 1 }
+          : { ...agent, hostname: candidate.offer.hostname, executors: (agent.executors ?? 0) + 1 };
+      // The only executor of the candidate this round: a list of one, not a grown one.
+      candidate.executors = [
+        {
+          resources: this.take(index, { cpus: this.executorCpus, mem: this.executorMemory }) ?? [],
+          cpus: this.executorCpus,
+          memMiB: this.executorMemory,
+          gpus: 0,
+          diskMiB: 0,
+          ports: [],
+        },
+      ];
+    }
+    numbers[at + CPUS] = numbers[at + CPUS]! - cpus;
+    numbers[at + MEM] = numbers[at + MEM]! - mem;
+    numbers[at + GPUS] = numbers[at + GPUS]! - gpus;
+    numbers[at + DISK] = numbers[at + DISK]! - disk;
+    let resources: Resource[] | undefined;
+    if (mem > 0 || gpus > 0 || disk > 0) {
+      const scalars: Record<string, number> = { cpus };
+      if (mem > 0) scalars.mem = mem;
+      if (gpus > 0) scalars.gpus = gpus;
+      if (disk > 0) scalars.disk = disk;
+      resources = this.take(index, scalars);
+    } else {
+      // The usual fine-grained task needs cpus only: no record, and equal cuts share one list.
+      resources = this.takeCpus(index, cpus);
+    }
+    if (resources !== undefined) {
+      candidate.tasks.push({ taskId: task.id, resources });
+    } else {
+      this.cutFailures ??= new Map();
+      const failed = this.cutFailures.get(candidate);
+      if (failed === undefined) this.cutFailures.set(candidate, [task.id]);
+      else failed.push(task.id);
+    }
+  }
+}
+
 function planFine(
   candidates: Candidate[],
   demand: FineDemand,
@@ -606,189 +1012,165 @@ function planFine(
   const executorCpus = settings.mesosExecutorCores;
   const agents: Record<string, AgentRecord> = { ...state.agents };
   const unplaced: string[] = [];
-  const placedCandidates: Candidate[] = [];
-  // The offers of an agent are one candidate, so the executor is paid once per agent.
-  for (const candidate of candidates) candidate.hasExecutor = (agents[candidate.agentId]?.executors ?? 0) > 0;
-  const hasExecutor = (candidate: Candidate) => candidate.hasExecutor;
+  const count = candidates.length;
+  const headroom = settings.fineGrainedMemoryHeadroomMiB;
+  const round = new FineRound(candidates, agents, executorCpus, memory, headroom);
 
   if (demand.tasks.length === 0) {
-    for (const candidate of candidates) candidate.reasons = [reason('NO_DEMAND', 'no pending tasks')];
+    for (const candidate of candidates) candidate.reasons = [NO_DEMAND];
     return { state, unplacedTaskIds: [] };
   }
 
-  // Per candidate: what a task may still use (numbers only; resource pieces are cut at the end).
-  const fits = (candidate: Candidate, cpus: number, mem: number, gpus: number, disk: number): boolean => {
-    const paid = candidate.hasExecutor;
-    return (
-      candidate.cpus - (paid ? 0 : executorCpus) >= cpus - 1e-9 &&
-      candidate.mem - (paid ? 0 : memory) >= mem - 1e-9 &&
-      candidate.gpus >= gpus - 1e-9 &&
-      candidate.disk >= disk - 1e-9
-    );
-  };
-  const place = (
-    candidate: Candidate,
-    task: TaskDescription,
-    cpus: number,
-    mem: number,
-    gpus: number,
-    disk: number,
-  ) => {
-    if (!hasExecutor(candidate)) {
-      candidate.hasExecutor = true;
-      candidate.cpus -= executorCpus;
-      candidate.mem -= memory;
-      const agent = agents[candidate.agentId];
-      agents[candidate.agentId] = {
-        ...agent,
-        hostname: candidate.offer.hostname,
-        executors: (agent?.executors ?? 0) + 1,
-      };
-      candidate.executors.push({ resources: [], cpus: executorCpus, memMiB: memory, gpus: 0, diskMiB: 0, ports: [] });
-    }
-    candidate.cpus -= cpus;
-    candidate.mem -= mem;
-    candidate.gpus -= gpus;
-    candidate.disk -= disk;
-    if (candidate.placed === undefined) {
-      candidate.placed = [task];
-      placedCandidates.push(candidate);
-    } else {
-      candidate.placed.push(task);
-    }
-  };
-
-  const byHost = new Map<string, Candidate[]>();
-  for (const candidate of candidates) {
-    const list = byHost.get(candidate.offer.hostname);
-    if (list === undefined) byHost.set(candidate.offer.hostname, [candidate]);
-    else list.push(candidate);
+  // Candidates by hostname: the first of each host, and a chain to the next one of that host.
+  const firstOfHost = new Map<string, number>();
+  const nextOfHost = new Int32Array(count);
+  for (let index = count - 1; index >= 0; index--) {
+    const hostname = candidates[index]!.offer.hostname;
+    nextOfHost[index] = firstOfHost.get(hostname) ?? -1;
+    firstOfHost.set(hostname, index);
   }
   const waitStart = state.localityWaitStartedAt ?? now;
   const waitOver = now - waitStart >= settings.localityWaitSeconds * 1000;
   let waitingForLocality = false;
 
-  // Pass 1: tasks with preferred hosts go there when they fit.
-  const rest: TaskDescription[] = [];
-  for (const task of demand.tasks) {
+  // Pass 1: tasks with preferred hosts go there when they fit. The others (by index) wait for pass 2.
+  const tasks = demand.tasks;
+  const rest = new Int32Array(tasks.length);
+  let restCount = 0;
+  for (let taskIndex = 0; taskIndex < tasks.length; taskIndex++) {
+    const task = tasks[taskIndex]!;
+    const hosts = task.preferredHosts;
+    if (hosts === undefined || hosts.length === 0) {
+      rest[restCount++] = taskIndex;
+      continue;
+    }
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
     const disk = task.diskMiB ?? 0;
     let done = false;
-    const hosts = task.preferredHosts ?? NONE;
-    for (const host of hosts) {
-      for (const candidate of byHost.get(host) ?? NONE_CANDIDATES) {
-        if (fits(candidate, cpus, mem, gpus, disk)) {
-          place(candidate, task, cpus, mem, gpus, disk);
+    for (let hostIndex = 0; hostIndex < hosts.length && !done; hostIndex++) {
+      for (let index = firstOfHost.get(hosts[hostIndex]!) ?? -1; index !== -1; index = nextOfHost[index]!) {
+        if (round.fits(index, cpus, mem, gpus, disk)) {
+          round.place(index, task, cpus, mem, gpus, disk);
           done = true;
           break;
         }
       }
-      if (done) break;
     }
     if (done) continue;
-    if (hosts.length > 0 && !waitOver) {
+    if (!waitOver) {
       waitingForLocality = true;
       unplaced.push(task.id);
     } else {
-      rest.push(task);
+      rest[restCount++] = taskIndex;
     }
   }
 
   // Pass 2: the others, round-robin over offers (spread, as TaskSchedulerImpl) or offer by
   // offer (pack). A need that fitted nowhere is remembered, so equal or larger needs skip the scan.
-  const open = candidates.slice();
+  // An offer with less than one default task left drops out of the rotation; the order of the
+  // others is kept.
+  const open = new Int32Array(count);
+  for (let index = 0; index < count; index++) open[index] = index;
+  let openCount = count;
+  const pack = settings.placement === 'pack';
   let cursor = 0;
-  let smallestMisfit: { cpus: number; mem: number; gpus: number; disk: number } | undefined;
-  for (const task of rest) {
+  let misfit = false;
+  let misfitCpus = 0;
+  let misfitMem = 0;
+  let misfitGpus = 0;
+  let misfitDisk = 0;
+  // The least memory an unplaced task (one that fitted nowhere) asks for, for the reasons.
+  let smallestUnplacedMem = Number.POSITIVE_INFINITY;
+  for (let restIndex = 0; restIndex < restCount; restIndex++) {
+    const task = tasks[rest[restIndex]!]!;
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
     const disk = task.diskMiB ?? 0;
-    if (
-      smallestMisfit !== undefined &&
-      cpus >= smallestMisfit.cpus &&
-      mem >= smallestMisfit.mem &&
-      gpus >= smallestMisfit.gpus &&
-      disk >= smallestMisfit.disk
-    ) {
+    if (misfit && cpus >= misfitCpus && mem >= misfitMem && gpus >= misfitGpus && disk >= misfitDisk) {
       unplaced.push(task.id);
+      if (mem > 0 && mem < smallestUnplacedMem) smallestUnplacedMem = mem;
       continue;
     }
-    let placedOn: Candidate | undefined;
-    for (let tried = 0; tried < open.length; tried++) {
-      const index = (cursor + tried) % open.length;
-      const candidate = open[index]!;
-      if (fits(candidate, cpus, mem, gpus, disk)) {
-        placedOn = candidate;
-        place(candidate, task, cpus, mem, gpus, disk);
-        cursor = settings.placement === 'pack' ? index : index + 1;
+    let at = -1;
+    for (let tried = 0, position = cursor; tried < openCount; tried++, position++) {
+      if (position === openCount) position = 0;
+      if (round.fits(open[position]!, cpus, mem, gpus, disk)) {
+        at = position;
         break;
       }
     }
-    if (placedOn === undefined) {
-      smallestMisfit = { cpus, mem, gpus, disk };
+    if (at === -1) {
+      misfit = true;
+      misfitCpus = cpus;
+      misfitMem = mem;
+      misfitGpus = gpus;
+      misfitDisk = disk;
       unplaced.push(task.id);
+      if (mem > 0 && mem < smallestUnplacedMem) smallestUnplacedMem = mem;
+      continue;
     }
-    // An offer with less than one default task left drops out of the rotation (in place, so
-    // the round-robin order of the others is kept).
-    if (placedOn !== undefined && !fits(placedOn, settings.taskCpus, 0, 0, 0)) {
-      const index = open.indexOf(placedOn, Math.max(0, cursor - 1));
-      const at = index === -1 ? open.indexOf(placedOn) : index;
-      open.splice(at, 1);
+    const index = open[at]!;
+    round.place(index, task, cpus, mem, gpus, disk);
+    cursor = pack ? at : at + 1;
+    if (!round.fits(index, settings.taskCpus, 0, 0, 0)) {
+      open.copyWithin(at, at + 1, openCount);
+      openCount -= 1;
       if (at < cursor) cursor -= 1;
     }
-    if (open.length > 0) cursor %= open.length;
+    if (cursor >= openCount) cursor = 0;
   }
 
-  // Cut the resource pieces, so each launch keeps the offered roles and reservations.
-  for (const candidate of placedCandidates) {
-    const cutter = createScalarCutter(candidate.remaining);
-    const executor = candidate.executors[0];
-    if (executor !== undefined) executor.resources = cutter.take({ cpus: executorCpus, mem: memory }) ?? [];
-    for (const task of candidate.placed!) {
-      const mem = task.memMiB ?? 0;
-      const gpus = task.gpus ?? 0;
-      const disk = task.diskMiB ?? 0;
-      const cpus = task.cpus ?? settings.taskCpus;
-      let resources: Resource[] | undefined;
-      if (mem > 0 || gpus > 0 || disk > 0) {
-        const scalars: Record<string, number> = { cpus };
-        if (mem > 0) scalars.mem = mem;
-        if (gpus > 0) scalars.gpus = gpus;
-        if (disk > 0) scalars.disk = disk;
-        resources = cutter.take(scalars);
-      } else {
-        resources = cutter.takeScalar('cpus', cpus);
-      }
-      // The numbers above already checked the fit; only a rounding difference could refuse here.
-      if (resources === undefined) unplaced.push(task.id);
-      else candidate.tasks.push({ taskId: task.id, resources });
-    }
-    candidate.remaining = cutter.remaining();
+  const cutFailures = round.cutFailures;
+  if (cutFailures !== undefined) {
+    for (const candidate of round.placedOrder) unplaced.push(...(cutFailures.get(candidate) ?? NONE));
   }
 
-  for (const candidate of candidates) {
+  // Why the candidates without tasks (or, when tasks are left, every candidate) got no more.
+  for (let index = 0; index < count; index++) {
+    const candidate = candidates[index]!;
     if (candidate.tasks.length > 0 && unplaced.length === 0) continue;
-    const cpusNeeded = (hasExecutor(candidate) ? 0 : executorCpus) + settings.taskCpus;
-    if (candidate.tasks.length === 0 && waitingForLocality && rest.length === 0) {
+    const hasExecutor = round.paid(index);
+    const cpusLeft = round.left(index, CPUS);
+    const memLeft = round.left(index, MEM);
+    const cpusNeeded = (hasExecutor ? 0 : executorCpus) + settings.taskCpus;
+    if (candidate.tasks.length === 0 && waitingForLocality && restCount === 0) {
       candidate.reasons = [
         reason(
           'LOCALITY_WAIT',
           `waiting up to ${settings.localityWaitSeconds} s (spark.locality.wait) for preferred hosts`,
         ),
       ];
-    } else if (!hasExecutor(candidate) && candidate.mem < memory) {
+    } else if (!hasExecutor && memLeft < memory + headroom - 1e-9) {
       candidate.reasons = [
-        reason('INSUFFICIENT_MEMORY', `needs ${memory} MB memory, offers ${roundScalar(candidate.mem)} MB`),
+        reason(
+          'INSUFFICIENT_MEMORY',
+          headroom > 0
+            ? `needs ${memory} MB memory for the executor + ${headroom} MB left unused (spark.mesos.fineGrained.memoryHeadroom, MESOS-1688), offers ${roundScalar(memLeft)} MB`
+            : `needs ${memory} MB memory, offers ${roundScalar(memLeft)} MB`,
+        ),
       ];
-    } else if (candidate.cpus < cpusNeeded - 1e-9) {
+    } else if (cpusLeft < cpusNeeded - 1e-9) {
       candidate.reasons = [
-        reason('INSUFFICIENT_CPUS', `needs ${roundScalar(cpusNeeded)} cpus, offers ${roundScalar(candidate.cpus)}`),
+        reason('INSUFFICIENT_CPUS', `needs ${roundScalar(cpusNeeded)} cpus, offers ${roundScalar(cpusLeft)}`),
       ];
     } else if (candidate.tasks.length === 0) {
-      candidate.reasons = [reason('NO_TASK_FITS', 'no pending task fits or may use this offer')];
+      candidate.reasons = [NO_TASK_FITS];
+    } else if (
+      headroom > 0 &&
+      round.started(index) &&
+      smallestUnplacedMem > memLeft + 1e-9 &&
+      smallestUnplacedMem <= memLeft + headroom + 1e-9
+    ) {
+      // Partly used with cpus to spare while tasks wait: say what the headroom kept back.
+      candidate.reasons = [
+        reason(
+          'INSUFFICIENT_MEMORY',
+          `kept ${headroom} MB memory unused next to the new executor (spark.mesos.fineGrained.memoryHeadroom, MESOS-1688): ${roundScalar(memLeft)} MB left for tasks`,
+        ),
+      ];
     }
   }
 

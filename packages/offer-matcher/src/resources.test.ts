@@ -208,6 +208,49 @@ describe('takeResources', () => {
   });
 });
 
+// Spark's partitionPortResources cases: named ports are cut from the offered ranges with their
+// role; "random" (ephemeral, port 0) ports reserve nothing, as Spark's executors bind port 0.
+describe('MesosSchedulerUtilsSuite port cases', () => {
+  const portsOfTaken = (taken: readonly Resource[]) =>
+    taken.flatMap((piece) => (piece.ranges?.range ?? []).map((range) => [range.begin, range.end]));
+
+  it('Port reservation is done correctly with user specified ports only', () => {
+    const result = takeResources([ports(3000, 5000, { role: 'my_role' })], { ranges: { ports: { named: [4000] } } });
+    expect(result?.taken).toEqual([ports(4000, 4000, { role: 'my_role' })]);
+    expect(portsOfTaken(result?.taken ?? [])).toEqual([[4000, 4000]]);
+  });
+
+  it('Port reservation is done correctly with all random ports', () => {
+    const result = takeResources([ports(3000, 5000, { role: 'my_role' })], { ranges: { ports: { named: [] } } });
+    expect(portsOfTaken(result?.taken ?? [])).toEqual([]);
+    expect(result?.remaining).toEqual([ports(3000, 5000, { role: 'my_role' })]);
+  });
+
+  it('Port reservation is done correctly with user specified ports only - multiple ranges', () => {
+    const offered = [ports(3000, 5000, { role: 'my_role' }), ports(2000, 2500, { role: 'other_role' })];
+    const result = takeResources(offered, { ranges: { ports: { named: [4000] } } });
+    expect(result?.taken).toEqual([ports(4000, 4000, { role: 'my_role' })]);
+    expect(result?.remaining).toEqual([
+      {
+        ...ports(3000, 5000, { role: 'my_role' }),
+        ranges: {
+          range: [
+            { begin: 3000, end: 3999 },
+            { begin: 4001, end: 5000 },
+          ],
+        },
+      },
+      ports(2000, 2500, { role: 'other_role' }),
+    ]);
+  });
+
+  it('Port reservation is done correctly with all random ports - multiple ranges', () => {
+    const offered = [ports(3000, 5000, { role: 'my_role' }), ports(2000, 2500, { role: 'other_role' })];
+    const result = takeResources(offered, { ranges: { ports: { named: [] } } });
+    expect(portsOfTaken(result?.taken ?? [])).toEqual([]);
+  });
+});
+
 describe('createScalarCutter', () => {
   it('cuts like takeResources, reserved pieces first, and shares equal single-piece cuts', () => {
     const reserved = scalar('cpus', 2, { reservations: [{ type: 'STATIC', role: 'spark' }] });

@@ -184,11 +184,33 @@ function preference(resource: Resource): number {
   return (isReserved(resource) ? 0 : 1) + (resource.revocable !== undefined ? 2 : 0);
 }
 
-// Indices of `resources` in preference order; the identity when all pieces rank the same.
-function preferenceOrder(resources: readonly Resource[]): number[] {
-  const ranks = resources.map(preference);
-  const order = ranks.map((_, index) => index);
-  if (ranks.some((rank) => rank !== ranks[0])) order.sort((a, b) => ranks[a]! - ranks[b]!);
+// Shared identity orders by length (read-only), so an offer whose pieces all rank the same
+// allocates no order of its own.
+const IDENTITY_ORDERS: (readonly number[])[] = [];
+
+/**
+ * Indices of `resources` in the order pieces are cut: reserved before unreserved, non-revocable
+ * before revocable, else as offered. Read-only: the identity order is shared. Internal to the
+ * package (fine-grained planning cuts with it); not exported from its entry.
+ */
+export function preferenceOrder(resources: readonly Resource[]): readonly number[] {
+  const count = resources.length;
+  let uniform = true;
+  const firstRank = count > 0 ? preference(resources[0]!) : 0;
+  for (let index = 1; index < count && uniform; index++) uniform = preference(resources[index]!) === firstRank;
+  if (uniform && count <= 64) {
+    let identity = IDENTITY_ORDERS[count];
+    if (identity === undefined) {
+      identity = Object.freeze(Array.from({ length: count }, (_, index) => index));
+      IDENTITY_ORDERS[count] = identity;
+    }
+    return identity;
+  }
+  // Ranks are 0–3: collect indices rank by rank (stable, and no sort's work arrays per offer).
+  const order: number[] = [];
+  for (let rank = 0; rank < 4; rank++) {
+    for (let index = 0; index < count; index++) if (preference(resources[index]!) === rank) order.push(index);
+  }
   return order;
 }
 
@@ -273,84 +295,133 @@ export interface ScalarCutter {
 
 /** A {@link ScalarCutter} over `offered`. */
 export function createScalarCutter(offered: readonly Resource[]): ScalarCutter {
-  const order = preferenceOrder(offered);
-  const left = offered.map((piece) => (piece.type === 'SCALAR' ? toMilli(piece.scalar?.value ?? 0) : 0));
-  // A few distinct cuts per offer at most (1 cpu, 2 cpus): arrays beat a Map per offer.
-  const cacheKeys: number[] = [];
-  const cacheValues: Resource[][] = [];
-  return {
-    take(scalars) {
-      const names = Object.keys(scalars);
-      for (const name of names) {
-        let need = toMilli(scalars[name]!);
-        for (const index of order) {
-          if (need <= 0) break;
-          const piece = offered[index]!;
-          if (piece.name === name && piece.type === 'SCALAR') need -= left[index]!;
-        }
-        if (need > 0) return undefined;
-      }
-      const taken: Resource[] = [];
-      for (const name of names) {
-        let need = toMilli(scalars[name]!);
-        for (const index of order) {
-          if (need <= 0) break;
-          const piece = offered[index]!;
-          const have = left[index]!;
-          if (piece.name !== name || piece.type !== 'SCALAR' || have <= 0) continue;
-          const use = Math.min(have, need);
-          need -= use;
-          left[index] = have - use;
-          taken.push({ ...piece, scalar: { value: use / MILLI } });
-        }
-      }
-      return taken;
-    },
-    takeScalar(name, amount) {
-      let need = toMilli(amount);
-      let have = 0;
-      let first = -1;
-      for (const index of order) {
-        const piece = offered[index]!;
-        if (piece.name !== name || piece.type !== 'SCALAR' || left[index]! <= 0) continue;
-        if (first === -1) first = index;
-        have += left[index]!;
-      }
-      if (have < need) return undefined;
-      if (need > 0 && left[first]! >= need) {
-        // The common case (a task's cpus from one piece): equal cuts share one list, which
-        // keeps a round with 100,000 tasks from allocating 100,000 copies.
-        left[first] = left[first]! - need;
-        const key = first * 1e9 + need;
-        const at = cacheKeys.indexOf(key);
-        if (at !== -1) return cacheValues[at]!;
-        const shared = [{ ...offered[first]!, scalar: { value: need / MILLI } }];
-        cacheKeys.push(key);
-        cacheValues.push(shared);
-        return shared;
-      }
-      const taken: Resource[] = [];
+  return new OfferCutter(offered);
+}
+
+// A class rather than closures: one object per offer, and methods V8 can inline at call sites
+// that see many cutters (a round creates one per agent that gets something).
+class OfferCutter implements ScalarCutter {
+  private readonly offered: readonly Resource[];
+  private readonly order: readonly number[];
+  // Thousandths left of each scalar piece (0 for other pieces). A plain array: a small typed
+  // array costs several objects per offer.
+  private readonly left: number[];
+  // Shared cuts, as key, list, key, list…: a few distinct cuts per offer at most (1 cpu,
+  // 2 cpus), so one array beats a Map per offer.
+  private readonly cache: (number | Resource[])[] = [];
+  // The scalar last cut by takeScalar, and its first piece with something left.
+  private lastName: string | undefined = undefined;
+  private lastFirst = -1;
+
+  constructor(offered: readonly Resource[]) {
+    this.offered = offered;
+    this.order = preferenceOrder(offered);
+    const left: number[] = [];
+    for (let index = 0; index < offered.length; index++) {
+      const piece = offered[index]!;
+      left.push(piece.type === 'SCALAR' ? toMilli(piece.scalar?.value ?? 0) : 0);
+    }
+    this.left = left;
+  }
+
+  take(scalars: Readonly<Record<string, number>>): Resource[] | undefined {
+    const offered = this.offered;
+    const order = this.order;
+    const left = this.left;
+    const names = Object.keys(scalars);
+    for (const name of names) {
+      let need = toMilli(scalars[name]!);
       for (const index of order) {
         if (need <= 0) break;
         const piece = offered[index]!;
-        const available = left[index]!;
-        if (piece.name !== name || piece.type !== 'SCALAR' || available <= 0) continue;
-        const use = Math.min(available, need);
+        if (piece.name === name && piece.type === 'SCALAR') need -= left[index]!;
+      }
+      if (need > 0) return undefined;
+    }
+    const taken: Resource[] = [];
+    for (const name of names) {
+      let need = toMilli(scalars[name]!);
+      for (const index of order) {
+        if (need <= 0) break;
+        const piece = offered[index]!;
+        const have = left[index]!;
+        if (piece.name !== name || piece.type !== 'SCALAR' || have <= 0) continue;
+        const use = Math.min(have, need);
         need -= use;
-        left[index] = available - use;
+        left[index] = have - use;
         taken.push({ ...piece, scalar: { value: use / MILLI } });
       }
-      return taken;
-    },
-    remaining() {
-      const result: Resource[] = [];
-      offered.forEach((piece, index) => {
-        if (piece.type !== 'SCALAR') result.push(piece);
-        else if (left[index]! > 0) result.push({ ...piece, scalar: { value: left[index]! / MILLI } });
-      });
-      return result;
-    },
-  };
+    }
+    return taken;
+  }
+
+  takeScalar(name: string, amount: number): Resource[] | undefined {
+    const offered = this.offered;
+    const order = this.order;
+    const left = this.left;
+    let need = toMilli(amount);
+    let first = -1;
+    // The first piece with something left stays the first until it is used up (amounts only
+    // shrink), so the last one found is tried before the pieces are looked at again.
+    if (name === this.lastName && left[this.lastFirst]! > 0) {
+      first = this.lastFirst;
+    } else {
+      for (let at = 0; at < order.length; at++) {
+        const index = order[at]!;
+        const piece = offered[index]!;
+        if (piece.name === name && piece.type === 'SCALAR' && left[index]! > 0) {
+          first = index;
+          this.lastName = name;
+          this.lastFirst = index;
+          break;
+        }
+      }
+    }
+    // Only when the first piece cannot hold the cut are the others summed.
+    if (first === -1 || left[first]! < need) {
+      let have = 0;
+      for (const index of order) {
+        const piece = offered[index]!;
+        if (piece.name === name && piece.type === 'SCALAR' && left[index]! > 0) have += left[index]!;
+      }
+      if (have < need) return undefined;
+    }
+    if (need > 0 && left[first]! >= need) {
+      // The common case (a task's cpus from one piece): equal cuts share one list, which
+      // keeps a round with 100,000 tasks from allocating 100,000 copies.
+      left[first] = left[first]! - need;
+      const key = first * 1e9 + need;
+      const cache = this.cache;
+      for (let at = 0; at < cache.length; at += 2) {
+        if (cache[at] === key) return cache[at + 1] as Resource[];
+      }
+      const shared = [{ ...offered[first]!, scalar: { value: need / MILLI } }];
+      cache.push(key, shared);
+      return shared;
+    }
+    const taken: Resource[] = [];
+    for (const index of order) {
+      if (need <= 0) break;
+      const piece = offered[index]!;
+      const available = left[index]!;
+      if (piece.name !== name || piece.type !== 'SCALAR' || available <= 0) continue;
+      const use = Math.min(available, need);
+      need -= use;
+      left[index] = available - use;
+      taken.push({ ...piece, scalar: { value: use / MILLI } });
+    }
+    return taken;
+  }
+
+  remaining(): Resource[] {
+    const left = this.left;
+    const result: Resource[] = [];
+    this.offered.forEach((piece, index) => {
+      if (piece.type !== 'SCALAR') result.push(piece);
+      else if (left[index]! > 0) result.push({ ...piece, scalar: { value: left[index]! / MILLI } });
+    });
+    return result;
+  }
 }
 
 function takeRangeValues(remaining: Resource[], taken: Resource[], index: number, values: ValueRange[]): void {

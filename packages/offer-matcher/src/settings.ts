@@ -47,6 +47,17 @@ export interface OfferMatcherSettings {
   taskCpus?: number;
   /** `spark.mesos.mesosExecutor.cores`: cores of the fine-grained executor itself. @default 1 */
   mesosExecutorCores?: number;
+  /**
+   * `spark.mesos.fineGrained.memoryHeadroom` (ours) in MiB: when a new fine-grained executor is
+   * placed on an agent, at least this much of the agent's offered memory is left unused for the
+   * rest of the round. The executor holds its memory for its lifetime, and a master older than
+   * Mesos 0.23 (or one started with `--min_allocatable_resources` requiring memory) stops offering
+   * an agent's cpus once less than 32 MB of its memory is left (MESOS-1688), which would starve
+   * the agent's later tasks. 0 turns it off (Spark's behaviour: an exact fit is used).
+   * @default 32
+   * @see https://issues.apache.org/jira/browse/MESOS-1688
+   */
+  fineGrainedMemoryHeadroomMiB?: number;
   /** `spark.mesos.constraints`, parsed. @default no constraints */
   constraints?: AttributeConstraints;
   /** `spark.mesos.rejectOfferDuration` in seconds. @default 120 */
@@ -130,6 +141,7 @@ export function resolveOfferMatcherSettings(settings: OfferMatcherSettings = {})
     gpusMax: settings.gpusMax ?? 0,
     taskCpus: settings.taskCpus ?? 1,
     mesosExecutorCores: settings.mesosExecutorCores ?? 1,
+    fineGrainedMemoryHeadroomMiB: settings.fineGrainedMemoryHeadroomMiB ?? 32,
     constraints: settings.constraints ?? new Map(),
     rejectOfferDurationSeconds: reject,
     rejectOfferDurationForUnmetConstraintsSeconds: settings.rejectOfferDurationForUnmetConstraintsSeconds ?? reject,
@@ -254,6 +266,7 @@ export function offerMatcherSettingsFrom(get: (key: string) => string | undefine
   assign('gpusMax', number('spark.mesos.gpus.max', { integer: true }));
   assign('taskCpus', number('spark.task.cpus', { integer: true, min: 1 }));
   assign('mesosExecutorCores', number('spark.mesos.mesosExecutor.cores'));
+  assign('fineGrainedMemoryHeadroomMiB', size('spark.mesos.fineGrained.memoryHeadroom'));
   const constraints = read('spark.mesos.constraints');
   if (constraints !== undefined) settings.constraints = parseConstraintString(constraints, 'spark.mesos.constraints');
   assign('rejectOfferDurationSeconds', duration('spark.mesos.rejectOfferDuration'));

@@ -103,6 +103,6 @@ describe('offerMatcherSettingsFrom', () => {
     expect((attempt({ 'spark.mesos.rejectOfferDuration': 'soon' }) as Error).message).toContain('120s');
     expect((attempt({ 'spark.executor.cores': '1.5' }) as Error).message).toContain('an integer ≥ 1');
     expect((attempt({ 'spark.mesos.placement': 'random' }) as Error).message).toContain('spread or pack');
-    expect(isSparkMesosError(attempt({ 'spark.mesos.constraints': 'os' }), 'SM_ERR_BAD_CONSTRAINTS')).toBe(true);
+    expect(isSparkMesosError(attempt({ 'spark.mesos.constraints': 'os:a:b' }), 'SM_ERR_BAD_CONSTRAINTS')).toBe(true);
   });
 });

@@ -33,6 +33,7 @@ const configCodes = new Set([
   'SM_ERR_NO_APP_NAME',
   'SM_ERR_UNSUPPORTED_MASTER',
   'SM_ERR_UNSUPPORTED_DEPLOY_MODE',
+  'SM_ERR_NO_EXECUTOR_SOURCE',
 ]);
 
 const unavailableCodes = new Set([
@@ -48,6 +49,8 @@ const unavailableCodes = new Set([
   'SM_ERR_HEARTBEAT_TIMEOUT',
   'SM_ERR_SUBSCRIPTION_ENDED',
   'SM_ERR_FRAMEWORK_ERROR',
+  'SM_ERR_MESOS_UNREACHABLE',
+  'SM_ERR_MESOS_AUTHENTICATION',
 ]);
 
 /** The exit code an error ends the command with (see {@link EXIT_CODES}). */

@@ -163,13 +163,26 @@ describe('spark-mesos submit', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('ends a program whose master no backend reaches with one line naming the code (exit 3 or 4)', async () => {
-    // Nothing listens on port 1: without a Mesos backend the master is unsupported (3); with one
-    // it is unreachable (4). Either way one line, no stack.
-    const { code, stderr } = await cli(['submit', '--master', 'mesos://127.0.0.1:1', confApp]);
-    expect([3, 4]).toContain(code);
-    expect(stderr).toMatch(/^spark-mesos submit: \[SM_ERR_[A-Z_]+\] /);
-    expect(stderr).not.toMatch(/^\s+at /m);
+  it('ends a program whose master cannot be used with one line naming the code (exit 3 or 4)', async () => {
+    // Nothing listens on port 1. Without an executor package that is a configuration error (3);
+    // with one the master is unreachable (4). Either way one line, no stack.
+    const noPackage = await cli(['submit', '--master', 'mesos://127.0.0.1:1', confApp]);
+    expect(noPackage.code).toBe(3);
+    expect(noPackage.stderr).toMatch(/^spark-mesos submit: \[SM_ERR_NO_EXECUTOR_SOURCE\] /);
+    expect(noPackage.stderr).not.toMatch(/^\s+at /m);
+    const unreachable = await cli([
+      'submit',
+      '--master',
+      'mesos://127.0.0.1:1',
+      '--conf',
+      'spark.mesos.executor.home=/opt/spark-mesos-executor',
+      '--conf',
+      'spark.mesos.subscribeTimeout=1s',
+      confApp,
+    ]);
+    expect(unreachable.code).toBe(4);
+    expect(unreachable.stderr).toMatch(/^spark-mesos submit: \[SM_ERR_MESOS_UNREACHABLE\] /);
+    expect(unreachable.stderr).not.toMatch(/^\s+at /m);
   });
 
   it('refuses --deploy-mode cluster, a bad --conf and a missing properties file (exit code 3)', async () => {
