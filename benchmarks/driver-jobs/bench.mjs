@@ -339,6 +339,40 @@ async function startSkale() {
     skale = undefined;
   }
 }
+/** The pids under `root` (Skale's workers are children of its child process). */
+function descendants(root) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(entry);
+    if (stat === undefined) continue;
+    if (!children.has(stat.ppid)) children.set(stat.ppid, []);
+    children.get(stat.ppid).push(Number(entry));
+  }
+  const found = [];
+  const stack = [...(children.get(root) ?? [])];
+  while (stack.length > 0) {
+    const pid = stack.pop();
+    found.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+// Interrupted (Ctrl-C, a timeout): leave no Skale processes or temporary files behind.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    if (skale?.pid !== undefined) {
+      for (const pid of HAVE_PROC ? descendants(skale.pid) : []) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      skale.kill('SIGKILL');
+    }
+    rmSync(skaleTmp, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 async function stopSkale() {
   if (skale === undefined) return;
   await Promise.race([skaleAsk({ op: 'end' }).catch(() => {}), sleep(5000)]);
