@@ -52,6 +52,7 @@ const { values: args } = parseArgs({
     pending: { type: 'string' },
     masters: { type: 'string' },
     'no-skale': { type: 'boolean', default: false },
+    'job-timeout': { type: 'string' },
   },
 });
 const quick = args.quick;
@@ -70,6 +71,8 @@ const CONFIG = {
   pending: Number(args.pending ?? (quick ? 100_000 : 1_000_000)),
   masters: (args.masters ?? 'local,coarse,coarse4,fine').split(','),
   skale: !args['no-skale'],
+  // A job without a result after this long fails its master's rows instead of hanging the run.
+  jobTimeoutMs: Number(args['job-timeout'] ?? (quick ? 60 : 300)) * 1000,
 };
 
 const median = (values) => {
@@ -163,9 +166,21 @@ const piFilter = () => {
   const y = Math.random() * 2 - 1;
   return x * x + y * y <= 1;
 };
+/** Rejects when `promise` has not settled within CONFIG.jobTimeoutMs. */
+function withDeadline(promise, what) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: no result after ${CONFIG.jobTimeoutMs / 1000} s (--job-timeout)`)),
+      CONFIG.jobTimeoutMs,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
 /** A job of `tasks` no-op tasks: one partition per task, nothing computed. */
-const noopJob = (sc, tasks) => sc.runJob(sc.range(0, tasks, 1, tasks), noop);
-const piJob = (sc, samples, partitions) => sc.range(0, samples, 1, partitions).filter(piFilter).count();
+const noopJob = (sc, tasks) => withDeadline(sc.runJob(sc.range(0, tasks, 1, tasks), noop), `a ${tasks}-task no-op job`);
+const piJob = (sc, samples, partitions) =>
+  withDeadline(sc.range(0, samples, 1, partitions).filter(piFilter).count(), 'the Pi job');
 
 const MASTERS = {
   local: { name: 'local[2]', conf: (conf) => conf.setMaster('local[2]') },
@@ -435,6 +450,12 @@ async function visitMaster(key, round) {
       `  ${master.name}: 100-task job ${median(latency).toFixed(1)} ms, ${tasks} tasks ${Math.round((tasks / t.ms) * 1000)}/s` +
         (runs[`pi ${master.name}`] ? `, pi ${runs[`pi ${master.name}`].at(-1).ms.toFixed(0)} ms` : ''),
     );
+  } catch (error) {
+    // A failed or hung job: the master's rows stop here, the rest of the run goes on.
+    status.available = false;
+    status.failed = true;
+    status.reason = `${error.code ?? ''} ${error.message}`.trim();
+    console.error(`  ${master.name}: failed (${status.reason.split('\n')[0]})`);
   } finally {
     await sc.stop();
   }
@@ -724,7 +745,10 @@ console.log(
     `${fmt(pending.rssBytesPerPendingTask)} bytes RSS; submitted in ${fmt(pending.submitMs)} ms`,
 );
 for (const [name, status] of Object.entries(availability)) {
-  if (status.available === false) console.log(`${name}: not available in this build (${status.reason.split('\n')[0]})`);
+  if (status.available === false) {
+    const what = status.failed ? 'failed' : 'not available in this build';
+    console.log(`${name}: ${what} (${status.reason.split('\n')[0]})`);
+  }
 }
 
 const elapsed = (performance.now() - began) / 1000;
