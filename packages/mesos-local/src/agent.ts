@@ -374,6 +374,12 @@ export class LocalAgent {
     }
   }
 
+  // A framework the agent forgot in a restart (it did not checkpoint): what it still had in
+  // flight (a fetch) must not start a container.
+  #forgotten(framework: AgentFramework): boolean {
+    return framework.terminating && this.#frameworks.get(framework.id) !== framework;
+  }
+
   // Mesos' Slave::reregisterExecutorTimeout: a recovered executor that has not subscribed again
   // in time is destroyed; its tasks are gone, since nothing can tell what became of them.
   #awaitReregistration(framework: AgentFramework, executor: AgentExecutor): void {
@@ -437,7 +443,13 @@ export class LocalAgent {
     // STAGING meanwhile, and a failed fetch fails the launch.
     const user = task.command?.user ?? framework.user;
     void this.#prepareSandbox(executor, task.command?.uris, user).then((failure) => {
-      if (this.#fetcher.stopped || agentFramework.executors.get(taskId) !== executor) return;
+      if (
+        this.#fetcher.stopped ||
+        this.#forgotten(agentFramework) ||
+        agentFramework.executors.get(taskId) !== executor
+      ) {
+        return;
+      }
       if (executor.killing || failure !== undefined) {
         executor.state = 'TERMINATED';
         this.#agentUpdate(
@@ -814,6 +826,10 @@ export class LocalAgent {
         port: String(this.#port),
         executor_registration_timeout: formatStoutDuration(this.#registrationTimeoutMs),
         executor_shutdown_grace_period: formatStoutDuration(this.#shutdownGraceMs),
+        // What `restart()` does (see the README's differences from Mesos).
+        recover: 'reconnect',
+        recovery_timeout: formatStoutDuration(this.#recoveryTimeoutMs),
+        executor_reregistration_timeout: formatStoutDuration(this.#reregistrationTimeoutMs),
       },
       frameworks: [...this.#frameworks.values()]
         .filter((framework) => framework.executors.size > 0)
@@ -905,7 +921,8 @@ export class LocalAgent {
     const started = executor;
     const user = executorInfo.command?.user ?? framework.info.user;
     void this.#prepareSandbox(started, executorInfo.command?.uris, user).then((failure) => {
-      if (this.#fetcher.stopped || framework.executors.get(executorId) !== started) return;
+      if (this.#fetcher.stopped || this.#forgotten(framework) || framework.executors.get(executorId) !== started)
+        return;
       if (failure !== undefined) {
         started.pendingTermination = {
           state: 'TASK_FAILED',

@@ -214,6 +214,12 @@ describe('cluster.hooks', () => {
 
     await target.hooks.restartAgent(agentId);
     expect(target.agents[0]?.url).toBe(url);
+    const agentState = (await (await fetch(`${url}/state`)).json()) as { flags: Record<string, string> };
+    expect(agentState.flags).toMatchObject({
+      recover: 'reconnect',
+      recovery_timeout: '15mins',
+      executor_reregistration_timeout: '2secs',
+    });
     await offerAfter(scheduler, from, agentId);
     expect(isAlive(pid)).toBe(true);
     expect((await masterState(target)).frameworks[0]?.tasks.map((task) => [task.id, task.state])).toEqual([
