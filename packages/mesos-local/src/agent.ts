@@ -51,6 +51,8 @@ export interface LocalAgentOptions {
   readonly id: string;
   /** Total resources. */
   readonly resources: readonly Resource[];
+  /** The port to listen on (a restarted agent comes back on its port, as Mesos' `--port`). @default 0, a free port */
+  readonly port?: number;
   /** Attributes. @default [] */
   readonly attributes?: readonly Attribute[];
   /** The agent's work directory (sandboxes live below it). */
@@ -72,11 +74,18 @@ export interface LocalAgentOptions {
    * has a `shutdown_grace_period` (the agent's `--executor_shutdown_grace_period`). @default 5000
    */
   readonly executorShutdownGracePeriodMs?: number;
-  /** `MESOS_RECOVERY_TIMEOUT` of checkpointing executors (the agent's `--recovery_timeout`). @default 900000 */
+  /**
+   * `MESOS_RECOVERY_TIMEOUT` of checkpointing executors (the agent's `--recovery_timeout`): how
+   * long such an executor keeps trying to reach a restarting agent before it exits.
+   * @default 900000
+   */
   readonly recoveryTimeoutMs?: number;
   /**
-   * `MESOS_SUBSCRIPTION_BACKOFF_MAX` of checkpointing executors (the agent's
-   * `--executor_reregistration_timeout`). @default 2000
+   * How long a checkpointing executor has to SUBSCRIBE again after the agent restarted before
+   * it is killed and its tasks become TASK_GONE (TASK_LOST for frameworks that are not
+   * PARTITION_AWARE) with REASON_EXECUTOR_REREGISTRATION_TIMEOUT (the agent's
+   * `--executor_reregistration_timeout`); also the executors' `MESOS_SUBSCRIPTION_BACKOFF_MAX`.
+   * @default 2000
    */
   readonly executorReregistrationTimeoutMs?: number;
   /** Period of HEARTBEAT events on executor subscriptions. @default 1800000 (30 minutes, as Mesos) */
@@ -188,6 +197,8 @@ interface AgentExecutor {
   pendingTermination: Termination | undefined;
   readonly timers: Set<NodeJS.Timeout>;
   heartbeat: NodeJS.Timeout | undefined;
+  // Recovered after an agent restart, not subscribed again yet.
+  recovering: boolean;
 }
 
 interface AgentFramework {
@@ -239,7 +250,7 @@ export class LocalAgent {
   // Containers' processes being started: each settles once its process belongs to its executor,
   // or, when the agent stopped meanwhile, has been killed and has exited.
   readonly #launches = new Set<Promise<unknown>>();
-  #port = 0;
+  #port: number;
   #stopped = false;
   readonly startTime = Date.now() / 1000;
 
@@ -249,6 +260,7 @@ export class LocalAgent {
     this.attributes = options.attributes ?? [];
     this.workDir = options.workDir;
     this.#uplink = options.uplink;
+    this.#port = options.port ?? 0;
     this.#retryMs = options.statusUpdateRetryMs ?? 10_000;
     this.#registrationTimeoutMs = options.executorRegistrationTimeoutMs ?? 60_000;
     this.#shutdownGraceMs = options.executorShutdownGracePeriodMs ?? 5_000;
@@ -266,15 +278,11 @@ export class LocalAgent {
     this.#server.keepAliveTimeout = 0;
   }
 
-  /** Listens on 127.0.0.1 (a free port) and starts the memory check. */
+  /** Listens on 127.0.0.1 (its `port`, or a free one) and starts the memory check. */
   async start(): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
     this.#launcher ??= leaseProcessLauncher();
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.#port = (this.#server.address() as AddressInfo).port;
+    await this.#listen();
     if (this.#memoryCheckMs > 0 && (await canSampleMemory())) {
       let checking = false;
       this.#memoryTimer = setInterval(() => {
@@ -285,6 +293,119 @@ export class LocalAgent {
         });
       }, this.#memoryCheckMs);
       this.#memoryTimer.unref();
+    }
+  }
+
+  async #listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error): void => reject(error);
+      this.#server.once('error', failed);
+      this.#server.listen(this.#port, '127.0.0.1', () => {
+        this.#server.off('error', failed);
+        resolve();
+      });
+    });
+    this.#port = (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Whether {@link LocalAgent.stop} was called (the agent was killed). */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Restarts the agent process in place, recovering what it had checkpointed, as a Mesos agent
+   * with `--recover=reconnect` (test hook; the caller tells the master). Its HTTP server closes
+   * (every executor stream is cut) and listens again on the same port. Containers of frameworks
+   * without `checkpoint` are killed and forgotten, without status updates. Those of
+   * checkpointing frameworks keep running with their tasks and unacknowledged updates (re-sent
+   * by {@link LocalAgent.resendPendingUpdates} once the master has the agent back); a custom
+   * executor must SUBSCRIBE again within the reregistration timeout, or it is killed and its
+   * unfinished tasks become TASK_GONE (TASK_LOST unless PARTITION_AWARE) with
+   * REASON_EXECUTOR_REREGISTRATION_TIMEOUT.
+   *
+   * @see https://mesos.apache.org/documentation/latest/agent-recovery/
+   */
+  async restart(): Promise<void> {
+    if (this.#stopped) return;
+    await Promise.all(this.#launches);
+    const exits: Promise<unknown>[] = [];
+    const forgotten: AgentFramework[] = [];
+    const recovered: AgentExecutor[] = [];
+    for (const framework of this.#frameworks.values()) {
+      const checkpoint = framework.info.checkpoint === true;
+      if (!checkpoint) {
+        // Its executors exit unreported: the restarted agent knows nothing of them.
+        framework.terminating = true;
+        forgotten.push(framework);
+      }
+      for (const executor of framework.executors.values()) {
+        this.#clearTimers(executor);
+        for (const task of executor.tasks.values()) {
+          clearInterval(task.retryTimer);
+          task.retryTimer = undefined;
+          if (!checkpoint) task.pending.length = 0;
+        }
+        const connection = executor.connection;
+        executor.connection = undefined;
+        connection?.end();
+        const process = executor.process;
+        if (!process || process.hasExited) continue;
+        if (!checkpoint || executor.state === 'TERMINATING') {
+          exits.push(process.exited);
+          process.kill(0);
+        } else if (!executor.commandTask) {
+          // A command task's executor is the agent itself here: it needs no reregistration.
+          executor.recovering = true;
+          recovered.push(executor);
+        }
+      }
+    }
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await Promise.all(exits);
+    for (const framework of forgotten) {
+      if (this.#frameworks.get(framework.id) === framework) this.#frameworks.delete(framework.id);
+    }
+    await this.#listen();
+    for (const executor of recovered) {
+      const framework = this.#frameworks.get(executor.frameworkId);
+      if (framework) this.#awaitReregistration(framework, executor);
+    }
+  }
+
+  // A framework the agent forgot in a restart (it did not checkpoint): what it still had in
+  // flight (a fetch) must not start a container.
+  #forgotten(framework: AgentFramework): boolean {
+    return framework.terminating && this.#frameworks.get(framework.id) !== framework;
+  }
+
+  // Mesos' Slave::reregisterExecutorTimeout: a recovered executor that has not subscribed again
+  // in time is destroyed; its tasks are gone, since nothing can tell what became of them.
+  #awaitReregistration(framework: AgentFramework, executor: AgentExecutor): void {
+    this.#timer(executor, this.#reregistrationTimeoutMs, () => {
+      if (!executor.recovering || executor.state === 'TERMINATED') return;
+      executor.recovering = false;
+      executor.state = 'TERMINATING';
+      const partitionAware = framework.info.capabilities?.some((capability) => capability.type === 'PARTITION_AWARE');
+      executor.pendingTermination = {
+        state: partitionAware ? 'TASK_GONE' : 'TASK_LOST',
+        reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT',
+        message: `Executor did not reregister within ${formatStoutDuration(this.#reregistrationTimeoutMs)}`,
+      };
+      executor.process?.kill(0);
+    });
+  }
+
+  /**
+   * Sends the head unacknowledged update of every task again (and keeps re-sending it), as the
+   * status update manager does once a restarted agent has re-registered with the master.
+   */
+  resendPendingUpdates(): void {
+    for (const framework of this.#frameworks.values()) {
+      for (const executor of framework.executors.values()) {
+        for (const task of executor.tasks.values()) if (task.pending.length > 0) this.#send(executor, task);
+      }
     }
   }
 
@@ -322,7 +443,13 @@ export class LocalAgent {
     // STAGING meanwhile, and a failed fetch fails the launch.
     const user = task.command?.user ?? framework.user;
     void this.#prepareSandbox(executor, task.command?.uris, user).then((failure) => {
-      if (this.#fetcher.stopped || agentFramework.executors.get(taskId) !== executor) return;
+      if (
+        this.#fetcher.stopped ||
+        this.#forgotten(agentFramework) ||
+        agentFramework.executors.get(taskId) !== executor
+      ) {
+        return;
+      }
       if (executor.killing || failure !== undefined) {
         executor.state = 'TERMINATED';
         this.#agentUpdate(
@@ -576,6 +703,7 @@ export class LocalAgent {
     }
     // A retried or repeated SUBSCRIBE replaces the earlier stream.
     executor.connection?.end();
+    executor.recovering = false;
     executor.state = 'RUNNING';
     executor.connection = connection;
     this.#clearTimers(executor);
@@ -698,6 +826,10 @@ export class LocalAgent {
         port: String(this.#port),
         executor_registration_timeout: formatStoutDuration(this.#registrationTimeoutMs),
         executor_shutdown_grace_period: formatStoutDuration(this.#shutdownGraceMs),
+        // What `restart()` does (see the README's differences from Mesos).
+        recover: 'reconnect',
+        recovery_timeout: formatStoutDuration(this.#recoveryTimeoutMs),
+        executor_reregistration_timeout: formatStoutDuration(this.#reregistrationTimeoutMs),
       },
       frameworks: [...this.#frameworks.values()]
         .filter((framework) => framework.executors.size > 0)
@@ -746,6 +878,7 @@ export class LocalAgent {
       pendingTermination: undefined,
       timers: new Set(),
       heartbeat: undefined,
+      recovering: false,
     };
     framework.executors.set(executorId, executor);
     return executor;
@@ -788,7 +921,8 @@ export class LocalAgent {
     const started = executor;
     const user = executorInfo.command?.user ?? framework.info.user;
     void this.#prepareSandbox(started, executorInfo.command?.uris, user).then((failure) => {
-      if (this.#fetcher.stopped || framework.executors.get(executorId) !== started) return;
+      if (this.#fetcher.stopped || this.#forgotten(framework) || framework.executors.get(executorId) !== started)
+        return;
       if (failure !== undefined) {
         started.pendingTermination = {
           state: 'TASK_FAILED',

@@ -202,6 +202,101 @@ describe('cluster.hooks', () => {
     });
   });
 
+  it('restartAgent (running agent, checkpointing framework): same url, the task process keeps running, no update; a kill still works', async () => {
+    const target = await cluster();
+    const scheduler = client(target, { checkpoint: true });
+    await scheduler.client.start();
+    const { running, rest } = await launchSleeper(scheduler, 'recovered');
+    const pid = running.container_status?.executor_pid as number;
+    const agentId = rest.agent_id.value;
+    const url = target.agents[0]?.url;
+    const from = scheduler.events.length;
+
+    await target.hooks.restartAgent(agentId);
+    expect(target.agents[0]?.url).toBe(url);
+    const agentState = (await (await fetch(`${url}/state`)).json()) as { flags: Record<string, string> };
+    expect(agentState.flags).toMatchObject({
+      recover: 'reconnect',
+      recovery_timeout: '15mins',
+      executor_reregistration_timeout: '2secs',
+    });
+    await offerAfter(scheduler, from, agentId);
+    expect(isAlive(pid)).toBe(true);
+    expect((await masterState(target)).frameworks[0]?.tasks.map((task) => [task.id, task.state])).toEqual([
+      ['recovered', 'TASK_RUNNING'],
+    ]);
+    // Nothing new: at most re-sends of an update not acknowledged before the restart.
+    const uuidsOf = (events: readonly SchedulerEvent[]): string[] =>
+      events.flatMap((event) => (event.update ? [Buffer.from(event.update.status.uuid ?? []).toString('hex')] : []));
+    const before = new Set(uuidsOf(scheduler.events.slice(0, from)));
+    expect(uuidsOf(scheduler.events.slice(from)).filter((uuid) => !before.has(uuid))).toEqual([]);
+
+    await scheduler.client.kill({ task_id: { value: 'recovered' }, agent_id: rest.agent_id });
+    await statusAfter(scheduler, 'recovered', 'TASK_KILLED', from);
+    await until('the task process to die', () => (isAlive(pid) ? undefined : true));
+  });
+
+  it('restartAgent (running agent, no checkpoint): the task process is killed and the task TASK_LOST', async () => {
+    const target = await cluster();
+    const scheduler = client(target);
+    await scheduler.client.start();
+    const { running, rest } = await launchSleeper(scheduler, 'forgotten');
+    const pid = running.container_status?.executor_pid as number;
+    await target.hooks.restartAgent(rest.agent_id.value);
+    expect(await statusAfter(scheduler, 'forgotten', 'TASK_LOST')).toMatchObject({
+      reason: 'REASON_AGENT_DISCONNECTED',
+    });
+    await until('the task process to die', () => (isAlive(pid) ? undefined : true));
+    expect(scheduler.events.filter((event) => event.update?.status.task_id.value === 'forgotten').length).toBe(3);
+  });
+
+  it('restartAgent: a checkpointing executor that does not subscribe again is killed, its task TASK_LOST (REASON_EXECUTOR_REREGISTRATION_TIMEOUT)', async () => {
+    const target = await cluster({ executorReregistrationTimeoutMs: 300 });
+    const scheduler = client(target, { checkpoint: true });
+    await scheduler.client.start();
+    const offer = await offerAfter(scheduler, 0);
+    const from = scheduler.events.length;
+    // An executor that subscribes, runs its task, and stays alive without ever subscribing again.
+    const silent = [
+      "const url = 'http://' + process.env.MESOS_AGENT_ENDPOINT + '/api/v1/executor';",
+      'const ids = { framework_id: { value: process.env.MESOS_FRAMEWORK_ID }, executor_id: { value: process.env.MESOS_EXECUTOR_ID } };',
+      "const post = (call) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ ...ids, ...call }) });",
+      'setTimeout(() => process.exit(2), 30000);',
+      "const response = await post({ type: 'SUBSCRIBE', subscribe: {} });",
+      'try { for await (const chunk of response.body) { const text = Buffer.from(chunk).toString();',
+      '  const match = /"task_id":\\{"value":"([^"]+)"/.exec(text);',
+      "  if (text.includes('LAUNCH') && match) { const uuid = Buffer.from(crypto.randomUUID().replaceAll('-', ''), 'hex').toString('base64');",
+      "    await post({ type: 'UPDATE', update: { status: { task_id: { value: match[1] }, state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid } } }); } } } catch {}",
+    ].join('\n');
+    await scheduler.client.accept({
+      offer_ids: [offer.id],
+      operations: [
+        launchOperation([
+          {
+            ...sleepTask(offer, 'orphan'),
+            command: undefined,
+            executor: {
+              executor_id: { value: 'silent' },
+              command: { value: `exec node --input-type=module -e '${silent.replaceAll("'", "'\\''")}'` },
+              resources: [{ name: 'mem', type: 'SCALAR', scalar: { value: 64 }, role: '*' }],
+            },
+          },
+        ]),
+      ],
+    });
+    const running = await statusAfter(scheduler, 'orphan', 'TASK_RUNNING', from);
+    const pid = running.container_status?.executor_pid as number;
+    expect(isAlive(pid)).toBe(true);
+    await target.hooks.restartAgent(offer.agent_id.value);
+    const lost = await statusAfter(scheduler, 'orphan', 'TASK_LOST', from);
+    expect(lost).toMatchObject({
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT',
+      message: 'Executor did not reregister within 300ms',
+    });
+    await until('the executor process to die', () => (isAlive(pid) ? undefined : true));
+  });
+
   it('setAgentReachable: TASK_UNREACHABLE for a PARTITION_AWARE framework, no offers; back, the task is RUNNING again', async () => {
     const target = await cluster();
     const scheduler = client(target, { capabilities: [{ type: 'PARTITION_AWARE' }] });

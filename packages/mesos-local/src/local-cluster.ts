@@ -46,6 +46,13 @@ export interface LocalClusterOptions {
    */
   readonly executorRegistrationTimeoutMs?: number;
   /**
+   * How long a checkpointing framework's executor has to SUBSCRIBE again after its agent
+   * restarted (`hooks.restartAgent`), also its `MESOS_SUBSCRIPTION_BACKOFF_MAX` (the agent's
+   * `--executor_reregistration_timeout`).
+   * @default 2000
+   */
+  readonly executorReregistrationTimeoutMs?: number;
+  /**
    * Time between SHUTDOWN and the kill of a custom executor's process group when its
    * ExecutorInfo has no `shutdown_grace_period`, in milliseconds. @default 5000 (Mesos' 5secs)
    */
@@ -120,10 +127,19 @@ export interface LocalClusterHooks {
    */
   killAgent(agentId: string): Promise<void>;
   /**
-   * Starts agent `agentId` again (killing it first if it runs) with the same id, resources and
-   * work directory, on a new port; it is offered again. Tasks the master still had on it become
+   * Restarts agent `agentId` with the same id, resources, work directory and port; it is
+   * offered again. A running agent restarts as Mesos' does with `--recover=reconnect`: the
+   * containers of frameworks without `checkpoint` are killed (their tasks were TASK_LOST when
+   * the agent disconnected), those of checkpointing frameworks keep running and their
+   * unacknowledged updates are re-sent; each of their custom executors must SUBSCRIBE again
+   * within `executorReregistrationTimeoutMs` (its unacknowledged tasks and updates listed), or
+   * it is killed and its unfinished tasks become TASK_GONE (TASK_LOST unless PARTITION_AWARE),
+   * REASON_EXECUTOR_REREGISTRATION_TIMEOUT. A killed agent ({@link LocalClusterHooks.killAgent})
+   * comes back empty. Tasks the master still has on it that the agent does not report become
    * TASK_DROPPED (PARTITION_AWARE frameworks) or TASK_LOST ("Reconciliation: task unknown to
    * the agent"), as when Mesos reconciles a re-registering agent that lost them.
+   *
+   * @see https://mesos.apache.org/documentation/latest/agent-recovery/
    *
    * @throws SparkMesosError `SM_ERR_BAD_CONFIG` for an unknown agent id
    */
@@ -174,7 +190,7 @@ export interface LocalCluster {
   readonly httpUrl: string;
   /** The master id (a new one after `hooks.failoverMaster()`). */
   readonly masterId: string;
-  /** The agents (a restarted agent has a new `url`). */
+  /** The agents (a restarted agent keeps its `url`). */
   readonly agents: readonly LocalClusterAgent[];
   /** The masters, in registration order (the first is elected first). */
   readonly masters: readonly LocalClusterMaster[];
@@ -263,9 +279,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     // for its calls and takes its loss for a lost master.
     front.server.keepAliveTimeout = 0;
   }
-  const createAgent = (id: string): LocalAgent =>
+  const createAgent = (id: string, port?: number): LocalAgent =>
     new LocalAgent({
       id,
+      ...(port === undefined ? {} : { port }),
       resources,
       attributes,
       workDir: join(workDir, 'agents', id),
@@ -275,6 +292,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       ...(options.executorRegistrationTimeoutMs === undefined
         ? {}
         : { executorRegistrationTimeoutMs: options.executorRegistrationTimeoutMs }),
+      ...(options.executorReregistrationTimeoutMs === undefined
+        ? {}
+        : { executorReregistrationTimeoutMs: options.executorReregistrationTimeoutMs }),
       ...(options.executorShutdownGracePeriodMs === undefined
         ? {}
         : { executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs }),
@@ -363,8 +383,17 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     killAgent,
     async restartAgent(agentId) {
       const index = agentIndex(agentId);
-      await killAgent(agentId);
-      const agent = createAgent(agentId);
+      const current = agents[index] as LocalAgent;
+      if (!current.stopped) {
+        // Mesos' --recover=reconnect: the master sees the agent's connection break, then the
+        // agent re-registers with what it recovered and re-sends its unacknowledged updates.
+        master.agentDisconnected(agentId);
+        await current.restart();
+        master.agentRestarted(current);
+        current.resendPendingUpdates();
+        return;
+      }
+      const agent = createAgent(agentId, current.port);
       await agent.start();
       agents[index] = agent;
       master.agentRestarted(agent);

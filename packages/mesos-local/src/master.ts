@@ -981,9 +981,11 @@ export class LocalMaster implements AgentUplink {
   }
 
   /**
-   * Agent `agent.id` restarted as a new process that knows no tasks (test hook). As when Mesos
-   * reconciles a re-registering agent: every task the master still has on it becomes
-   * TASK_DROPPED (PARTITION_AWARE) or TASK_LOST, "Reconciliation: task unknown to the agent".
+   * Agent `agent.id` restarted (test hook): a new process that knows no tasks, or the same one
+   * having recovered the tasks of checkpointing frameworks. As when Mesos reconciles a
+   * re-registering agent: the tasks it reports stay; every other task the master still has on
+   * it becomes TASK_DROPPED (PARTITION_AWARE) or TASK_LOST, "Reconciliation: task unknown to
+   * the agent".
    */
   agentRestarted(agent: LocalAgent): void {
     const previous = this.#agentConnections.get(agent.id);
@@ -993,6 +995,7 @@ export class LocalMaster implements AgentUplink {
     this.#agentConnections.set(agent.id, 'active');
     this.#count('messages_reregister_slave');
     this.#count('slave_reregistrations');
+    const reported = agentTaskStates(agent);
     for (const framework of this.#frameworks.values()) {
       const state: TaskState = hasCapability(framework.info, 'PARTITION_AWARE') ? 'TASK_DROPPED' : 'TASK_LOST';
       const gone = [...framework.tasks.values(), ...framework.unreachableTasks.values()];
@@ -1000,6 +1003,8 @@ export class LocalMaster implements AgentUplink {
         if (task.agentId !== agent.id) continue;
         framework.unreachableTasks.delete(task.info.task_id.value);
         framework.tasks.set(task.info.task_id.value, task);
+        // Recovered: its updates come through the agent's status update manager.
+        if (reported.has(`${framework.id}/${task.info.task_id.value}`)) continue;
         this.#retireTask(framework, task, {
           state,
           message: 'Reconciliation: task unknown to the agent',
