@@ -2,7 +2,8 @@
 // agent (a node:http server speaking the v1 executor API through mesos-client's public codecs)
 // closes the subscription while a task runs and leaves an update unacknowledged; the executor
 // must re-subscribe with the task and the update, keep the task running, and report its end.
-// mesos-local does not recover executors across an agent restart, hence the stand-in.
+// mesos-local's agent restart (fine-executor-agent-restart.integ.test.ts) is nearly instant, so
+// it never leaves an update unacknowledged across the restart; the stand-in controls that moment.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { deserialize, serialize } from 'node:v8';
 import {
