@@ -10,7 +10,7 @@
 // at once (what the engine costs without any executor).
 //
 //   node bench.mjs [--quick] [--rounds R] [--latency-jobs K] [--tasks N] [--fine-tasks N]
-//                  [--samples N] [--pending N] [--masters local,coarse,coarse4,fine] [--no-skale]
+//                  [--samples N] [--pending N] [--masters local,coarse,coarse4,coarse64,fine] [--no-skale]
 //
 // Not a test: nothing here asserts on timings. Writes results.json beside this file.
 import { fork } from 'node:child_process';
@@ -196,6 +196,15 @@ const MASTERS = {
         .setMaster('local-cluster[2,1,1024]')
         .set('spark.mesos.coarse', 'true')
         .set('spark.mesos.coarse.pipelineDepth', '4'),
+  },
+  // Coarse with 64 tasks per slot (the default is 16): fewer, larger launch and outcome frames.
+  coarse64: {
+    name: 'local-cluster[2,1,1024] coarse, pipelineDepth 64',
+    conf: (conf) =>
+      conf
+        .setMaster('local-cluster[2,1,1024]')
+        .set('spark.mesos.coarse', 'true')
+        .set('spark.mesos.coarse.pipelineDepth', '64'),
   },
   fine: {
     name: 'local-cluster[2,1,1024] fine',

@@ -1,7 +1,60 @@
+import { deserialize, serialize } from 'node:v8';
 import { SparkConf } from '@spark-mesos/config';
+import { createTaskRunner } from '@spark-mesos/executor';
 import { expect, it } from 'vitest';
 import { describeDatasetSuite } from './__test__/dataset-suite.js';
+import { createLocalBackend, LOCAL_EXECUTOR_ID, type LocalTaskRunner } from './local-backend.js';
+import type { SchedulerBackendEvents } from './scheduler-backend.js';
 import { SparkContext } from './spark-context.js';
+import type { TaskOutcome, TaskSpec } from './task-spec.js';
+
+function sourceTask(taskId: string, source: string): TaskSpec {
+  return {
+    taskId,
+    stageId: 0,
+    partition: 0,
+    attempt: 0,
+    function: { kind: 'source', source },
+    captured: serialize(undefined),
+    input: serialize(null),
+  };
+}
+
+/** Starts a backend and collects the outcomes it reports, noting whether one came synchronously. */
+async function startCollecting(backend: ReturnType<typeof createLocalBackend>) {
+  const outcomes = new Map<string, TaskOutcome>();
+  let insideCall = false;
+  let reportedInsideCall = false;
+  const waiters: Array<() => void> = [];
+  const events: SchedulerBackendEvents = {
+    executorAdded: () => {},
+    executorSlotsChanged: () => {},
+    executorLost: () => {},
+    taskEnded: (executorId, taskId, outcome) => {
+      expect(executorId).toBe(LOCAL_EXECUTOR_ID);
+      if (insideCall) reportedInsideCall = true;
+      outcomes.set(taskId, outcome);
+      for (const wake of waiters.splice(0)) wake();
+    },
+  };
+  await backend.start(events);
+  return {
+    outcomes,
+    /** Runs `action` as the task scheduler would call the backend. */
+    call(action: () => void) {
+      insideCall = true;
+      try {
+        action();
+      } finally {
+        insideCall = false;
+      }
+    },
+    reportedInsideCall: () => reportedInsideCall,
+    async waitFor(count: number) {
+      while (outcomes.size < count) await new Promise<void>((resolve) => waiters.push(resolve));
+    },
+  };
+}
 
 // End to end on local[2]: worker threads of the executor package's task runner.
 describeDatasetSuite('datasets on local[2]', () =>
@@ -87,5 +140,56 @@ it('a worker that dies mid-task is replaced and the task retried (local[2,2])', 
     expect(results).toEqual([[10], [20], [30], [40]]);
   } finally {
     await sc.stop();
+  }
+});
+
+it('kill stops a running and a queued task at once, reporting both killed after the call returns', async () => {
+  const backend = createLocalBackend({ threads: 1, createTaskRunner });
+  const collected = await startCollecting(backend);
+  try {
+    collected.call(() =>
+      backend.launch(LOCAL_EXECUTOR_ID, [sourceTask('1', '() => { for (;;) {} }'), sourceTask('2', '() => 2')]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    collected.call(() => backend.kill(LOCAL_EXECUTOR_ID, '2', 'stage 0.0 was aborted'));
+    collected.call(() => backend.kill(LOCAL_EXECUTOR_ID, '1', 'stage 0.0 was aborted'));
+    await collected.waitFor(2);
+    expect(collected.outcomes.get('1')).toMatchObject({ state: 'killed', reason: 'stage 0.0 was aborted' });
+    expect(collected.outcomes.get('2')).toMatchObject({ state: 'killed', reason: 'stage 0.0 was aborted' });
+    expect(collected.reportedInsideCall()).toBe(false);
+    // The slot is free again: a new task runs on a fresh worker.
+    collected.call(() => backend.launch(LOCAL_EXECUTOR_ID, [sourceTask('3', '() => 3')]));
+    await collected.waitFor(3);
+    const third = collected.outcomes.get('3');
+    expect(third?.state === 'finished' && deserialize(third.result)).toBe(3);
+  } finally {
+    await backend.stop();
+  }
+});
+
+it('runs on a task runner that only has run (a signal per task)', async () => {
+  const createRunOnly = (options: { slots: number }): LocalTaskRunner => {
+    const runner = createTaskRunner(options);
+    return {
+      slots: runner.slots,
+      run: (task, runOptions) => runner.run(task, runOptions),
+      close: () => runner.close(),
+    };
+  };
+  const backend = createLocalBackend({ threads: 2, createTaskRunner: createRunOnly });
+  const collected = await startCollecting(backend);
+  try {
+    collected.call(() =>
+      backend.launch(LOCAL_EXECUTOR_ID, [sourceTask('1', '() => "one"'), sourceTask('2', '() => { for (;;) {} }')]),
+    );
+    await collected.waitFor(1);
+    collected.call(() => backend.kill(LOCAL_EXECUTOR_ID, '2', 'stage 0.0 was aborted'));
+    await collected.waitFor(2);
+    const first = collected.outcomes.get('1');
+    expect(first?.state === 'finished' && deserialize(first.result)).toBe('one');
+    expect(collected.outcomes.get('2')).toMatchObject({ state: 'killed', reason: 'stage 0.0 was aborted' });
+    expect(collected.reportedInsideCall()).toBe(false);
+  } finally {
+    await backend.stop();
   }
 });
