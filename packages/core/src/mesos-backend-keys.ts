@@ -34,7 +34,7 @@ export const mesosBackendKeys: readonly ConfigKeyDefinition[] = [
   {
     key: 'spark.mesos.coarse.pipelineDepth',
     type: 'int',
-    default: '16',
+    default: '64',
     doc: 'The most tasks sent to a coarse-grained executor per task slot while tasks are short (under 20 ms on average) and more wait than the slots hold: the executor starts the next without a round trip to the driver. 1 turns it off (one task per slot, as Spark).',
   },
   {
