@@ -85,6 +85,11 @@ export interface TaskRunner {
 /** How many characters of a task's output come back as its `outputTail` by default (4096). */
 export const DEFAULT_OUTPUT_TAIL_CHARS = 4096;
 
+/** What a worker posts: output lines (already prefixed) or a batch of results. */
+type WorkerMessage =
+  | { readonly type: 'output'; readonly stream: 'stdout' | 'stderr'; readonly text: string }
+  | { readonly type: 'done'; readonly bytes: Uint8Array };
+
 interface QueuedTask {
   readonly task: TaskSpec;
   readonly onOutcome: (outcome: TaskOutcome, task: TaskSpec) => void;
@@ -296,6 +301,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     const sharedState = new SharedArrayBuffer((2 + CANCEL_RING) * Int32Array.BYTES_PER_ELEMENT);
     const worker = new Worker(TASK_WORKER_SOURCE, {
       eval: true,
+      // Output arrives as messages (see the worker source); these keep Node from piping the
+      // worker's own streams to ours.
       stdout: true,
       stderr: true,
       env: options.env ?? { ...process.env },
@@ -321,17 +328,19 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       state: new Int32Array(sharedState),
       nextSeq: 1,
     };
-    const keep = (chunk: Buffer, sink: NodeJS.WritableStream) => {
-      sink.write(chunk);
+    const keep = (text: string, sink: NodeJS.WritableStream) => {
+      sink.write(text);
       if (slot.assigned.length === 0) return;
-      slot.outputSeen += chunk.toString('utf8');
+      slot.outputSeen += text;
       if (slot.outputSeen.length > outputTailChars * 8) {
         slot.outputSeen = slot.outputSeen.slice(slot.outputSeen.length - outputTailChars * 4);
       }
     };
-    worker.stdout.on('data', (chunk: Buffer) => keep(chunk, stdout));
-    worker.stderr.on('data', (chunk: Buffer) => keep(chunk, stderr));
-    worker.on('message', (message: { type: 'done'; bytes: Uint8Array }) => {
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'output') {
+        keep(message.text, message.stream === 'stdout' ? stdout : stderr);
+        return;
+      }
       // A worker being terminated must not come back as idle: the next task would be dealt to a
       // thread that is about to die. Its late results belong to a killed task (settled already)
       // or to tasks that were requeued and run again elsewhere.

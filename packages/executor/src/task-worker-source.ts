@@ -63,19 +63,24 @@ function prefixLines(text, state, prefix) {
   }
 }
 
-function capture(stream) {
-  const original = stream.write.bind(stream);
+// Output goes to the parent as messages on the worker's own port, not through the worker's
+// stdout/stderr streams: a parent reading those streams stays alive even after worker.unref(),
+// so an idle runner would keep the process from exiting. The port also keeps output and
+// results in order.
+function capture(stream, name) {
   const state = { atLineStart: true };
   stream.write = function write(chunk, encoding, callback) {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     const done = typeof encoding === 'function' ? encoding : callback;
     if (current !== null) appendTail(text);
     const prefix = current === null ? '[worker] ' : '[task ' + current.taskId + '] ';
-    return original(prefixLines(text, state, prefix), 'utf8', done);
+    parentPort.postMessage({ type: 'output', stream: name, text: prefixLines(text, state, prefix) });
+    if (typeof done === 'function') queueMicrotask(done);
+    return true;
   };
 }
-capture(process.stdout);
-capture(process.stderr);
+capture(process.stdout, 'stdout');
+capture(process.stderr, 'stderr');
 
 function plainError(error, code) {
   if (error !== null && typeof error === 'object') {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
@@ -33,3 +33,23 @@ it('node examples/word-count/word-count.mjs prints the most frequent words on lo
   expect(stdout).toMatch(/^\d+ words, \d+ distinct; the 10 most frequent:$/m);
   expect(stdout).toMatch(/^\s+\d+ {2}the$/m);
 });
+
+it('a plain node program that never stops its local[2] context still exits when it is done', async () => {
+  requireBuild();
+  // The context's idle worker threads must not hold the process: their output reaches the
+  // driver as messages, not through worker streams a reader would keep alive.
+  const program = [
+    "import { SparkConf, SparkContext } from 'spark-mesos';",
+    "const sc = await SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('no-stop'));",
+    "console.log('count', await sc.parallelize([1, 2, 3]).map((x) => { console.log('item', x); return x; }).count());",
+  ].join('\n');
+  const file = `${examples}pi/.no-stop-${process.pid}.mjs`;
+  writeFileSync(file, program);
+  try {
+    const { stdout } = await run(process.execPath, [file], { cwd: `${examples}pi`, timeout: 30_000 });
+    expect(stdout).toMatch(/^count 3$/m);
+    expect(stdout).toMatch(/^\[task \d+\] item 2$/m);
+  } finally {
+    rmSync(file, { force: true });
+  }
+}, 40_000);
