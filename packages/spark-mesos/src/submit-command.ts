@@ -142,8 +142,11 @@ export async function runSubmitCommand(args: readonly string[], io: SubmitIo = {
   process.once('SIGTERM', () => end(EXIT_CODES.terminated));
   // The program is done when nothing but its contexts keeps the process alive, as a JVM ends
   // with its last non-daemon thread and Spark's shutdown hook stops the context.
+  const leftRunning = `${COMMAND}: the program is done; stopping the SparkContext it left running\n`;
   process.on('beforeExit', () => {
-    if (live().length > 0) void stopAll();
+    if (live().length === 0) return;
+    if (verbose) stderr.write(leftRunning);
+    void stopAll();
   });
 
   process.argv = [process.argv[0] ?? process.execPath, appPath, ...parsed.appArgs];
@@ -160,7 +163,7 @@ export async function runSubmitCommand(args: readonly string[], io: SubmitIo = {
     return;
   }
   watchForIdleContexts(live, runningStages, baseline, () => {
-    if (verbose) stderr.write(`${COMMAND}: the program is done; stopping the SparkContext it left running\n`);
+    if (verbose) stderr.write(leftRunning);
     void stopAll();
   });
 }
@@ -173,8 +176,8 @@ const contextOnlyResources = new Set(['MessagePort', 'Worker']);
  * Polls (without keeping the process alive) for the moment the program is done but left a
  * context running: no stage runs and the only live handles besides `baseline` (what was alive
  * before the program ran) are the context's own. Then calls
- * `onIdle` once. Needed because the worker threads of a live context keep Node's event loop
- * alive, so `beforeExit` alone never comes.
+ * `onIdle` once. Needed where a live context keeps Node's event loop alive (a Mesos backend's
+ * connections), so `beforeExit` alone never comes; an idle `local[N]` context does not.
  */
 function watchForIdleContexts(
   live: () => SparkContext[],
