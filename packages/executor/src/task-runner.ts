@@ -113,6 +113,8 @@ interface Slot {
   /** When the first of `assigned` started (as far as this thread can tell). */
   startedAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** The error a worker reported before it ran any task (it could not start). */
+  startupError: Error | undefined;
   /** The worker's recent output as this process received it, for tasks whose worker died. */
   outputSeen: string;
   exited: boolean;
@@ -155,6 +157,9 @@ export const MAX_TASKS_PER_DISPATCH = 256;
  * and two kills of waiting tasks never overwrite each other's mark.
  */
 const CANCEL_RING = 2 * MAX_TASKS_PER_DISPATCH;
+
+// Workers in a row that may exit before running any task before the queued tasks fail.
+const MAX_FAILED_STARTS = 3;
 
 // A chunk travels as one transferred buffer plus the distinct function descriptors of its tasks
 // (usually one): structured-cloning an object per task cost the executor's main thread more
@@ -276,6 +281,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const dying = new Set<Slot>();
   let closed = false;
   let pumpScheduled = false;
+  /** Workers in a row that exited before running any task. */
+  let failedStarts = 0;
 
   function settle(entry: QueuedTask, outcome: TaskOutcome): void {
     if (entry.settled) return;
@@ -322,6 +329,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       assigned: [],
       startedAt: 0,
       timer: undefined,
+      startupError: undefined,
       outputSeen: '',
       exited: false,
       terminating: false,
@@ -345,13 +353,17 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       // thread that is about to die. Its late results belong to a killed task (settled already)
       // or to tasks that were requeued and run again elsewhere.
       if (slot.terminating) return;
+      failedStarts = 0;
       onDone(slot, message.bytes);
       if (slot.assigned.length > 0) armTimeout(slot);
       else becomeIdle(slot);
     });
     worker.on('error', (error: Error & { code?: string }) => {
       const entry = runningEntry(slot);
-      if (entry === undefined) return;
+      if (entry === undefined) {
+        slot.startupError ??= error;
+        return;
+      }
       const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
       settle(entry, {
         state: 'failed',
@@ -388,20 +400,41 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
           outputTail: tailOf(slot, entry.task.taskId),
         });
       }
-      replace(slot);
+      // A worker that exits before running anything cannot start (a bad Node option it
+      // inherited, a crashed thread): starting another one at once would loop forever, busy.
+      const neverRan = !slot.terminating && Atomics.load(slot.state, 0) === 0 && Atomics.load(slot.state, 1) === 0;
+      failedStarts = neverRan ? failedStarts + 1 : 0;
+      if (failedStarts < MAX_FAILED_STARTS) {
+        replace(slot);
+        return;
+      }
+      failedStarts = 0;
+      const cause = slot.startupError?.message ?? `exit code ${code}`;
+      replace(slot, {
+        name: 'SparkMesosError',
+        code: 'SM_ERR_TASK_WORKER_DIED',
+        message: `task worker threads exit before running any task (${MAX_FAILED_STARTS} in a row): ${cause}; check the Node options this process runs with (its worker threads inherit them)`,
+        ...(slot.startupError?.stack === undefined ? {} : { stack: slot.startupError.stack }),
+      });
     });
     slots.push(slot);
     return slot;
   }
 
   // Takes a dead or dying worker out of the pool; the tasks it had not started go back to the
-  // front of the queue, in order, for another worker.
-  function replace(slot: Slot): void {
+  // front of the queue, in order, for another worker — or, given `failure`, every queued task
+  // fails with it (workers cannot start).
+  function replace(slot: Slot, failure?: TaskError): void {
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
     const unstarted = slot.assigned.filter((entry) => !entry.settled);
     slot.assigned = [];
     queue.unshift(...unstarted);
+    if (failure !== undefined) {
+      for (const entry of queue.splice(0)) {
+        settle(entry, { state: 'failed', error: failure, durationMs: 0, outputTail: '' });
+      }
+    }
     const index = slots.indexOf(slot);
     if (index !== -1) slots.splice(index, 1);
     const idleIndex = idle.indexOf(slot);

@@ -15,16 +15,20 @@
 // Output is captured per task (a tail kept here, sent with the outcome) and written to the
 // worker's own stdout/stderr with the task id at the start of every line.
 
-/** The JavaScript source of a task worker (CommonJS, evaluated). */
+/** The JavaScript source of a task worker (evaluated; valid as CommonJS and as an ES module). */
 export const TASK_WORKER_SOURCE = String.raw`
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-const v8 = require('node:v8');
-const path = require('node:path');
-const fs = require('node:fs');
-const { createRequire } = require('node:module');
-const { pathToFileURL } = require('node:url');
-const { performance } = require('node:perf_hooks');
+// A worker inherits the parent's execArgv, so under \`node --input-type=module\` this text is
+// evaluated as an ES module, where \`require\` does not exist: built-ins come through
+// process.getBuiltinModule (Node ≥ 20.16), which both module types have.
+const builtin = typeof process.getBuiltinModule === 'function' ? (name) => process.getBuiltinModule(name) : require;
+const { parentPort, workerData } = builtin('node:worker_threads');
+const v8 = builtin('node:v8');
+const path = builtin('node:path');
+const fs = builtin('node:fs');
+const { createRequire } = builtin('node:module');
+const { pathToFileURL } = builtin('node:url');
+const { performance } = builtin('node:perf_hooks');
 
 const appDirectory = workerData.appDirectory;
 // Shared with the parent: [0] the task running (its seq, 0 for none), [1] the last one finished,
