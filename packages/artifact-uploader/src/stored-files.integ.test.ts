@@ -1,4 +1,5 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isSparkMesosError, type SparkMesosError } from '@spark-mesos/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStoreReader, isStoredFileUri, listStoredFiles, readUrlOf } from './stored-files.js';
@@ -98,6 +99,47 @@ describe('reading S3 (s3rver)', () => {
     // The key of an encoded URI round-trips.
     const [weird] = await listStoredFiles('s3a://data/weird name+1.txt', options());
     expect(await (await fetch((await readUrlOf(weird!, options())).url)).text()).toBe('w\n');
+  });
+
+  it("signs a bucket's later URLs from its first one, byte for byte as getSignedUrl does", async () => {
+    const signingDate = new Date('2026-11-24T06:00:00Z');
+    const keys = ['logs/part-00000', "a b/c+d!'()*é~.txt", 'x/y/z'];
+    const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+    for (const [s3, client] of [
+      [
+        { endpoint: server.endpoint, credentials },
+        new S3Client({
+          endpoint: server.endpoint,
+          region: 'us-east-1',
+          forcePathStyle: true,
+          credentials,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }),
+      ],
+      // AWS itself: virtual-host style, and the checksum-mode parameter current SDKs add.
+      [{ region: 'eu-west-1', credentials }, new S3Client({ region: 'eu-west-1', credentials })],
+    ] as const) {
+      const reader = createStoreReader({ s3, now: () => signingDate, urlExpirySeconds: 900 });
+      for (const key of keys) {
+        const expected = await getSignedUrl(client, new GetObjectCommand({ Bucket: 'my-data', Key: key }), {
+          expiresIn: 900,
+          signingDate,
+        });
+        const uri = `s3a://my-data/${key.split('/').map(encodeURIComponent).join('/')}`;
+        expect((await reader.readUrlOf(uri)).url).toBe(expected);
+      }
+      client.destroy();
+    }
+    // And the URLs signed from the template read the objects.
+    const reader = createStoreReader(options());
+    for (const [uri, text] of [
+      ['s3a://data/logs/part-00000', 'a\n'],
+      ['s3a://data/weird%20name%2B1.txt', 'w\n'],
+      ['s3a://data/one.txt', 'hello\nworld\n'],
+    ] as const) {
+      expect(await (await fetch((await reader.readUrlOf(uri)).url)).text()).toBe(text);
+    }
   });
 
   it('names a missing object, prefix, pattern or bucket with SM_ERR_INPUT_NOT_FOUND', async () => {

@@ -2,6 +2,8 @@
 // and the WebHDFS namenode + datanode fixture for hdfs://. Tasks run on local[2], reading their
 // splits through their own fetch, as executors on Mesos agents do.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -251,5 +253,41 @@ describe('textFile over hdfs:// (WebHDFS fixture)', () => {
     const error = await rejection(sc!.textFile('hdfs://127.0.0.1:8020/data/nothing-here').count());
     expect(error.code).toBe('SM_ERR_INPUT_NOT_FOUND');
     expect(error.message).toContain('Input path does not exist: hdfs://127.0.0.1:8020/data/nothing-here');
+  });
+});
+
+describe('a task whose read URL has expired', () => {
+  it('says so, with the fix, and without the URL query', async () => {
+    // Answers as S3 does to a presigned GET used after its expiry.
+    const server = createServer((request, response) => {
+      if (request.method === 'HEAD') {
+        response.writeHead(200, { 'content-length': 12, 'accept-ranges': 'bytes' }).end();
+        return;
+      }
+      const body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message><Expires>2026-11-24T04:00:00Z</Expires></Error>';
+      response.writeHead(403, { 'content-type': 'application/xml', 'content-length': body.length }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const sc = await SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('expired'));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data/one.txt?X-Amz-Signature=0123abcdsecret`;
+      const error = await sc
+        .textFile(url, 1)
+        .count()
+        .then(
+          () => {
+            throw new Error('expected the job to fail');
+          },
+          (failure: Error) => failure,
+        );
+      expect(error.message).toContain('/data/one.txt?… answered 403 Forbidden: AccessDenied (Request has expired)');
+      expect(error.message).toContain('spark.mesos.textFile.presignedUrlExpiry');
+      expect(error.message).not.toContain('0123abcdsecret');
+    } finally {
+      await sc.stop();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
