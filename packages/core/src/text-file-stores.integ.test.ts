@@ -249,6 +249,26 @@ describe('textFile over hdfs:// (WebHDFS fixture)', () => {
     expect(opens.every((request) => request.query['user.name'] === 'alice')).toBe(true);
   });
 
+  it("names the file and the namenode's exception when a task cannot read it", async () => {
+    server.writeFile('/data/vanishing.txt', Buffer.from('here\n'));
+    const ds = sc!.textFile('hdfs://127.0.0.1:8020/data/vanishing.txt');
+    expect(await ds.count()).toBe(1);
+    const deleted = await fetch(`${server.namenodeUrl}/webhdfs/v1/data/vanishing.txt?op=DELETE&user.name=alice`, {
+      method: 'DELETE',
+    });
+    expect(await deleted.json()).toEqual({ boolean: true });
+    const error = await ds.count().then(
+      () => {
+        throw new Error('expected the job to fail');
+      },
+      (failure: Error) => failure,
+    );
+    expect(error.message).toContain(
+      'GET hdfs://127.0.0.1:8020/data/vanishing.txt answered 404 Not Found: FileNotFoundException (File does not exist: /data/vanishing.txt)',
+    );
+    expect(error.message).not.toContain('user.name');
+  });
+
   it('names a missing path', async () => {
     const error = await rejection(sc!.textFile('hdfs://127.0.0.1:8020/data/nothing-here').count());
     expect(error.code).toBe('SM_ERR_INPUT_NOT_FOUND');
