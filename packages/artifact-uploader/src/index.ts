@@ -36,6 +36,17 @@ export {
   type S3StoreOptions,
 } from './s3-destination.js';
 export {
+  createStoreReader,
+  isStoredFileUri,
+  listStoredFiles,
+  readUrlOf,
+  STORE_READ_SCHEMES,
+  type StoredFile,
+  type StoredFileReadUrl,
+  type StoreReader,
+  type StoreReaderOptions,
+} from './stored-files.js';
+export {
   type EnsuredExecutorPackage,
   type EnsureExecutorPackageOptions,
   ensureExecutorPackage,

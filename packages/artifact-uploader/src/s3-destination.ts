@@ -106,40 +106,63 @@ const networkCodes = new Set([
   'NetworkingError',
 ]);
 
-interface S3Location {
+/** A parsed `s3://bucket/prefix` URI. */
+export interface S3Location {
   readonly scheme: string;
   readonly bucket: string;
   /** Key prefix: empty or ending in `/`. */
   readonly prefix: string;
 }
 
-function parseS3Uri(uri: string): S3Location {
+/**
+ * What a parse error says and which code it carries: the uploader's destinations and the
+ * reader's inputs share the parser, not the wording.
+ */
+export interface UriRole {
+  /** `SM_ERR_ARTIFACT_UPLOAD` for destinations, `SM_ERR_INPUT_READ` for inputs. */
+  readonly code: 'SM_ERR_ARTIFACT_UPLOAD' | 'SM_ERR_INPUT_READ';
+  /** What the URI is, for messages: `destination`, `input`. */
+  readonly noun: string;
+}
+
+const DESTINATION_ROLE: UriRole = { code: 'SM_ERR_ARTIFACT_UPLOAD', noun: 'destination' };
+
+/** Parses `s3://bucket/prefix`; the prefix is empty or ends in `/`. */
+export function parseS3Uri(uri: string, role: UriRole = DESTINATION_ROLE): S3Location {
   let url: URL;
   try {
     url = new URL(uri);
   } catch (cause) {
-    throw badUri(uri, 'it is not a URI', cause);
+    throw badUri(role, uri, 'it is not a URI', cause);
   }
   const scheme = url.protocol.slice(0, -1).toLowerCase();
-  if (!S3_SCHEMES.includes(scheme)) throw badUri(uri, `the scheme ${scheme}:// is not one of s3, s3a, s3n`, { uri });
+  if (!S3_SCHEMES.includes(scheme))
+    throw badUri(role, uri, `the scheme ${scheme}:// is not one of s3, s3a, s3n`, { uri });
   if (url.username !== '' || url.password !== '') {
     throw badUri(
+      role,
       uri,
       'credentials in the URI are not supported (the agents would need them too, and they end up in logs)',
       { uri: redactUrlCredentials(uri) },
       'set spark.hadoop.fs.s3a.access.key / spark.hadoop.fs.s3a.secret.key or use the AWS credential chain',
     );
   }
-  if (url.hostname === '') throw badUri(uri, 'it names no bucket', { uri });
+  if (url.hostname === '') throw badUri(role, uri, 'it names no bucket', { uri });
   const path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
   const prefix = path === '' || path.endsWith('/') ? path : `${path}/`;
   return { scheme, bucket: url.hostname, prefix };
 }
 
-function badUri(uri: string, what: string, cause: unknown, fix = 'write it as s3a://bucket/prefix/'): SparkMesosError {
+function badUri(
+  role: UriRole,
+  uri: string,
+  what: string,
+  cause: unknown,
+  fix = 'write it as s3a://bucket/prefix/',
+): SparkMesosError {
   return new SparkMesosError(
-    'SM_ERR_ARTIFACT_UPLOAD',
-    `The S3 destination ${redactUrlCredentials(uri)} is not usable: ${what}. Fix: ${fix}.`,
+    role.code,
+    `The S3 ${role.noun} ${redactUrlCredentials(uri)} is not usable: ${what}. Fix: ${fix}.`,
     { cause, details: { retryable: false } },
   );
 }
@@ -152,7 +175,8 @@ function parseBoolean(value: string | undefined): boolean | undefined {
   return undefined;
 }
 
-interface ResolvedClient {
+/** An S3 client made from the options, with what messages need. */
+export interface ResolvedClient {
   readonly client: S3Client;
   /** Where requests go, for messages. */
   readonly endpointLabel: string;
@@ -160,7 +184,11 @@ interface ResolvedClient {
   readonly secrets: readonly string[];
 }
 
-function resolveClient(options: S3DestinationOptions): ResolvedClient {
+/**
+ * Makes the S3 client from `options.s3`, then Spark conf, then the AWS SDK's chains (see
+ * {@link createS3Destination}); shared by the store and the reader (`stored-files.ts`).
+ */
+export function resolveS3Client(options: S3DestinationOptions, role: UriRole = DESTINATION_ROLE): ResolvedClient {
   const conf = options.conf ?? (() => undefined);
   const env = options.env ?? (() => undefined);
   const s3 = options.s3 ?? {};
@@ -184,7 +212,7 @@ function resolveClient(options: S3DestinationOptions): ResolvedClient {
   if (endpoint?.trim() === '') endpoint = undefined;
   if (endpoint !== undefined && !URL.canParse(endpoint)) {
     throw new SparkMesosError(
-      'SM_ERR_ARTIFACT_UPLOAD',
+      role.code,
       `The S3 endpoint ${redactUrlCredentials(endpoint)} is not a URL. Fix: set s3.endpoint or spark.hadoop.fs.s3a.endpoint to http(s)://host:port or a bare host name.`,
       { cause: { endpoint: redactUrlCredentials(endpoint) }, details: { retryable: false } },
     );
@@ -231,7 +259,7 @@ interface SdkErrorShape {
 }
 
 /** The parts of an SDK or network error this store reasons about. */
-function describeSdkError(error: unknown): { code: string; status: number | undefined; message: string } {
+export function describeSdkError(error: unknown): { code: string; status: number | undefined; message: string } {
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
   const status = shape.$metadata?.httpStatusCode;
   // HEAD answers carry no body, so the SDK can only name them by status.
@@ -241,14 +269,16 @@ function describeSdkError(error: unknown): { code: string; status: number | unde
     (shape.name !== undefined && shape.name !== 'Error' ? shape.name : undefined) ??
     shape.code ??
     'Error';
-  if (code === 'NotFound' || (code === 'UnknownError' && status === 404)) code = 'NotFound';
-  if (code === 'UnknownError' && status === 403) code = 'AccessDenied';
-  if (code === 'UnknownError' && status === 301) code = 'PermanentRedirect';
+  // Without a body the SDK names the error `UnknownError`, or `Unknown` in recent releases.
+  const unnamed = code === 'UnknownError' || code === 'Unknown';
+  if (code === 'NotFound' || (unnamed && status === 404)) code = 'NotFound';
+  if (unnamed && status === 403) code = 'AccessDenied';
+  if (unnamed && status === 301) code = 'PermanentRedirect';
   const message = shape.message ?? String(error);
   return { code, status, message };
 }
 
-function isRetryable(error: unknown, code: string, status: number | undefined): boolean {
+export function isRetryableS3Error(error: unknown, code: string, status: number | undefined): boolean {
   const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape & { cause?: unknown };
   if (status !== undefined && status >= 500) return true;
   if (status === 429 || status === 408) return true;
@@ -260,11 +290,19 @@ function isRetryable(error: unknown, code: string, status: number | undefined): 
   return false;
 }
 
-/** What to do about a non-retryable failure, by S3 error code. */
-function fixFor(code: string, bucket: string, endpointLabel: string): string {
+/**
+ * What to do about a non-retryable failure, by S3 error code; `access` names the permissions
+ * the failed work needs.
+ */
+export function s3FixFor(
+  code: string,
+  bucket: string,
+  endpointLabel: string,
+  access: 'write' | 'read' = 'write',
+): string {
   switch (code) {
     case 'AccessDenied':
-      return `the credentials in use are not allowed this on bucket ${bucket}; grant them s3:PutObject, s3:GetObject and s3:DeleteObject on the prefix, or use other credentials (spark.hadoop.fs.s3a.access.key/secret.key, AWS_PROFILE, AWS_ACCESS_KEY_ID)`;
+      return `the credentials in use are not allowed this on bucket ${bucket}; grant them ${access === 'write' ? 's3:PutObject, s3:GetObject and s3:DeleteObject' : 's3:ListBucket and s3:GetObject'} on the prefix, or use other credentials (spark.hadoop.fs.s3a.access.key/secret.key, AWS_PROFILE, AWS_ACCESS_KEY_ID)`;
     case 'InvalidAccessKeyId':
       return `${endpointLabel} does not know this access key id; check spark.hadoop.fs.s3a.access.key / AWS_ACCESS_KEY_ID / the AWS profile, and that the endpoint (spark.hadoop.fs.s3a.endpoint) is the store the key belongs to`;
     case 'SignatureDoesNotMatch':
@@ -324,7 +362,7 @@ export function createS3Destination(uri: string, options: S3DestinationOptions):
   // The client is made on first use: building it reads no network, but a bad endpoint should
   // fail in an operation with a message, not in the factory.
   const connection = (): ResolvedClient => {
-    resolved ??= resolveClient(options);
+    resolved ??= resolveS3Client(options);
     return resolved;
   };
   const keyOf = (name: string): string => `${location.prefix}${name}`;
@@ -334,10 +372,10 @@ export function createS3Destination(uri: string, options: S3DestinationOptions):
   const failure = (operation: string, name: string, error: unknown): SparkMesosError => {
     if (error instanceof SparkMesosError) return error;
     const { code, status, message } = describeSdkError(error);
-    const retryable = isRetryable(error, code, status);
+    const retryable = isRetryableS3Error(error, code, status);
     const fix = retryable
       ? 'this looks temporary (server error, throttling or network); it is retried'
-      : fixFor(code, location.bucket, connection().endpointLabel);
+      : s3FixFor(code, location.bucket, connection().endpointLabel);
     return new SparkMesosError(
       'SM_ERR_ARTIFACT_UPLOAD',
       redact(
@@ -448,7 +486,7 @@ export function createS3Destination(uri: string, options: S3DestinationOptions):
       throw new SparkMesosError(
         'SM_ERR_ARTIFACT_UNREACHABLE',
         redact(
-          `The executor package ${uriOf(name)} is not fetchable: HEAD failed with ${code}${status !== undefined ? ` (HTTP ${status})` : ''}: ${message}. Fix: ${fixFor(code, location.bucket, connection().endpointLabel)}; agents fetch it with their Hadoop client's S3A settings, which must reach the same bucket.`,
+          `The executor package ${uriOf(name)} is not fetchable: HEAD failed with ${code}${status !== undefined ? ` (HTTP ${status})` : ''}: ${message}. Fix: ${s3FixFor(code, location.bucket, connection().endpointLabel)}; agents fetch it with their Hadoop client's S3A settings, which must reach the same bucket.`,
         ),
         { cause: error, details: { uri: uriOf(name), ...(status !== undefined ? { status } : {}) } },
       );

@@ -18,6 +18,7 @@ import type {
   FetchCheck,
   StoredArtifact,
 } from './destination.js';
+import type { UriRole } from './s3-destination.js';
 
 /** Options of the WebHDFS store. */
 export interface WebHdfsStoreOptions {
@@ -59,13 +60,15 @@ const DEFAULT_NAMENODE_HTTP_PORT = 9870;
 /** Hadoop 3's default namenode HTTPS port (`dfs.namenode.https-address`). */
 const DEFAULT_NAMENODE_HTTPS_PORT = 9871;
 
-interface RemoteException {
+/** Hadoop's error body: `{"RemoteException": {exception, javaClassName, message}}`. */
+export interface RemoteException {
   readonly exception: string;
   readonly javaClassName?: string;
   readonly message: string;
 }
 
-interface WebHdfsLocation {
+/** A parsed `hdfs://`, `webhdfs://` or `swebhdfs://` URI and where its namenodes answer HTTP. */
+export interface WebHdfsLocation {
   /** The URI as given, without a trailing slash, for `uriOf`. */
   readonly uriBase: string;
   /** `http(s)://host:port` of each namenode, in the order to try them. */
@@ -74,20 +77,32 @@ interface WebHdfsLocation {
   readonly directory: string;
 }
 
-function badUri(uri: string, what: string, fix: string, cause: unknown): SparkMesosError {
+function badUri(role: UriRole, uri: string, what: string, fix: string, cause: unknown): SparkMesosError {
   return new SparkMesosError(
-    'SM_ERR_ARTIFACT_UPLOAD',
-    `The HDFS destination ${redactUrlCredentials(uri)} is not usable: ${what}. Fix: ${fix}.`,
+    role.code,
+    `The HDFS ${role.noun} ${redactUrlCredentials(uri)} is not usable: ${what}. Fix: ${fix}.`,
     { cause, details: { retryable: false } },
   );
 }
 
-function parseLocation(uri: string, options: WebHdfsDestinationOptions): WebHdfsLocation {
+const DESTINATION_ROLE: UriRole = { code: 'SM_ERR_ARTIFACT_UPLOAD', noun: 'destination' };
+
+/**
+ * Parses a WebHDFS URI and finds its namenodes' HTTP addresses (`webHdfs.httpAddress`, an HA
+ * nameservice from Spark conf, `spark.hadoop.dfs.namenode.http-address`, else port 9870); shared
+ * by the store and the reader (`stored-files.ts`).
+ */
+export function parseWebHdfsLocation(
+  uri: string,
+  options: WebHdfsDestinationOptions,
+  role: UriRole = DESTINATION_ROLE,
+): WebHdfsLocation {
   let url: URL;
   try {
     url = new URL(uri);
   } catch (cause) {
     throw badUri(
+      role,
       uri,
       'it is not a URI',
       'write it as hdfs://namenode:8020/path/ or webhdfs://namenode:9870/path/',
@@ -96,17 +111,20 @@ function parseLocation(uri: string, options: WebHdfsDestinationOptions): WebHdfs
   }
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   if (!WEBHDFS_SCHEMES.includes(scheme)) {
-    throw badUri(uri, `the scheme ${scheme}:// is not one of hdfs, webhdfs, swebhdfs`, 'use one of them', { uri });
+    throw badUri(role, uri, `the scheme ${scheme}:// is not one of hdfs, webhdfs, swebhdfs`, 'use one of them', {
+      uri,
+    });
   }
   if (url.username !== '' || url.password !== '') {
     throw badUri(
+      role,
       uri,
       'credentials in the URI are not supported',
       'set the user with spark.hadoop.hadoop.user.name or HADOOP_USER_NAME, or pass a delegation token',
       { uri: redactUrlCredentials(uri) },
     );
   }
-  if (url.hostname === '') throw badUri(uri, 'it names no namenode', 'write hdfs://namenode:8020/path/', { uri });
+  if (url.hostname === '') throw badUri(role, uri, 'it names no namenode', 'write hdfs://namenode:8020/path/', { uri });
   const directory = decodeURIComponent(url.pathname).replace(/\/+$/, '');
   const uriBase = `${scheme}://${url.host}${url.pathname.replace(/\/+$/, '')}`;
   if (scheme === 'webhdfs' || scheme === 'swebhdfs') {
@@ -130,6 +148,7 @@ function parseLocation(uri: string, options: WebHdfsDestinationOptions): WebHdfs
     const found = ids.map((id) => conf(`spark.hadoop.dfs.namenode.http-address.${service}.${id}`));
     if (ids.length === 0 || found.some((address) => address === undefined)) {
       throw badUri(
+        role,
         uri,
         `the nameservice ${service} has no HTTP address for every namenode`,
         `set spark.hadoop.dfs.ha.namenodes.${service} and spark.hadoop.dfs.namenode.http-address.${service}.<id> for each id`,
@@ -147,6 +166,7 @@ function parseLocation(uri: string, options: WebHdfsDestinationOptions): WebHdfs
     const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
     if (!URL.canParse(withScheme)) {
       throw badUri(
+        role,
         uri,
         `the namenode HTTP address ${configured} is not host:port`,
         'set spark.hadoop.dfs.namenode.http-address to host:port',
@@ -186,7 +206,7 @@ const networkCodes = new Set([
   'ENETUNREACH',
 ]);
 
-function isNetworkError(error: unknown): boolean {
+export function isNetworkError(error: unknown): boolean {
   const code = (error as { code?: string } | undefined)?.code;
   const causeCode = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
   return networkCodes.has(code ?? '') || networkCodes.has(causeCode ?? '');
@@ -195,10 +215,19 @@ function isNetworkError(error: unknown): boolean {
 /** Exceptions a namenode throws that go away by themselves. */
 const transientExceptions = new Set(['RetriableException', 'SafeModeException', 'LeaseExpiredException']);
 
-function fixFor(remote: RemoteException | undefined, status: number, user: string, directory: string): string {
+/** What to do about a failed WebHDFS request, by the namenode's exception. */
+export function webHdfsFixFor(
+  remote: RemoteException | undefined,
+  status: number,
+  user: string,
+  directory: string,
+  access: 'write' | 'read' = 'write',
+): string {
   switch (remote?.exception) {
     case 'AccessControlException':
-      return `HDFS user ${user} may not write ${directory || '/'}; grant it (hdfs dfs -chown/-chmod ${directory || '/'}) or upload as a user who may (spark.hadoop.hadoop.user.name or HADOOP_USER_NAME, or a delegation token of that user)`;
+      return access === 'write'
+        ? `HDFS user ${user} may not write ${directory || '/'}; grant it (hdfs dfs -chown/-chmod ${directory || '/'}) or upload as a user who may (spark.hadoop.hadoop.user.name or HADOOP_USER_NAME, or a delegation token of that user)`
+        : `HDFS user ${user} may not read ${directory || '/'}; grant it (hdfs dfs -chmod/-setfacl) or read as a user who may (spark.hadoop.hadoop.user.name or HADOOP_USER_NAME, or a delegation token of that user)`;
     case 'InvalidToken':
       return 'the delegation token is expired, cancelled or from another cluster; get a new one (hdfs fetchdt, or op=GETDELEGATIONTOKEN) and pass it';
     case 'SecurityException':
@@ -218,6 +247,62 @@ function fixFor(remote: RemoteException | undefined, status: number, user: strin
   }
 }
 
+/** Who WebHDFS requests act as, resolved once from the options. */
+export interface WebHdfsIdentity {
+  /** `user.name`, when no delegation token is given. */
+  readonly user?: string;
+  /** `delegation=`, which replaces `user.name`. */
+  readonly token?: string;
+  /** The user for messages. */
+  readonly userLabel: string;
+  /** Values to mask in messages (the token, raw and URL-encoded). */
+  readonly secrets: readonly string[];
+}
+
+/**
+ * The user or delegation token of WebHDFS requests: `webHdfs.delegationToken`, else
+ * `webHdfs.user`, conf `spark.hadoop.hadoop.user.name`, env `HADOOP_USER_NAME`.
+ */
+export function resolveWebHdfsIdentity(options: WebHdfsDestinationOptions): WebHdfsIdentity {
+  const conf = options.conf ?? (() => undefined);
+  const env = options.env ?? (() => undefined);
+  const token = options.webHdfs?.delegationToken;
+  const user =
+    token === undefined
+      ? (options.webHdfs?.user ?? conf('spark.hadoop.hadoop.user.name') ?? env('HADOOP_USER_NAME'))
+      : undefined;
+  return {
+    ...(user !== undefined ? { user } : {}),
+    ...(token !== undefined ? { token } : {}),
+    userLabel: user ?? (token !== undefined ? 'of the delegation token' : "(none: the cluster's static web user)"),
+    secrets: token === undefined ? [] : [token, encodeURIComponent(token)],
+  };
+}
+
+/** `<base>/webhdfs/v1<path>?op=…` with the identity's `user.name` or `delegation`. */
+export function webHdfsUrl(
+  base: string,
+  path: string,
+  op: string,
+  parameters: Record<string, string>,
+  identity: WebHdfsIdentity,
+): string {
+  const query = new URLSearchParams({ op, ...parameters });
+  if (identity.token !== undefined) query.set('delegation', identity.token);
+  else if (identity.user !== undefined) query.set('user.name', identity.user);
+  return `${base}/webhdfs/v1${encodePath(path)}?${query.toString()}`;
+}
+
+/** The `RemoteException` of a WebHDFS error body, when it is one. */
+export function remoteExceptionOf(text: string): RemoteException | undefined {
+  try {
+    const parsed = JSON.parse(text) as { RemoteException?: RemoteException };
+    return parsed.RemoteException;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Creates the HDFS store for `hdfs://namenode:8020/path/` (WebHDFS at `http://namenode:9870`
  * unless `spark.hadoop.dfs.namenode.http-address` or `webHdfs.httpAddress` says otherwise),
@@ -231,28 +316,18 @@ function fixFor(remote: RemoteException | undefined, status: number, user: strin
  * `spark.hadoop.hadoop.user.name`, env `HADOOP_USER_NAME`) or `delegation`.
  */
 export function createWebHdfsDestination(uri: string, options: WebHdfsDestinationOptions): ArtifactDestination {
-  const location = parseLocation(uri, options);
+  const location = parseWebHdfsLocation(uri, options);
   const conf = options.conf ?? (() => undefined);
-  const env = options.env ?? (() => undefined);
-  const token = options.webHdfs?.delegationToken;
-  const user =
-    token === undefined
-      ? (options.webHdfs?.user ?? conf('spark.hadoop.hadoop.user.name') ?? env('HADOOP_USER_NAME'))
-      : undefined;
-  const userLabel = user ?? (token !== undefined ? 'of the delegation token' : "(none: the cluster's static web user)");
+  const identity = resolveWebHdfsIdentity(options);
+  const userLabel = identity.userLabel;
   const dispatcher: Dispatcher | undefined = options.dispatcher;
-  const secrets = token === undefined ? [] : [token, encodeURIComponent(token)];
-  const redact = (text: string) => redactUrlCredentials(redactSecrets(text, secrets));
+  const redact = (text: string) => redactUrlCredentials(redactSecrets(text, identity.secrets));
 
   const pathOf = (name: string) => `${location.directory}/${name}`;
   const uriOf = (name: string) => `${location.uriBase}/${name}`;
 
-  const urlOf = (base: string, path: string, op: string, parameters: Record<string, string> = {}) => {
-    const query = new URLSearchParams({ op, ...parameters });
-    if (token !== undefined) query.set('delegation', token);
-    else if (user !== undefined) query.set('user.name', user);
-    return `${base}/webhdfs/v1${encodePath(path)}?${query.toString()}`;
-  };
+  const urlOf = (base: string, path: string, op: string, parameters: Record<string, string> = {}) =>
+    webHdfsUrl(base, path, op, parameters, identity);
   // Clusters with CSRF protection (dfs.webhdfs.rest-csrf.enabled) want this header on every
   // changing request; only its presence counts, and other clusters ignore it.
   const csrfHeader = conf('spark.hadoop.dfs.webhdfs.rest-csrf.custom-header') ?? 'X-XSRF-HEADER';
@@ -289,14 +364,7 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
     return { status: response.statusCode, headers: response.headers, text };
   };
 
-  const remoteOf = (answer: Answer): RemoteException | undefined => {
-    try {
-      const parsed = JSON.parse(answer.text) as { RemoteException?: RemoteException };
-      return parsed.RemoteException;
-    } catch {
-      return undefined;
-    }
-  };
+  const remoteOf = (answer: Answer): RemoteException | undefined => remoteExceptionOf(answer.text);
 
   const httpFailure = (operation: string, name: string, answer: Answer): SparkMesosError => {
     const remote = remoteOf(answer);
@@ -309,7 +377,7 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
       : `HTTP ${answer.status}${answer.text ? `: ${truncateBody(answer.text, 512)}` : ''}`;
     const fix = retryable
       ? 'this looks temporary; it is retried'
-      : fixFor(remote, answer.status, userLabel, location.directory);
+      : webHdfsFixFor(remote, answer.status, userLabel, location.directory);
     return new SparkMesosError(
       'SM_ERR_ARTIFACT_UPLOAD',
       redact(
@@ -586,7 +654,7 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
         `OPEN answered HTTP ${opened.status}${remote ? ` ${remote.exception}: ${remote.message}` : ''}`,
         opened.status === 404
           ? 'upload it again and check that the URI is the one uploaded to'
-          : fixFor(remote, opened.status, userLabel, location.directory),
+          : webHdfsFixFor(remote, opened.status, userLabel, location.directory),
         remote ?? { status: opened.status },
         opened.status,
       );

@@ -1,4 +1,5 @@
 import type { ConfigKeyDefinition, ConfigRegistry } from '@spark-mesos/config';
+import { textFileKeys } from './text-splits.js';
 
 /** The owner name this package registers its configuration keys under. */
 export const CORE_KEYS_OWNER = '@spark-mesos/core';
@@ -61,6 +62,7 @@ export const coreKeys: readonly ConfigKeyDefinition[] = [
     doc: 'How long an executor or host stays excluded.',
     see: SCHEDULING_DOCS,
   },
+  ...textFileKeys,
 ];
 
 /** Registers {@link coreKeys} (idempotent: the same owner replaces its own definitions). */

@@ -59,7 +59,10 @@ export type { TaskContext, TaskError, TaskFunctionSpec, TaskOutcome, TaskSpec } 
 export {
   computeTextSplits,
   DEFAULT_TEXT_BLOCK_SIZE,
+  type ListTextFilesOptions,
   listTextFiles,
   type TextFile,
   type TextSplit,
+  textFileKeys,
+  textFileStoreOptions,
 } from './text-splits.js';

@@ -23,7 +23,7 @@ import {
   sliceNumericRange,
 } from './slicing.js';
 import { type StageProgress, TaskScheduler } from './task-scheduler.js';
-import { computeTextSplits, listTextFiles } from './text-splits.js';
+import { computeTextSplits, listTextFiles, textFileStoreOptions } from './text-splits.js';
 
 /** Options of {@link SparkContext.create}. */
 export interface SparkContextOptions {
@@ -302,11 +302,26 @@ export class SparkContext {
 
   /**
    * The lines of a text file, a directory of text files (names starting with `_` or `.` are
-   * skipped), a pattern in the last path component (`/logs/*.txt`) or an `http(s)://` URL (or a
-   * comma-separated list of these); `.gz` files are gunzipped; split by byte ranges on line boundaries as Hadoop's
-   * `TextInputFormat` does (`\n`, `\r` and `\r\n` end lines; terminators are dropped). Files are
-   * listed at the first job. Tasks read the files themselves, so on a cluster a local path must
-   * exist on every agent.
+   * skipped, so `_SUCCESS` is; sub-directories too), a pattern in the last path component
+   * (`/logs/*.txt`), an `http(s)://` URL, or the same forms in a store the uploader writes to:
+   * `s3://`, `s3a://`, `s3n://` (a key, a prefix, a pattern) and `hdfs://`, `webhdfs://`,
+   * `swebhdfs://` (over WebHDFS) — or a comma-separated list of these. `.gz` files are gunzipped
+   * (one partition each); others are split by byte ranges on line boundaries as Hadoop's
+   * `TextInputFormat` does (`\n`, `\r` and `\r\n` end lines; terminators are dropped).
+   *
+   * Files are listed at the dataset's first job. Tasks read the files themselves: on a cluster a
+   * local path must exist on every agent. Stores are listed by the driver with its settings and
+   * credentials (`spark.hadoop.fs.s3a.endpoint`, `.access.key`, `.secret.key`, `.endpoint.region`,
+   * `.path.style.access`, else the AWS credential chain; `spark.hadoop.dfs.namenode.http-address`
+   * or an HA nameservice, `spark.hadoop.hadoop.user.name` — see `@spark-mesos/artifact-uploader`'s
+   * README), and tasks read them through plain HTTP URLs the driver makes then: a presigned S3 GET
+   * (valid for `spark.mesos.textFile.presignedUrlExpiry`, 1 h by default, from that first job —
+   * a dataset used again after that fails with a message saying so; call `sc.textFile` again) or
+   * the WebHDFS OPEN URL (the namenode redirects to a datanode, which executors must reach). So
+   * executors need no credentials or SDKs; the URLs travel inside the tasks. Errors:
+   * `SM_ERR_INPUT_NOT_FOUND` naming a missing path, key, bucket or an empty pattern;
+   * `SM_ERR_INPUT_READ` explaining a refused or failing store (wrong access key, access denied,
+   * Kerberos), never with a secret or a signature in it.
    *
    * @param minPartitions - @default min(sc.defaultParallelism, 2)
    */
@@ -322,7 +337,8 @@ export class SparkContext {
       kind: 'source',
       id: newNodeId(),
       op: 'text',
-      inputs: async () => computeTextSplits(await listTextFiles(path), minPartitions),
+      inputs: async () =>
+        computeTextSplits(await listTextFiles(path, { store: textFileStoreOptions(this.conf) }), minPartitions),
     };
     return new Dataset<string>(this.#host, node);
   }

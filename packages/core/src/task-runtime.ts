@@ -80,10 +80,49 @@ const SOURCE_OPS: Record<SourceOp, string> = {
     position += chunk.length;
   };
   if (split.url !== undefined) {
-    const response = await fetch(split.url, split.start > 0 ? { headers: { range: 'bytes=' + split.start + '-' } } : {});
-    if (!response.ok) throw new Error('GET ' + split.url + ' answered ' + response.status + ' ' + response.statusText);
-    // A server that ignores Range sends the whole file: skip to the split's start.
-    let skip = split.start > 0 && response.status !== 206 ? split.start : 0;
+    // A store's read URL is a credential (a presigned signature, a delegation token): messages
+    // name the store URI, or the URL without its query.
+    const shown = split.source ?? split.url.replace(/\\?.*$/s, '?…');
+    // WebHDFS' OPEN takes the start as offset=; HTTP servers and S3 take a Range header.
+    const byOffset = split.rangeParam === 'offset';
+    let target = split.url;
+    let init = {};
+    if (split.start > 0) {
+      if (byOffset) target += (target.includes('?') ? '&' : '?') + 'offset=' + split.start;
+      else init = { headers: { range: 'bytes=' + split.start + '-' } };
+    }
+    let response;
+    try {
+      response = await fetch(target, init);
+    } catch (error) {
+      throw new Error('Cannot read ' + shown + ': ' + (error.cause?.message ?? error.message));
+    }
+    if (!response.ok) {
+      // Name the store's reason: S3's XML <Code>/<Message>, WebHDFS' RemoteException JSON.
+      let reason = '';
+      try {
+        const body = (await response.text()).slice(0, 4096);
+        const code = /<Code>([^<]*)<\\/Code>/.exec(body)?.[1];
+        const message = /<Message>([^<]*)<\\/Message>/.exec(body)?.[1];
+        if (code !== undefined) reason = ': ' + code + (message !== undefined ? ' (' + message + ')' : '');
+        else if (body.includes('RemoteException')) {
+          const remote = JSON.parse(body).RemoteException;
+          reason = ': ' + remote.exception + ' (' + remote.message + ')';
+        }
+      } catch {}
+      let fix = '';
+      if (/expired/i.test(reason)) {
+        fix = '; the read URL the driver made at the first job of this dataset has expired: call sc.textFile again for a new dataset, or raise spark.mesos.textFile.presignedUrlExpiry';
+      } else if (response.status === 403 || response.status === 401) {
+        fix = '; the credentials the driver listed the file with may not read it (S3: s3:GetObject; HDFS: read permission, or a valid delegation token)';
+      } else if (response.status === 404) {
+        fix = '; the file was removed or replaced after the job listed it';
+      }
+      throw new Error('GET ' + shown + ' answered ' + response.status + ' ' + response.statusText + reason + fix);
+    }
+    // A server that ignores Range sends the whole file: skip to the split's start. (WebHDFS
+    // answers 200 from the offset asked for.)
+    let skip = split.start > 0 && response.status !== 206 && !byOffset ? split.start : 0;
     // A .gz file is one split, decompressed here unless the server already sent it decoded.
     const decoded = /gzip/i.test(response.headers.get('content-encoding') ?? '');
     const body = split.gzip && !decoded ? response.body.pipeThrough(new DecompressionStream('gzip')) : response.body;

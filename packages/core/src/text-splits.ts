@@ -1,7 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SparkMesosError } from '@spark-mesos/errors';
+import { createStoreReader, isStoredFileUri, type StoreReaderOptions } from '@spark-mesos/artifact-uploader';
+import type { ConfigKeyDefinition, SparkConf } from '@spark-mesos/config';
+import { redactUrlCredentials, SparkMesosError } from '@spark-mesos/errors';
 
 /**
  * One byte range of a text file, read by a task as Hadoop's `LineRecordReader` reads a split:
@@ -11,8 +13,17 @@ import { SparkMesosError } from '@spark-mesos/errors';
 export interface TextSplit {
   /** A local file path (read by the task with `node:fs`). */
   readonly path?: string;
-  /** An `http(s)://` URL (read by the task with `fetch` and a `Range` header). */
+  /**
+   * An `http(s)://` URL (read by the task with `fetch` and a `Range` header, or an `offset=`
+   * query parameter with {@link TextSplit.rangeParam}). For a file in a store it is the read URL
+   * the driver made (a presigned S3 GET, a WebHDFS OPEN), a credential: messages show
+   * {@link TextSplit.source} instead.
+   */
   readonly url?: string;
+  /** How the task asks for a start offset: `'offset'` for WebHDFS' query parameter. @default a Range header */
+  readonly rangeParam?: 'offset';
+  /** The store URI the URL reads (`s3a://bucket/key`), shown in messages. @default none */
+  readonly source?: string;
   /** First byte of the split. */
   readonly start: number;
   /** One past the last byte of the split. */
@@ -21,10 +32,32 @@ export interface TextSplit {
   readonly gzip?: boolean;
 }
 
+/** The configuration keys `textFile` reads (registered with the core keys). */
+export const textFileKeys: readonly ConfigKeyDefinition[] = [
+  {
+    key: 'spark.hadoop.',
+    prefix: true,
+    type: 'string',
+    doc: 'Hadoop settings, as Spark hands them to Hadoop; spark-mesos reads fs.s3a.* (endpoint, keys, region, path style), dfs.* (namenode HTTP addresses, HA nameservices) and hadoop.user.name to reach S3 and HDFS for textFile and for executor uploads.',
+    see: 'https://spark.apache.org/docs/3.5.0/configuration.html#custom-hadoophive-configuration',
+  },
+  {
+    key: 'spark.mesos.textFile.presignedUrlExpiry',
+    type: 'duration',
+    unit: 's',
+    default: '1h',
+    doc: "How long the presigned GET URLs that tasks read s3:// files through stay valid, from the dataset's first job (made once per dataset; at most 7d).",
+  },
+];
+
 /** One file to split: where it is and how long it is. */
 export interface TextFile {
   readonly path?: string;
   readonly url?: string;
+  /** See {@link TextSplit.rangeParam}. */
+  readonly rangeParam?: 'offset';
+  /** See {@link TextSplit.source}. */
+  readonly source?: string;
   readonly length: number;
   /** False when the length is unknown (an HTTP server without Content-Length): one split. */
   readonly splittable: boolean;
@@ -57,6 +90,8 @@ export function computeTextSplits(
   for (const file of files) {
     const where = {
       ...(file.url !== undefined ? { url: file.url } : { path: file.path! }),
+      ...(file.rangeParam !== undefined ? { rangeParam: file.rangeParam } : {}),
+      ...(file.source !== undefined ? { source: file.source } : {}),
       ...(file.gzip ? { gzip: true } : {}),
     };
     // Hadoop's (old API) FileInputFormat makes one empty split of an empty file, so Spark's
@@ -82,17 +117,68 @@ export function computeTextSplits(
 }
 
 /**
+ * The store options `textFile` uses, from a context's configuration: Spark conf and its
+ * environment as the getters, and `spark.mesos.textFile.presignedUrlExpiry` (1 h by default).
+ *
+ * @throws SparkMesosError `SM_ERR_BAD_CONFIG` naming the key when the expiry is under 1 s or over
+ *   7 days (SigV4's limit).
+ */
+export function textFileStoreOptions(conf: SparkConf): StoreReaderOptions {
+  const key = 'spark.mesos.textFile.presignedUrlExpiry';
+  const seconds = conf.getTimeAsSeconds(key, '1h');
+  if (!(seconds >= 1 && seconds <= 604800)) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_CONFIG',
+      `${key} is ${conf.get(key)}: it must be from 1s to 7d (the longest a presigned S3 URL lives); tasks must read their splits within it`,
+      { cause: { key, seconds } },
+    );
+  }
+  return { conf: (name) => conf.getOption(name), env: (name) => conf.getenv(name), urlExpirySeconds: seconds };
+}
+
+/** Options of {@link listTextFiles}. */
+export interface ListTextFilesOptions {
+  /**
+   * How stores are reached (`s3://`, `s3a://`, `s3n://`, `hdfs://`, `webhdfs://`,
+   * `swebhdfs://`): Spark conf and environment getters, S3 and WebHDFS options, and how long
+   * presigned URLs live (`urlExpirySeconds`), as `@spark-mesos/artifact-uploader`'s
+   * `createStoreReader` takes them.
+   * @default {} (AWS and Hadoop defaults; presigned URLs valid for 1 h)
+   */
+  readonly store?: StoreReaderOptions;
+}
+
+/**
  * Finds the files behind a `textFile` location, as Hadoop's `FileInputFormat` does: a
  * comma-separated list of locations, each a file, a directory (every file in it whose name does
  * not start with `_` or `.`, Hadoop's hidden-file filter, so `_SUCCESS` is skipped, sorted by
- * name), a pattern with `*`, `?` or `[…]` in its last component (`/data/part-*`), or an
- * `http(s)://` URL, sized with a HEAD request.
+ * name), a pattern with `*`, `?` or `[…]` in its last component (`/data/part-*`), an
+ * `http(s)://` URL, sized with a HEAD request, or the same forms in a store (`s3a://bucket/dir/`,
+ * `hdfs://nn:8020/logs/*.gz`): listed and sized here with the store's credentials, and read by
+ * tasks through a plain HTTP URL made here (a presigned S3 GET, a WebHDFS OPEN), so executors need
+ * neither credentials nor SDKs.
  */
-export async function listTextFiles(locations: string): Promise<TextFile[]> {
+export async function listTextFiles(locations: string, options: ListTextFilesOptions = {}): Promise<TextFile[]> {
   const files: TextFile[] = [];
+  let reader: ReturnType<typeof createStoreReader> | undefined;
   for (const location of locations.split(',')) {
     const trimmed = location.trim();
-    if (trimmed !== '') files.push(...(await listLocation(trimmed)));
+    if (trimmed === '') continue;
+    if (isStoredFileUri(trimmed)) {
+      reader ??= createStoreReader(options.store ?? {});
+      for (const stored of await reader.list(trimmed)) {
+        const read = await reader.readUrlOf(stored);
+        const gzip = isGzip(new URL(stored.uri).pathname);
+        files.push({
+          url: read.url,
+          source: stored.uri,
+          ...(read.rangeParam !== undefined ? { rangeParam: read.rangeParam } : {}),
+          length: stored.size,
+          splittable: !gzip,
+          ...(gzip ? { gzip } : {}),
+        });
+      }
+    } else files.push(...(await listLocation(trimmed)));
   }
   return files;
 }
@@ -170,21 +256,25 @@ function describeFile(path: string, length: number): TextFile {
   return isGzip(path) ? { path, length, splittable: false, gzip: true } : { path, length, splittable: true };
 }
 
+/** A URL for messages: its query (which may carry a token or a signature) masked. */
+const withoutQuery = (url: string): string => url.replace(/\?.*$/s, '?…');
+
 async function headTextUrl(url: string): Promise<TextFile> {
+  const shown = withoutQuery(redactUrlCredentials(url));
   let response: Response;
   try {
     response = await fetch(url, { method: 'HEAD' });
   } catch (error) {
-    throw new SparkMesosError('SM_ERR_INPUT_NOT_FOUND', `Cannot reach ${url}: ${(error as Error).message}`, {
+    throw new SparkMesosError('SM_ERR_INPUT_NOT_FOUND', `Cannot reach ${shown}: ${(error as Error).message}`, {
       cause: error,
-      details: { url },
+      details: { url: shown },
     });
   }
   if (!response.ok) {
     throw new SparkMesosError(
       'SM_ERR_INPUT_NOT_FOUND',
-      `HEAD ${url} answered ${response.status} ${response.statusText}; give a URL that serves the file`,
-      { cause: { status: response.status }, details: { url } },
+      `HEAD ${shown} answered ${response.status} ${response.statusText}; give a URL that serves the file`,
+      { cause: { status: response.status }, details: { url: shown } },
     );
   }
   const length = Number(response.headers.get('content-length') ?? Number.NaN);

@@ -328,7 +328,17 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
       const inode = inodes.get(path);
       if (inode === undefined) throw notFound(`File does not exist: ${path}`);
       if (inode.type !== 'FILE') throw notFound(`Path is not a file: ${path}`);
-      redirect(datanodeLocation(path, redirectQuery('OPEN', query, user, { offset: query.get('offset') ?? '0' })));
+      // Hadoop's namenode passes offset and length on to the datanode it redirects to.
+      const length = query.get('length');
+      redirect(
+        datanodeLocation(
+          path,
+          redirectQuery('OPEN', query, user, {
+            offset: query.get('offset') ?? '0',
+            ...(length !== null ? { length } : {}),
+          }),
+        ),
+      );
     } else if (method === 'PUT' && op === 'CREATE') {
       // Like Hadoop's namenode, step one only picks a datanode; checks happen when it writes.
       const extra: Record<string, string> = {
