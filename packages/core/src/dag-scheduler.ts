@@ -35,6 +35,7 @@ export class DagScheduler {
   #nextStageId = 0;
   // Concurrent jobs over one lineage prepare it once.
   readonly #preparing = new WeakMap<LineageNode, Promise<void>>();
+  readonly #renewing = new WeakMap<LineageNode, Promise<void>>();
 
   constructor(taskScheduler: TaskScheduler) {
     this.#taskScheduler = taskScheduler;
@@ -52,6 +53,7 @@ export class DagScheduler {
    */
   async runJob(node: LineageNode, action: ActionDefinition, partitions?: readonly number[]): Promise<unknown[]> {
     await this.#prepare(node);
+    await this.#renewExpiring(node);
     const total = partitionCount(node);
     const wanted = partitions ?? Array.from({ length: total }, (_, index) => index);
     for (const partition of wanted) {
@@ -106,6 +108,36 @@ export class DagScheduler {
       // The input is serialized when the task starts, so a pending task holds only its descriptor.
       return { partition, function: fn, captured, input: { value: lineage.source.input } };
     });
+  }
+
+  // Sources whose inputs hold read URLs past half their life get fresh ones before a job uses
+  // them (same partitions and byte ranges); concurrent jobs share one renewal.
+  async #renewExpiring(node: LineageNode): Promise<void> {
+    switch (node.kind) {
+      case 'source': {
+        let renewing = this.#renewing.get(node);
+        if (renewing === undefined) {
+          const renew = node.renewInputs;
+          if (renew === undefined || node.renewInputsAt === undefined || Date.now() < node.renewInputsAt) return;
+          if (!Array.isArray(node.inputs)) return;
+          renewing = renew(node.inputs).then((renewed) => {
+            node.inputs = renewed.inputs;
+            node.renewInputsAt = renewed.renewAt;
+          });
+          this.#renewing.set(node, renewing);
+          // Renewed or failed, the next job looks again (a failure fails this job only).
+          const forget = () => this.#renewing.delete(node);
+          renewing.then(forget, forget);
+        }
+        return renewing;
+      }
+      case 'step':
+      case 'zipWithIndex':
+        return this.#renewExpiring(node.parent);
+      case 'union':
+        for (const parent of node.parents) await this.#renewExpiring(parent);
+        return;
+    }
   }
 
   #prepare(node: LineageNode): Promise<void> {

@@ -8,6 +8,16 @@ export interface SourceNode {
   readonly op: SourceOp;
   /** One input per partition, or a loader run once at the first job. */
   inputs: unknown[] | (() => Promise<unknown[]>);
+  /**
+   * When the loaded inputs should be renewed (ms since the epoch): they hold read URLs that
+   * expire (presigned S3 GETs). Set by the loader; undefined when nothing expires.
+   */
+  renewInputsAt?: number;
+  /**
+   * Makes the same inputs again with fresh read URLs (same partitions, same byte ranges), and
+   * the next time to renew them. Set by the loader with {@link SourceNode.renewInputsAt}.
+   */
+  renewInputs?: (inputs: unknown[]) => Promise<{ inputs: unknown[]; renewAt?: number }>;
 }
 
 /** A narrow transformation of one parent, partition by partition. */

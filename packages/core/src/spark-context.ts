@@ -9,7 +9,7 @@ import { registerCoreKeys } from './core-keys.js';
 import { DagScheduler } from './dag-scheduler.js';
 import { Dataset, type DatasetHost, type RunJobFunction } from './dataset.js';
 import type { HealthTrackerSettings } from './health-tracker.js';
-import { type ActionDefinition, type LineageNode, newNodeId } from './lineage.js';
+import { type ActionDefinition, type LineageNode, newNodeId, type SourceNode } from './lineage.js';
 import { createLocalBackend, type LocalTaskRunner } from './local-backend.js';
 import { registerMesosBackendKeys } from './mesos-backend-keys.js';
 import type { SchedulerBackend } from './scheduler-backend.js';
@@ -23,7 +23,14 @@ import {
   sliceNumericRange,
 } from './slicing.js';
 import { type StageProgress, TaskScheduler } from './task-scheduler.js';
-import { computeTextSplits, listTextFiles, textFileStoreOptions } from './text-splits.js';
+import {
+  computeTextSplits,
+  listTextFiles,
+  renewTextSplits,
+  type TextSplit,
+  textFileStoreOptions,
+  textSplitsRenewAt,
+} from './text-splits.js';
 
 /** Options of {@link SparkContext.create}. */
 export interface SparkContextOptions {
@@ -315,8 +322,8 @@ export class SparkContext {
    * `.path.style.access`, else the AWS credential chain; `spark.hadoop.dfs.namenode.http-address`
    * or an HA nameservice, `spark.hadoop.hadoop.user.name` — see `@spark-mesos/artifact-uploader`'s
    * README), and tasks read them through plain HTTP URLs the driver makes then: a presigned S3 GET
-   * (valid for `spark.mesos.textFile.presignedUrlExpiry`, 1 h by default, from that first job —
-   * a dataset used again after that fails with a message saying so; call `sc.textFile` again) or
+   * (valid for `spark.mesos.textFile.presignedUrlExpiry`, 1 h by default, and renewed before a
+   * job once past half of it, for the same files and splits) or
    * the WebHDFS OPEN URL (the namenode redirects to a datanode, which executors must reach). So
    * executors need no credentials or SDKs; the URLs travel inside the tasks. Errors:
    * `SM_ERR_INPUT_NOT_FOUND` naming a missing path, key, bucket or an empty pattern;
@@ -333,12 +340,24 @@ export class SparkContext {
       });
     }
     checkSliceCount(minPartitions, 'minPartitions');
-    const node: LineageNode = {
+    const store = textFileStoreOptions(this.conf);
+    const node: SourceNode = {
       kind: 'source',
       id: newNodeId(),
       op: 'text',
-      inputs: async () =>
-        computeTextSplits(await listTextFiles(path, { store: textFileStoreOptions(this.conf) }), minPartitions),
+      inputs: async () => {
+        const files = await listTextFiles(path, { store });
+        // Presigned read URLs expire: the scheduler renews them before a later job needs them.
+        const renewAt = textSplitsRenewAt(files, Date.now());
+        if (renewAt !== undefined) {
+          node.renewInputsAt = renewAt;
+          node.renewInputs = async (inputs) => {
+            const renewed = await renewTextSplits(inputs as TextSplit[], { store });
+            return { inputs: renewed.splits, ...(renewed.renewAt === undefined ? {} : { renewAt: renewed.renewAt }) };
+          };
+        }
+        return computeTextSplits(files, minPartitions);
+      },
     };
     return new Dataset<string>(this.#host, node);
   }

@@ -112,7 +112,7 @@ const SOURCE_OPS: Record<SourceOp, string> = {
       } catch {}
       let fix = '';
       if (/expired/i.test(reason)) {
-        fix = '; the read URL the driver made at the first job of this dataset has expired: call sc.textFile again for a new dataset, or raise spark.mesos.textFile.presignedUrlExpiry';
+        fix = '; the read URL the driver made for this split expired while the job ran (the driver renews URLs before a job once they are past half their life): raise spark.mesos.textFile.presignedUrlExpiry above the longest job';
       } else if (response.status === 403 || response.status === 401) {
         fix = '; the credentials the driver listed the file with may not read it (S3: s3:GetObject; HDFS: read permission, or a valid delegation token)';
       } else if (response.status === 404) {

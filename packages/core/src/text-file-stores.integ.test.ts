@@ -276,6 +276,38 @@ describe('textFile over hdfs:// (WebHDFS fixture)', () => {
   });
 });
 
+describe('presigned read URLs that expire between jobs', () => {
+  it('are renewed for the next job of the same dataset (same partitions)', async () => {
+    // s3rver refuses a presigned GET past X-Amz-Date + X-Amz-Expires ("Request has expired"), as S3 does.
+    const server = await startS3Server({ buckets: ['data'] });
+    const sc = await SparkContext.create(
+      new SparkConf()
+        .setMaster('local[2]')
+        .setAppName('s3-renew')
+        .set('spark.hadoop.fs.s3a.endpoint', server.endpoint)
+        .set('spark.hadoop.fs.s3a.access.key', server.accessKeyId)
+        .set('spark.hadoop.fs.s3a.secret.key', server.secretAccessKey)
+        .set('spark.mesos.textFile.presignedUrlExpiry', '3s'),
+    );
+    try {
+      for (const [key, body] of [
+        ['out/part-00000', 'a1\na2\n'],
+        ['out/part-00001', 'b1\n'],
+      ] as const) {
+        expect((await fetch(`${server.endpoint}/data/${key}`, { method: 'PUT', body })).status).toBe(200);
+      }
+      const lines = sc.textFile('s3a://data/out/', 1);
+      expect(await lines.count()).toBe(3);
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      expect(await lines.collect()).toEqual(['a1', 'a2', 'b1']);
+      expect(await lines.getNumPartitions()).toBe(2);
+    } finally {
+      await sc.stop();
+      await server.close();
+    }
+  });
+});
+
 describe('a task whose read URL has expired', () => {
   it('says so, with the fix, and without the URL query', async () => {
     // Answers as S3 does to a presigned GET used after its expiry.

@@ -46,7 +46,7 @@ export const textFileKeys: readonly ConfigKeyDefinition[] = [
     type: 'duration',
     unit: 's',
     default: '1h',
-    doc: "How long the presigned GET URLs that tasks read s3:// files through stay valid, from the dataset's first job (made once per dataset; at most 7d).",
+    doc: "How long the presigned GET URLs that tasks read s3:// files through stay valid (at most 7d). The driver renews a dataset's URLs before a job once they are past half of it, so a job must finish within the other half.",
   },
 ];
 
@@ -58,6 +58,8 @@ export interface TextFile {
   readonly rangeParam?: 'offset';
   /** See {@link TextSplit.source}. */
   readonly source?: string;
+  /** When {@link TextFile.url} stops working (ms since the epoch); absent when it does not expire. */
+  readonly expiresAt?: number;
   readonly length: number;
   /** False when the length is unknown (an HTTP server without Content-Length): one split. */
   readonly splittable: boolean;
@@ -172,6 +174,7 @@ export async function listTextFiles(locations: string, options: ListTextFilesOpt
         files.push({
           url: read.url,
           source: stored.uri,
+          ...(read.expiresAt !== undefined ? { expiresAt: read.expiresAt.getTime() } : {}),
           ...(read.rangeParam !== undefined ? { rangeParam: read.rangeParam } : {}),
           length: stored.size,
           splittable: !gzip,
@@ -285,4 +288,46 @@ async function headTextUrl(url: string): Promise<TextFile> {
   if (!Number.isSafeInteger(length) || length < 0)
     return { url, length: 0, splittable: false, ...(gzip ? { gzip } : {}) };
   return { url, length, splittable: ranges && !gzip, ...(gzip ? { gzip } : {}) };
+}
+
+/**
+ * When splits read through expiring URLs should be made again: halfway through the life left to
+ * the earliest URL, so a job started before then still has the other half to read its splits.
+ * Undefined when no URL expires.
+ */
+export function textSplitsRenewAt(files: readonly TextFile[], now: number): number | undefined {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const file of files) if (file.expiresAt !== undefined && file.expiresAt < earliest) earliest = file.expiresAt;
+  return earliest === Number.POSITIVE_INFINITY ? undefined : now + (earliest - now) / 2;
+}
+
+/**
+ * The same splits with fresh read URLs for the files in stores (one new URL per file; the files
+ * are not listed again, so partitions and byte ranges stay as they were), and when to renew them
+ * next.
+ */
+export async function renewTextSplits(
+  splits: readonly TextSplit[],
+  options: ListTextFilesOptions = {},
+  now: () => number = Date.now,
+): Promise<{ splits: TextSplit[]; renewAt?: number }> {
+  const reader = createStoreReader(options.store ?? {});
+  const fresh = new Map<string, TextFile>();
+  for (const split of splits) {
+    if (split.source === undefined || fresh.has(split.source)) continue;
+    const read = await reader.readUrlOf(split.source);
+    fresh.set(split.source, {
+      url: read.url,
+      source: split.source,
+      ...(read.expiresAt !== undefined ? { expiresAt: read.expiresAt.getTime() } : {}),
+      length: 0,
+      splittable: false,
+    });
+  }
+  const renewed = splits.map((split) => {
+    const file = split.source === undefined ? undefined : fresh.get(split.source);
+    return file === undefined ? split : { ...split, url: file.url! };
+  });
+  const renewAt = textSplitsRenewAt([...fresh.values()], now());
+  return renewAt === undefined ? { splits: renewed } : { splits: renewed, renewAt };
 }
