@@ -539,6 +539,42 @@ describe('framework messages', () => {
   });
 });
 
+describe('executor exits', () => {
+  it("sends the scheduler a FAILURE event with the executor's wait status when a custom executor exits", async () => {
+    const { scheduler, offer } = await startSchedulerOnCluster('exited executors', 'protobuf');
+    const failures: Array<{ agent?: string; executor?: string; status?: number }> = [];
+    scheduler.on('FAILURE', (event) => {
+      failures.push({
+        agent: event.failure.agent_id?.value,
+        executor: event.failure.executor_id?.value,
+        status: event.failure.status,
+      });
+    });
+    const task = (taskId: string, executorId: string, command: string): TaskInfo => ({
+      name: taskId,
+      task_id: { value: taskId },
+      agent_id: offer.agent_id,
+      resources: parseResources('cpus:0.1;mem:32'),
+      executor: {
+        executor_id: { value: executorId },
+        command: { value: command },
+        resources: parseResources('cpus:0.1;mem:32'),
+      },
+    });
+    // Real processes: one exits with a code, one is killed by a signal (waitpid's encodings).
+    await scheduler.accept({
+      offer_ids: [offer.id],
+      operations: [
+        launchOperation([task('t-code', 'exits-3', 'sleep 0.2; exit 3'), task('t-signal', 'killed', 'kill -9 $$')]),
+      ],
+    });
+    await until(() => failures.length === 2, 'two FAILURE events');
+    const byExecutor = Object.fromEntries(failures.map((failure) => [failure.executor, failure]));
+    expect(byExecutor['exits-3']).toEqual({ agent: offer.agent_id.value, executor: 'exits-3', status: 3 << 8 });
+    expect(byExecutor.killed).toEqual({ agent: offer.agent_id.value, executor: 'killed', status: 9 });
+  });
+});
+
 describe('master validation of executors', () => {
   it('refuses a wrong framework id, a missing command and resources beyond the offer with TASK_ERROR', async () => {
     const { scheduler, statuses, offer } = await startSchedulerOnCluster('validation', 'json');

@@ -19,7 +19,7 @@ import {
   type TaskStatusReason,
 } from '@spark-mesos/mesos-client';
 import { createAgentHttpHandler } from './agent-http.js';
-import { type CommandExit, type CommandTask, describeExit, startCommandTask } from './command-task.js';
+import { type CommandExit, type CommandTask, describeExit, startCommandTask, waitStatusOf } from './command-task.js';
 import { AgentFetcher, type AgentFetcherOptions } from './fetcher.js';
 import { canSampleMemory, formatBytes, sampleGroupMemory } from './memory-usage.js';
 import { leaseProcessLauncher, type ProcessLauncherLease } from './process-launcher.js';
@@ -39,8 +39,11 @@ import { attributeValues, resourceQuantities } from './resources.js';
 export interface AgentUplink {
   /** A status update of a task of framework `frameworkId` (possibly a re-send, same uuid). */
   statusUpdate(agentId: string, frameworkId: string, status: TaskStatus): void;
-  /** A custom executor ended (Mesos' ExitedExecutorMessage): its resources are free again. */
-  executorTerminated?(agentId: string, frameworkId: string, executorId: string): void;
+  /**
+   * A custom executor ended (Mesos' ExitedExecutorMessage): its resources are free again.
+   * `status` is its wait status (see {@link waitStatusOf}), -1 when unknown.
+   */
+  executorTerminated?(agentId: string, frameworkId: string, executorId: string, status: number): void;
   /** A MESSAGE call of an executor, for its scheduler (no delivery guarantee). */
   frameworkMessage?(agentId: string, frameworkId: string, executorId: string, data: Uint8Array): void;
 }
@@ -1040,7 +1043,7 @@ export class LocalAgent {
 
   // Mesos' Slave::executorTerminated: every task the executor left unfinished fails (or what the
   // termination says), from the agent; the master hears that the executor is gone.
-  #executorExited(framework: AgentFramework, executor: AgentExecutor, _exit: CommandExit): void {
+  #executorExited(framework: AgentFramework, executor: AgentExecutor, exit: CommandExit): void {
     executor.state = 'TERMINATED';
     this.#clearTimers(executor);
     executor.connection?.end();
@@ -1056,7 +1059,7 @@ export class LocalAgent {
         });
       }
     }
-    this.#uplink.executorTerminated?.(this.id, framework.id, executor.id);
+    this.#uplink.executorTerminated?.(this.id, framework.id, executor.id, waitStatusOf(exit));
     const incomplete = [...executor.tasks.values()].some((task) => task.pending.length > 0);
     if (framework.terminating || !incomplete) this.#completeExecutor(framework, executor);
   }

@@ -732,9 +732,25 @@ export class LocalMaster implements AgentUplink {
     });
   }
 
-  /** AgentUplink: a custom executor terminated; its resources are free again. */
-  executorTerminated(agentId: string, frameworkId: string, executorId: string): void {
-    if (this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`)) this.#agentChanged(agentId);
+  /**
+   * AgentUplink: a custom executor terminated (Mesos' ExitedExecutorMessage); its resources are
+   * free again, and its framework, when subscribed, gets a FAILURE event naming the agent, the
+   * executor and its wait status, as Mesos' `Master::exitedExecutor` sends (once, unreliably:
+   * a framework that is disconnected then never hears of it). What a disconnected or
+   * unreachable agent reports reaches nobody.
+   *
+   * @see https://github.com/apache/mesos/blob/1.11.0/src/master/master.cpp (Master::exitedExecutor)
+   */
+  executorTerminated(agentId: string, frameworkId: string, executorId: string, status = -1): void {
+    const reached = this.#agentConnections.get(agentId) === 'active';
+    if (reached) this.#count('messages_exited_executor');
+    if (!this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`)) return;
+    this.#agentChanged(agentId);
+    if (!reached) return;
+    this.#frameworks.get(frameworkId)?.subscription?.send({
+      type: 'FAILURE',
+      failure: { agent_id: { value: agentId }, executor_id: { value: executorId }, status },
+    });
   }
 
   /**
