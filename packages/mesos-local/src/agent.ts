@@ -22,6 +22,7 @@ import { createAgentHttpHandler } from './agent-http.js';
 import { type CommandExit, type CommandTask, describeExit, startCommandTask, waitStatusOf } from './command-task.js';
 import { AgentFetcher, type AgentFetcherOptions } from './fetcher.js';
 import { canSampleMemory, formatBytes, sampleGroupMemory } from './memory-usage.js';
+import { ProcessHold } from './process-hold.js';
 import { leaseProcessLauncher, type ProcessLauncherLease } from './process-launcher.js';
 import { attributeValues, resourceQuantities } from './resources.js';
 
@@ -62,6 +63,11 @@ export interface LocalAgentOptions {
   readonly workDir: string;
   /** Where status updates go. */
   readonly uplink: AgentUplink;
+  /**
+   * The switch deciding whether the agent keeps the Node process alive: its HTTP server, its
+   * connections and the processes it started (a cluster shares one). @default a switch of its own, on
+   */
+  readonly hold?: ProcessHold;
   /** Re-send period of an unacknowledged status update, in milliseconds. @default 10000 */
   readonly statusUpdateRetryMs?: number;
   /** The fetcher's cache directory, s3/hdfs fetchers, … @default cache in `<workDir>/fetch`, file/http/https only */
@@ -250,6 +256,8 @@ export class LocalAgent {
   readonly #fetcher: AgentFetcher;
   #memoryTimer: NodeJS.Timeout | undefined;
   #launcher: ProcessLauncherLease | undefined;
+  readonly #hold: ProcessHold;
+  #unwatchHold: (() => void) | undefined;
   // Containers' processes being started: each settles once its process belongs to its executor,
   // or, when the agent stopped meanwhile, has been killed and has exited.
   readonly #launches = new Set<Promise<unknown>>();
@@ -279,12 +287,19 @@ export class LocalAgent {
     // libprocess never closes an idle connection, and Mesos' executor library takes the close of
     // its call connection for a lost agent (a non-checkpointing executor then shuts down).
     this.#server.keepAliveTimeout = 0;
+    this.#hold = options.hold ?? new ProcessHold();
+    this.#hold.addServer(this.#server);
   }
 
   /** Listens on 127.0.0.1 (its `port`, or a free one) and starts the memory check. */
   async start(): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
-    this.#launcher ??= leaseProcessLauncher();
+    if (this.#launcher === undefined) {
+      const launcher = leaseProcessLauncher();
+      this.#launcher = launcher;
+      launcher.setReferenced(this.#hold.referenced);
+      this.#unwatchHold = this.#hold.onChange((referenced) => launcher.setReferenced(referenced));
+    }
     await this.#listen();
     if (this.#memoryCheckMs > 0 && (await canSampleMemory())) {
       let checking = false;
@@ -666,6 +681,8 @@ export class LocalAgent {
       }
     }
     await Promise.all(exits);
+    this.#unwatchHold?.();
+    this.#unwatchHold = undefined;
     this.#launcher?.release();
     this.#launcher = undefined;
     this.#server.closeAllConnections();
