@@ -510,6 +510,14 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
       }
       updateOfferInterest();
     },
+    ref() {
+      subscription?.client.ref();
+      endpoint?.ref();
+    },
+    unref() {
+      subscription?.client.unref();
+      endpoint?.unref();
+    },
     async stop() {
       if (stopping) return;
       stopping = true;

@@ -554,6 +554,14 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
       }
       updateOfferInterest();
     },
+    ref() {
+      subscription?.client.ref();
+      endpoint?.ref();
+    },
+    unref() {
+      subscription?.client.unref();
+      endpoint?.unref();
+    },
     async stop() {
       if (stopping) return;
       stopping = true;
