@@ -72,6 +72,35 @@ describe('a program that never stops its SparkContext', () => {
     });
   }
 
+  it('runs its jobs and exits 0 when given as node --input-type=module -e <program> (local[2])', {
+    timeout: 90_000,
+  }, async () => {
+    // The task workers must not inherit --input-type=module (their CommonJS source would fail to
+    // load, and the pool would replace them forever: a busy CPU and no output).
+    const program = [
+      `import { SparkConf, SparkContext } from ${JSON.stringify(pathToFileURL(built).href)};`,
+      "const sc = await SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('eval'));",
+      "console.log('sum', await sc.range(0, 10, 1, 2).map((x) => x * 2).reduce((a, b) => a + b));",
+    ].join('\n');
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(
+          process.execPath,
+          ['--input-type=module', '-e', program],
+          { cwd: directory, timeout: 60_000, killSignal: 'SIGKILL' },
+          (error, out, err) =>
+            resolve({
+              code: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
+              stdout: out,
+              stderr: err,
+            }),
+        );
+      },
+    );
+    expect(code, stderr).toBe(0);
+    expect(stdout).toBe('sum 90\n');
+  });
+
   for (const coarse of [true, false]) {
     it(`tears its framework down on a Mesos master at exit (${coarse ? 'coarse' : 'fine'}-grained)`, {
       timeout: 90_000,
