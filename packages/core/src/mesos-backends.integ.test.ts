@@ -301,6 +301,49 @@ describe(`Mesos backends on ${target}`, () => {
         },
       );
 
+      it.skipIf(realMaster !== undefined)(
+        'fine-grained: an executor that exits cleanly is not held against its agent; one killed is (spark.mesos.maxAgentFailures)',
+        { timeout: 120_000 },
+        async () => {
+          active = await start(
+            clusterConf('fine agent failures', { 'spark.mesos.coarse': 'false', 'spark.mesos.maxAgentFailures': '1' }),
+          );
+          const sc = active;
+          const whereTasksRan = async () =>
+            sc.runJob(sc.range(0, 8, 1, 8), async () => {
+              await new Promise((resolve) => setTimeout(resolve, 50));
+              return { agent: process.env.MESOS_SLAVE_ID, executor: process.env.MESOS_EXECUTOR_ID, pid: process.pid };
+            });
+          const lostWarning = async (executorId: string | undefined): Promise<string> => {
+            const lost = new RegExp(`^executor ${executorId} on \\S+ lost: its process `);
+            for (let waited = 0; !warnings.some((warning) => lost.test(warning)) && waited < 10_000; waited += 20) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+            return warnings.find((warning) => lost.test(warning)) ?? '(no warning)';
+          };
+          const onAgent = async (agent: string | undefined) => {
+            for (let job = 0; job < 10; job++) {
+              const found = (await whereTasksRan()).find((place) => place.agent === agent);
+              if (found !== undefined) return found;
+            }
+            return undefined;
+          };
+          const first = (await whereTasksRan())[0]!;
+          // SIGTERM: the executor shuts down and exits with code 0.
+          process.kill(first.pid, 'SIGTERM');
+          expect(await lostWarning(first.executor)).toMatch(/exited with code 0$/);
+          const second = await onAgent(first.agent);
+          expect(second?.executor).toBeDefined();
+          expect(second?.executor).not.toBe(first.executor);
+          // SIGKILL: a failure of the agent; with spark.mesos.maxAgentFailures=1 it gets no more tasks.
+          process.kill(second!.pid, 'SIGKILL');
+          expect(await lostWarning(second!.executor)).toMatch(/(killed by signal 9 \(SIGKILL\)|exited with code 137)$/);
+          for (let job = 0; job < 3; job++) {
+            expect((await whereTasksRan()).map((place) => place.agent)).not.toContain(first.agent);
+          }
+        },
+      );
+
       // Removing an agent needs mesos-local's test hooks: skipped against a real master.
       it.skipIf(realMaster !== undefined)(
         'fine-grained: an idle executor on an agent Mesos removes is lost (FAILURE with the agent only)',
