@@ -87,6 +87,8 @@ function createMesosBackend(
     launch: (executorId, tasks) => inner?.launch(executorId, tasks),
     kill: (executorId, taskId, reason) => inner?.kill(executorId, taskId, reason),
     demandChanged: (demand) => inner?.demandChanged?.(demand),
+    ref: () => inner?.ref?.(),
+    unref: () => inner?.unref?.(),
     async stop() {
       try {
         await inner?.stop();

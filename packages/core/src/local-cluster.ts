@@ -120,5 +120,14 @@ export function createLocalClusterBackend(
     kill: (executorId, taskId, reason) => inner?.kill(executorId, taskId, reason),
     demandChanged: (demand) => inner?.demandChanged?.(demand),
     stop: release,
+    // The in-process cluster's servers, timers and executor processes follow the backend's.
+    ref() {
+      cluster?.ref();
+      inner?.ref?.();
+    },
+    unref() {
+      cluster?.unref();
+      inner?.unref?.();
+    },
   };
 }

@@ -8,7 +8,7 @@ import { parseMasterUrl } from '@spark-mesos/master-url';
 import { describe, expect, it } from 'vitest';
 import { createBackendForMaster } from './backend-for-master.js';
 import { localClusterConf } from './local-cluster.js';
-import { notAppliedSettings, readMesosLaunchSettings } from './mesos-backend-support.js';
+import { describeWaitStatus, notAppliedSettings, readMesosLaunchSettings } from './mesos-backend-support.js';
 import { prepareExecutorSource } from './mesos-executor-source.js';
 
 describe('createBackendForMaster', () => {
@@ -119,5 +119,15 @@ describe('readMesosLaunchSettings', () => {
     const warnings = notAppliedSettings(new SparkConf().set('spark.mesos.executor.docker.image', 'node:20'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('spark.mesos.executor.docker.image is set but not applied');
+  });
+});
+
+describe('describeWaitStatus', () => {
+  it("reads a FAILURE event's waitpid status as an exit code or a signal", () => {
+    expect(describeWaitStatus(3 << 8)).toBe('exited with code 3');
+    expect(describeWaitStatus(0)).toBe('exited with code 0');
+    expect(describeWaitStatus(9)).toBe('was killed by signal 9 (SIGKILL)');
+    expect(describeWaitStatus(-1)).toBe('ended (exit status unknown)');
+    expect(describeWaitStatus(undefined)).toBe('ended (exit status unknown)');
   });
 });

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { type MesosCredentials, resolveMesosCredentials, type SparkConf } from '@spark-mesos/config';
 import { isSparkMesosError, SparkMesosError } from '@spark-mesos/errors';
 import { createDriverEndpoint, type DriverEndpoint } from '@spark-mesos/executor/protocol';
@@ -178,6 +179,21 @@ export function describeStatus(status: TaskStatus): string {
   return `${status.state}${status.reason === undefined ? '' : ` (${status.reason})`}${
     status.message === undefined || status.message === '' ? '' : `: ${status.message}`
   }`;
+}
+
+/**
+ * A FAILURE event's executor `status` in words. On POSIX agents it is the `waitpid` status
+ * (exit code in bits 8–15, or the signal in bits 0–6); -1 or absent when the agent could not
+ * tell (e.g. the container never started).
+ *
+ * @see https://github.com/apache/mesos/blob/1.11.0/include/mesos/v1/scheduler/scheduler.proto (Event.Failure)
+ */
+export function describeWaitStatus(status: number | undefined): string {
+  if (status === undefined || status < 0) return 'ended (exit status unknown)';
+  const signal = status & 0x7f;
+  if (signal === 0) return `exited with code ${(status >> 8) & 0xff}`;
+  const name = Object.entries(osConstants.signals).find(([, number]) => number === signal)?.[0];
+  return `was killed by signal ${signal}${name === undefined ? '' : ` (${name})`}`;
 }
 
 /** A subscribed scheduler client and what it was subscribed with. */

@@ -263,6 +263,117 @@ describe(`Mesos backends on ${target}`, () => {
       },
     );
 
+    if (mode === 'fine') {
+      // The executor process is found through what a task sees (a task runs in a worker thread
+      // of its executor's process); killing it needs this host: skipped against a real master.
+      it.skipIf(realMaster !== undefined)(
+        'fine-grained: an idle executor whose process dies is forgotten (FAILURE), and the next task on its agent starts a new one',
+        { timeout: 120_000 },
+        async () => {
+          active = await start(clusterConf('fine idle executor lost', { 'spark.mesos.coarse': 'false' }));
+          const sc = active;
+          const whereTasksRan = async () =>
+            sc.runJob(sc.range(0, 8, 1, 8), async () => {
+              await new Promise((resolve) => setTimeout(resolve, 50));
+              return { agent: process.env.MESOS_SLAVE_ID, executor: process.env.MESOS_EXECUTOR_ID, pid: process.pid };
+            });
+          const before = await whereTasksRan();
+          const victim = before[0]!;
+          expect(victim.agent).toBeDefined();
+          // The job is over: the executor is idle, no task of it will tell its death.
+          process.kill(victim.pid, 'SIGKILL');
+          const lost = new RegExp(`^executor ${victim.executor} on \\S+ lost: its process `);
+          for (let waited = 0; !warnings.some((warning) => lost.test(warning)) && waited < 10_000; waited += 20) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          expect(warnings.find((warning) => lost.test(warning))).toBeDefined();
+          expect(sc.executors().map((executor) => executor.executorId)).not.toContain(victim.executor);
+          // Jobs still run, and one lands on that agent again, in a new executor.
+          let again: Awaited<ReturnType<typeof whereTasksRan>>[number] | undefined;
+          for (let job = 0; again === undefined && job < 10; job++) {
+            const ran = await whereTasksRan();
+            expect(ran).toHaveLength(8);
+            again = ran.find((place) => place.agent === victim.agent);
+          }
+          expect(again).toBeDefined();
+          expect(again?.executor).not.toBe(victim.executor);
+          expect(again?.pid).not.toBe(victim.pid);
+        },
+      );
+
+      it.skipIf(realMaster !== undefined)(
+        'fine-grained: an executor that exits cleanly is not held against its agent; one killed is (spark.mesos.maxAgentFailures)',
+        { timeout: 120_000 },
+        async () => {
+          active = await start(
+            clusterConf('fine agent failures', { 'spark.mesos.coarse': 'false', 'spark.mesos.maxAgentFailures': '1' }),
+          );
+          const sc = active;
+          const whereTasksRan = async () =>
+            sc.runJob(sc.range(0, 8, 1, 8), async () => {
+              await new Promise((resolve) => setTimeout(resolve, 50));
+              return { agent: process.env.MESOS_SLAVE_ID, executor: process.env.MESOS_EXECUTOR_ID, pid: process.pid };
+            });
+          const lostWarning = async (executorId: string | undefined): Promise<string> => {
+            const lost = new RegExp(`^executor ${executorId} on \\S+ lost: its process `);
+            for (let waited = 0; !warnings.some((warning) => lost.test(warning)) && waited < 10_000; waited += 20) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+            return warnings.find((warning) => lost.test(warning)) ?? '(no warning)';
+          };
+          const onAgent = async (agent: string | undefined) => {
+            for (let job = 0; job < 10; job++) {
+              const found = (await whereTasksRan()).find((place) => place.agent === agent);
+              if (found !== undefined) return found;
+            }
+            return undefined;
+          };
+          const first = (await whereTasksRan())[0]!;
+          // SIGTERM: the executor shuts down and exits with code 0.
+          process.kill(first.pid, 'SIGTERM');
+          expect(await lostWarning(first.executor)).toMatch(/exited with code 0$/);
+          const second = await onAgent(first.agent);
+          expect(second?.executor).toBeDefined();
+          expect(second?.executor).not.toBe(first.executor);
+          // SIGKILL: a failure of the agent; with spark.mesos.maxAgentFailures=1 it gets no more tasks.
+          process.kill(second!.pid, 'SIGKILL');
+          expect(await lostWarning(second!.executor)).toMatch(/(killed by signal 9 \(SIGKILL\)|exited with code 137)$/);
+          for (let job = 0; job < 3; job++) {
+            expect((await whereTasksRan()).map((place) => place.agent)).not.toContain(first.agent);
+          }
+        },
+      );
+
+      // Removing an agent needs mesos-local's test hooks: skipped against a real master.
+      it.skipIf(realMaster !== undefined)(
+        'fine-grained: an idle executor on an agent Mesos removes is lost (FAILURE with the agent only)',
+        { timeout: 120_000 },
+        async () => {
+          let cluster: LocalCluster | undefined;
+          active = await start(clusterConf('fine agent removed', { 'spark.mesos.coarse': 'false' }), {
+            localCluster: {
+              onCluster: (started) => {
+                cluster = started;
+              },
+            },
+          });
+          const sc = active;
+          const agents = await sc.runJob(sc.range(0, 4, 1, 4), () => process.env.MESOS_SLAVE_ID);
+          const removed = agents[0]!;
+          cluster!.hooks.setAgentReachable(removed, false);
+          const lost = /^executor \S+ on \S+ lost: its agent was removed$/;
+          for (let waited = 0; !warnings.some((warning) => lost.test(warning)) && waited < 10_000; waited += 20) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          expect(warnings.filter((warning) => lost.test(warning))).toHaveLength(1);
+          // The job runs on the agent left.
+          expect(new Set(await sc.runJob(sc.range(0, 4, 1, 4), () => process.env.MESOS_SLAVE_ID))).not.toContain(
+            removed,
+          );
+        },
+      );
+    }
+
     // Failing the master over needs mesos-local's test hooks: skipped against a real master.
     it.skipIf(realMaster !== undefined)(
       `${mode}-grained: a master failover in the middle of a job: the framework subscribes again and the job completes`,

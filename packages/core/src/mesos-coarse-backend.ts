@@ -462,6 +462,10 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
           schedulerClient.on('OFFERS', (event) => onOffers(event.offers.offers ?? []));
           schedulerClient.on('RESCIND', () => {});
           schedulerClient.on('UPDATE', (event) => onUpdate(event.update.status));
+          // FAILURE names an ended custom executor or a removed agent. Coarse executors are Mesos
+          // command tasks (Mesos sends no FAILURE for those), and a removed agent's tasks get
+          // their own TASK_LOST/UNREACHABLE updates: the updates report every loss, once.
+          schedulerClient.on('FAILURE', () => {});
           schedulerClient.on('error', (error) => {
             if (!stopping) fail(error);
           });
@@ -505,6 +509,14 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
         queueMicrotask(() => target?.backendFailed?.(error));
       }
       updateOfferInterest();
+    },
+    ref() {
+      subscription?.client.ref();
+      endpoint?.ref();
+    },
+    unref() {
+      subscription?.client.unref();
+      endpoint?.unref();
     },
     async stop() {
       if (stopping) return;

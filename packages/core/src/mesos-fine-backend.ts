@@ -22,6 +22,7 @@ import {
 import {
   createSandboxReader,
   describeStatus,
+  describeWaitStatus,
   isFailureState,
   isGoneState,
   type MesosBackendOptions,
@@ -441,6 +442,14 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     } as TaskOutcome);
   }
 
+  /**
+   * Mesos' FAILURE: an executor of ours ended (`executor_id`, with its wait status), or the
+   * agent was removed (only `agent_id`). For a busy executor its tasks' updates usually said so
+   * first; for an idle one this is the only word. Spark's `executorLost`/`agentLost` →
+   * `recordAgentLost`: the executor is forgotten (its tasks resubmitted by the task scheduler)
+   * and the planner no longer counts it on the agent, so the next offer there starts a new one.
+   * An exit other than a clean one counts as a failure of the agent.
+   */
   function onFailure(event: SchedulerEvent): void {
     const failure = event.failure;
     if (failure === undefined || stopping) return;
@@ -449,14 +458,12 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
         ? byAgent.get(failure.agent_id?.value ?? '')
         : byId.get(failure.executor_id.value);
     if (executor === undefined || executor.lost) return;
-    const what =
-      failure.executor_id === undefined
-        ? 'its agent was removed'
-        : `it exited${failure.status === undefined ? '' : ` with status ${failure.status}`}`;
-    if (failure.executor_id !== undefined && !stopping) {
-      planState = recordAgentFailure(planState, executor.agentId, now());
+    if (failure.executor_id === undefined) {
+      reportLost(executor, 'its agent was removed', false);
+      return;
     }
-    reportLost(executor, what, failure.executor_id !== undefined);
+    if (failure.status !== 0) planState = recordAgentFailure(planState, executor.agentId, now());
+    reportLost(executor, `its process ${describeWaitStatus(failure.status)}`, true);
   }
 
   return {
@@ -546,6 +553,14 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
         queueMicrotask(() => target?.backendFailed?.(error));
       }
       updateOfferInterest();
+    },
+    ref() {
+      subscription?.client.ref();
+      endpoint?.ref();
+    },
+    unref() {
+      subscription?.client.unref();
+      endpoint?.unref();
     },
     async stop() {
       if (stopping) return;

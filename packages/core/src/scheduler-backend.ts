@@ -86,4 +86,14 @@ export interface SchedulerBackend {
   demandChanged?(demand: SchedulerDemand): void;
   /** Stops every executor and releases resources. */
   stop(): Promise<void>;
+  /**
+   * No job runs: the backend's handles (connections, servers, timers, child processes) stop
+   * keeping the Node process alive, as `socket.unref()`, while it keeps serving (offers are
+   * still declined, losses still reported) as long as something else keeps the process
+   * running. So a program that never calls `sc.stop()` ends when its own work does; the
+   * context then stops at `beforeExit`. @default nothing to unref
+   */
+  unref?(): void;
+  /** A job starts, or the context stops: the backend's handles keep the process alive again. @default nothing to ref */
+  ref?(): void;
 }

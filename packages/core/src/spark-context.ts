@@ -103,6 +103,16 @@ export class SparkContext {
   readonly #host: DatasetHost;
   readonly #progressListeners: Set<(progress: StageProgress) => void>;
   #stopped: Promise<void> | undefined;
+  /** Jobs running now: while there are none, the backend does not keep the process alive. */
+  #runningJobs = 0;
+  readonly #stopAtExit = (): void => {
+    if (this.#stopped !== undefined) return;
+    this.stop().catch((error: unknown) => {
+      process.stderr.write(
+        `spark-mesos: stopping the SparkContext "${this.appName}" at exit failed: ${(error as Error).message}\n`,
+      );
+    });
+  };
 
   private constructor(
     conf: SparkConf,
@@ -122,11 +132,25 @@ export class SparkContext {
     this.#host = {
       runJob: (node, action, partitions) => {
         this.#checkRunning();
-        return this.#dagScheduler.runJob(node, action, partitions);
+        return this.#whileRunning(() => this.#dagScheduler.runJob(node, action, partitions));
       },
       partitions: (node) => this.#dagScheduler.partitions(node),
       getInt: (key, defaultValue) => this.conf.getInt(key, defaultValue),
     };
+    // As Spark's shutdown hook stops the context when main returns: no job runs, so the backend
+    // holds nothing, and once nothing else keeps the process alive it stops gracefully (the
+    // stop's own work keeping the process alive until it is done), then the process exits.
+    backend.unref?.();
+    process.on('beforeExit', this.#stopAtExit);
+  }
+
+  async #whileRunning<R>(run: () => Promise<R>): Promise<R> {
+    if (this.#runningJobs++ === 0) this.#backend.ref?.();
+    try {
+      return await run();
+    } finally {
+      if (--this.#runningJobs === 0 && this.#stopped === undefined) this.#backend.unref?.();
+    }
   }
 
   /**
@@ -394,9 +418,16 @@ export class SparkContext {
   /**
    * Stops the context: running jobs fail with `SM_ERR_CONTEXT_STOPPED`, the backend stops its
    * executors, and another context may be created. Calling it again waits for the first call.
+   *
+   * A context left running stops by itself when the program is done, as Spark's shutdown hook
+   * stops it when `main` returns: between jobs it does not keep Node's event loop alive, and at
+   * `beforeExit` (nothing else left to do) it stops, so `node app.js` exits after its last job.
    */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
+      process.off('beforeExit', this.#stopAtExit);
+      // The stop's own work (executors exiting, TEARDOWN) keeps the process alive until done.
+      this.#backend.ref?.();
       this.#taskScheduler.stop(
         new SparkMesosError('SM_ERR_CONTEXT_STOPPED', 'The SparkContext was stopped while the job ran', {
           cause: null,

@@ -104,6 +104,17 @@ export interface MesosEventStream {
   readonly records: AsyncGenerator<Uint8Array, void, undefined>;
   /** Closes the connection; the records end. Idempotent. */
   close(): void;
+  /**
+   * Lets the stream's connection keep the Node process alive (the default) again, after
+   * {@link MesosEventStream.unref}. Present on streams read from a socket of their own (no
+   * user dispatcher): an undici dispatcher owns its connections.
+   */
+  ref?(): void;
+  /**
+   * Stops the stream's connection from keeping the Node process alive (events are still read
+   * while something else keeps it running), as `socket.unref()`.
+   */
+  unref?(): void;
 }
 
 // Error bodies are short texts; more than this is never read (the error keeps 4 KiB anyway).

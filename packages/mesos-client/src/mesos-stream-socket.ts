@@ -413,6 +413,12 @@ export function openSocketEventStream(
         batches: batchesIterator,
         records: records(),
         close,
+        ref: () => {
+          socket.ref();
+        },
+        unref: () => {
+          socket.unref();
+        },
       };
     }
 

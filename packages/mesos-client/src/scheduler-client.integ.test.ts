@@ -157,6 +157,36 @@ describe('scheduler client on the recorded JSON flow', () => {
   });
 });
 
+describe('scheduler client and the process lifetime', () => {
+  it('unref() lets the stream socket and the watchdog stop holding the process; ref() makes them hold it again', async () => {
+    const subscribe = await load('flow', 'flow-subscribe');
+    const reconcile = await load('flow', 'reconcile-explicit');
+    const server = await replay([
+      { match: { callType: 'SUBSCRIBE' }, respond: subscribe, hold: true },
+      { match: { callType: 'RECONCILE' }, respond: reconcile },
+    ]);
+    const frameworkInfo = recordedCall(subscribe).subscribe!.framework_info;
+    const scheduler = client({ master: server.url, frameworkInfo, encoding: 'json', autoAcknowledge: false });
+    await scheduler.start();
+    await until(() => calls(server, 'RECONCILE').length === 1, 'the implicit reconciliation');
+    // What keeps the process alive: getActiveResourcesInfo lists only ref'd handles.
+    const holding = () => {
+      const resources = process.getActiveResourcesInfo();
+      return {
+        sockets: resources.filter((name) => name === 'TCPSocketWrap').length,
+        timers: resources.filter((name) => name === 'Timeout').length,
+      };
+    };
+    const before = holding();
+    scheduler.unref();
+    const unreferenced = holding();
+    expect(unreferenced.sockets).toBe(before.sockets - 1);
+    expect(unreferenced.timers).toBeLessThan(before.timers);
+    scheduler.ref();
+    expect(holding()).toEqual(before);
+  });
+});
+
 describe('scheduler client on the recorded protobuf flow', () => {
   it('acknowledges with the raw 16-byte uuids, byte for byte as recorded', async () => {
     const subscribe = await load('flow_pb', 'pb-subscribe');

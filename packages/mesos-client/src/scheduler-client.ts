@@ -49,7 +49,13 @@ import {
   type SchedulerCallWithPayload,
 } from './scheduler-calls.js';
 import { EventBuffer, EventDelivery } from './scheduler-event-queue.js';
-import { type SchedulerTimers, SYSTEM_TIMERS, sleep } from './scheduler-timers.js';
+import {
+  type ReferenceableTimers,
+  referenceableTimers,
+  type SchedulerTimers,
+  SYSTEM_TIMERS,
+  sleep,
+} from './scheduler-timers.js';
 
 /**
  * The scheduler client: subscribes a framework to a Mesos master over the v1 HTTP API, keeps the
@@ -315,6 +321,21 @@ export interface SchedulerClient {
    * use the new info.
    */
   updateFramework(update: SchedulerCallUpdateFramework): Promise<void>;
+
+  /**
+   * Lets the client keep the Node process alive again (the default), after
+   * {@link SchedulerClient.unref}.
+   */
+  ref(): void;
+  /**
+   * Stops the client from keeping the Node process alive, as `socket.unref()`: its event
+   * stream's own socket and its timers (heartbeat watchdog, backoff, reconciliation) no longer
+   * count. Events are still received and handled while something else keeps the process
+   * running; calls in flight still count (undici holds their sockets while they run). For a
+   * driver with no work under way, so that a program ends when its own work does. A stream
+   * carried by a user-given dispatcher is not affected.
+   */
+  unref(): void;
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -477,6 +498,9 @@ class MesosSchedulerClient implements SchedulerClient {
   readonly #options: SchedulerClientOptions;
   readonly #logger: Logger;
   readonly #timers: SchedulerTimers;
+  readonly #referenceable: ReferenceableTimers;
+  /** Whether the stream's socket and the timers keep the process alive ({@link SchedulerClient.unref}). */
+  #referenced = true;
   readonly #encoding: MesosEncoding;
   readonly #authorization: MesosAuthorization | undefined;
   readonly #callTimeoutMs: number;
@@ -529,7 +553,8 @@ class MesosSchedulerClient implements SchedulerClient {
     validateOptions(options);
     this.#options = options;
     this.#logger = options.logger ?? defaultLogger;
-    this.#timers = options.timers ?? SYSTEM_TIMERS;
+    this.#referenceable = referenceableTimers(options.timers ?? SYSTEM_TIMERS);
+    this.#timers = this.#referenceable.timers;
     this.#encoding = options.encoding ?? 'protobuf';
     this.#callTimeoutMs = options.timeouts?.callMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.#maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
@@ -624,6 +649,18 @@ class MesosSchedulerClient implements SchedulerClient {
 
   subscribe(): Promise<void> {
     return this.start();
+  }
+
+  ref(): void {
+    this.#referenced = true;
+    this.#referenceable.ref();
+    this.#attemptStream?.ref?.();
+  }
+
+  unref(): void {
+    this.#referenced = false;
+    this.#referenceable.unref();
+    this.#attemptStream?.unref?.();
   }
 
   async close(): Promise<void> {
@@ -823,6 +860,7 @@ class MesosSchedulerClient implements SchedulerClient {
         const url = await this.#masterUrl(attempt.signal);
         const stream = await this.#openSubscription(url, attempt.signal);
         this.#attemptStream = stream;
+        if (!this.#referenced) stream.unref?.();
         if (attempt.signal.aborted) stream.close();
         failure = await this.#consume(stream, attempt);
       } catch (error) {

@@ -539,6 +539,90 @@ describe('framework messages', () => {
   });
 });
 
+describe('executor exits', () => {
+  it("sends the scheduler a FAILURE event with the executor's wait status when a custom executor exits", async () => {
+    const { scheduler, offer } = await startSchedulerOnCluster('exited executors', 'protobuf');
+    const failures: Array<{ agent?: string; executor?: string; status?: number }> = [];
+    scheduler.on('FAILURE', (event) => {
+      failures.push({
+        agent: event.failure.agent_id?.value,
+        executor: event.failure.executor_id?.value,
+        status: event.failure.status,
+      });
+    });
+    const task = (taskId: string, executorId: string, command: string): TaskInfo => ({
+      name: taskId,
+      task_id: { value: taskId },
+      agent_id: offer.agent_id,
+      resources: parseResources('cpus:0.1;mem:32'),
+      executor: {
+        executor_id: { value: executorId },
+        command: { value: command },
+        resources: parseResources('cpus:0.1;mem:32'),
+      },
+    });
+    // Real processes: one exits with a code, one is killed by a signal (waitpid's encodings).
+    await scheduler.accept({
+      offer_ids: [offer.id],
+      operations: [
+        launchOperation([task('t-code', 'exits-3', 'sleep 0.2; exit 3'), task('t-signal', 'killed', 'kill -9 $$')]),
+      ],
+    });
+    await until(() => failures.length === 2, 'two FAILURE events');
+    const byExecutor = Object.fromEntries(failures.map((failure) => [failure.executor, failure]));
+    expect(byExecutor['exits-3']).toEqual({ agent: offer.agent_id.value, executor: 'exits-3', status: 3 << 8 });
+    expect(byExecutor.killed).toEqual({ agent: offer.agent_id.value, executor: 'killed', status: 9 });
+  });
+});
+
+describe('the process lifetime', () => {
+  it('cluster.unref(): servers, connections, timers and running executors stop holding the process; ref() again', async () => {
+    // getActiveResourcesInfo lists what keeps the process alive (ref'd handles only).
+    const holding = () => {
+      const counts: Record<string, number> = {};
+      for (const name of process.getActiveResourcesInfo()) counts[name] = (counts[name] ?? 0) + 1;
+      return counts;
+    };
+    const before = holding();
+    const { cluster, scheduler, offer, statuses } = await startSchedulerOnCluster('lifetime', 'json');
+    await scheduler.accept({
+      offer_ids: [offer.id],
+      operations: [
+        launchOperation([
+          {
+            name: 't',
+            task_id: { value: 't' },
+            agent_id: offer.agent_id,
+            resources: parseResources('cpus:0.1;mem:32'),
+            executor: {
+              executor_id: { value: 'sleeper' },
+              command: { value: 'exec sleep 30' },
+              resources: parseResources('cpus:0.1;mem:32'),
+            },
+          },
+        ]),
+      ],
+    });
+    // The executor runs (it never subscribes: no update within the test).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(statuses).toEqual([]);
+    // Snapshots taken synchronously around unref() (earlier tests' handles may still be closing,
+    // so only what never grows is compared with the baseline).
+    const running = holding();
+    cluster.unref();
+    scheduler.unref();
+    const idle = holding();
+    // The master's front and the agent's server; the launcher's channel (an executor runs).
+    expect((running.TCPServerWrap ?? 0) - (idle.TCPServerWrap ?? 0)).toBe(2);
+    expect(running.PipeWrap ?? 0).toBeGreaterThan(idle.PipeWrap ?? 0);
+    // Nothing of the cluster's or the client's is left holding (idle undici sockets never do).
+    for (const [name, count] of Object.entries(idle)) expect(count, name).toBeLessThanOrEqual(before[name] ?? 0);
+    cluster.ref();
+    scheduler.ref();
+    expect(holding()).toEqual(running);
+  });
+});
+
 describe('master validation of executors', () => {
   it('refuses a wrong framework id, a missing command and resources beyond the offer with TASK_ERROR', async () => {
     const { scheduler, statuses, offer } = await startSchedulerOnCluster('validation', 'json');

@@ -19,9 +19,10 @@ import {
   type TaskStatusReason,
 } from '@spark-mesos/mesos-client';
 import { createAgentHttpHandler } from './agent-http.js';
-import { type CommandExit, type CommandTask, describeExit, startCommandTask } from './command-task.js';
+import { type CommandExit, type CommandTask, describeExit, startCommandTask, waitStatusOf } from './command-task.js';
 import { AgentFetcher, type AgentFetcherOptions } from './fetcher.js';
 import { canSampleMemory, formatBytes, sampleGroupMemory } from './memory-usage.js';
+import { ProcessHold } from './process-hold.js';
 import { leaseProcessLauncher, type ProcessLauncherLease } from './process-launcher.js';
 import { attributeValues, resourceQuantities } from './resources.js';
 
@@ -39,8 +40,11 @@ import { attributeValues, resourceQuantities } from './resources.js';
 export interface AgentUplink {
   /** A status update of a task of framework `frameworkId` (possibly a re-send, same uuid). */
   statusUpdate(agentId: string, frameworkId: string, status: TaskStatus): void;
-  /** A custom executor ended (Mesos' ExitedExecutorMessage): its resources are free again. */
-  executorTerminated?(agentId: string, frameworkId: string, executorId: string): void;
+  /**
+   * A custom executor ended (Mesos' ExitedExecutorMessage): its resources are free again.
+   * `status` is its wait status (see {@link waitStatusOf}), -1 when unknown.
+   */
+  executorTerminated?(agentId: string, frameworkId: string, executorId: string, status: number): void;
   /** A MESSAGE call of an executor, for its scheduler (no delivery guarantee). */
   frameworkMessage?(agentId: string, frameworkId: string, executorId: string, data: Uint8Array): void;
 }
@@ -59,6 +63,11 @@ export interface LocalAgentOptions {
   readonly workDir: string;
   /** Where status updates go. */
   readonly uplink: AgentUplink;
+  /**
+   * The switch deciding whether the agent keeps the Node process alive: its HTTP server, its
+   * connections and the processes it started (a cluster shares one). @default a switch of its own, on
+   */
+  readonly hold?: ProcessHold;
   /** Re-send period of an unacknowledged status update, in milliseconds. @default 10000 */
   readonly statusUpdateRetryMs?: number;
   /** The fetcher's cache directory, s3/hdfs fetchers, … @default cache in `<workDir>/fetch`, file/http/https only */
@@ -247,6 +256,8 @@ export class LocalAgent {
   readonly #fetcher: AgentFetcher;
   #memoryTimer: NodeJS.Timeout | undefined;
   #launcher: ProcessLauncherLease | undefined;
+  readonly #hold: ProcessHold;
+  #unwatchHold: (() => void) | undefined;
   // Containers' processes being started: each settles once its process belongs to its executor,
   // or, when the agent stopped meanwhile, has been killed and has exited.
   readonly #launches = new Set<Promise<unknown>>();
@@ -276,12 +287,19 @@ export class LocalAgent {
     // libprocess never closes an idle connection, and Mesos' executor library takes the close of
     // its call connection for a lost agent (a non-checkpointing executor then shuts down).
     this.#server.keepAliveTimeout = 0;
+    this.#hold = options.hold ?? new ProcessHold();
+    this.#hold.addServer(this.#server);
   }
 
   /** Listens on 127.0.0.1 (its `port`, or a free one) and starts the memory check. */
   async start(): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
-    this.#launcher ??= leaseProcessLauncher();
+    if (this.#launcher === undefined) {
+      const launcher = leaseProcessLauncher();
+      this.#launcher = launcher;
+      launcher.setReferenced(this.#hold.referenced);
+      this.#unwatchHold = this.#hold.onChange((referenced) => launcher.setReferenced(referenced));
+    }
     await this.#listen();
     if (this.#memoryCheckMs > 0 && (await canSampleMemory())) {
       let checking = false;
@@ -663,6 +681,8 @@ export class LocalAgent {
       }
     }
     await Promise.all(exits);
+    this.#unwatchHold?.();
+    this.#unwatchHold = undefined;
     this.#launcher?.release();
     this.#launcher = undefined;
     this.#server.closeAllConnections();
@@ -1040,7 +1060,7 @@ export class LocalAgent {
 
   // Mesos' Slave::executorTerminated: every task the executor left unfinished fails (or what the
   // termination says), from the agent; the master hears that the executor is gone.
-  #executorExited(framework: AgentFramework, executor: AgentExecutor, _exit: CommandExit): void {
+  #executorExited(framework: AgentFramework, executor: AgentExecutor, exit: CommandExit): void {
     executor.state = 'TERMINATED';
     this.#clearTimers(executor);
     executor.connection?.end();
@@ -1056,7 +1076,7 @@ export class LocalAgent {
         });
       }
     }
-    this.#uplink.executorTerminated?.(this.id, framework.id, executor.id);
+    this.#uplink.executorTerminated?.(this.id, framework.id, executor.id, waitStatusOf(exit));
     const incomplete = [...executor.tasks.values()].some((task) => task.pending.length > 0);
     if (framework.terminating || !incomplete) this.#completeExecutor(framework, executor);
   }

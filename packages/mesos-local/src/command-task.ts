@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { SparkMesosError } from '@spark-mesos/errors';
 import type { CommandInfo, Environment } from '@spark-mesos/mesos-client';
 import type { ProcessLauncherLease } from './process-launcher.js';
@@ -93,6 +94,18 @@ const SIGNAL_TEXT: Partial<Record<NodeJS.Signals, string>> = {
 export function describeExit(exit: CommandExit): string {
   if (exit.signal !== null) return `Command terminated with signal ${SIGNAL_TEXT[exit.signal] ?? exit.signal}`;
   return `Command exited with status ${exit.code ?? 0}`;
+}
+
+/**
+ * `exit` as the wait status `waitpid` reports on Linux, which Mesos' agent passes on in
+ * ExitedExecutorMessage (and so the scheduler's FAILURE event): the exit code in bits 8–15, or
+ * the signal number in bits 0–6; -1 when neither is known (a container that never started), as
+ * the agent's "special status for failure".
+ */
+export function waitStatusOf(exit: CommandExit): number {
+  if (exit.signal !== null) return constants.signals[exit.signal] ?? -1;
+  if (exit.code !== null) return (exit.code & 0xff) << 8;
+  return -1;
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -11,6 +11,7 @@ import { type AgentFetcherOptions, agentFetcherOptions } from './fetcher.js';
 import { LocalMaster } from './master.js';
 import { type MasterRegistration, parseZooKeeperUrl, registerMaster, watchLeader } from './master-election.js';
 import { createMasterHttpHandler, type FrameworkCredential } from './master-http.js';
+import { ProcessHold } from './process-hold.js';
 import { DEFAULT_AGENT_RESOURCES, parseAttributes, parseResources } from './resources.js';
 
 /** Options of {@link startLocalCluster}. */
@@ -200,6 +201,20 @@ export interface LocalCluster {
   readonly hooks: LocalClusterHooks;
   /** Kills every task (whole process groups), closes every server and stream. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Makes the cluster keep the Node process alive again (the default), after
+   * {@link LocalCluster.unref}.
+   */
+  ref(): void;
+  /**
+   * Stops the cluster from keeping the Node process alive, as `server.unref()`: its HTTP
+   * servers and their connections, the master's allocation and heartbeat timers, and the
+   * processes its agents started no longer count (they keep running and serving while
+   * something else keeps the process alive). For a program that embeds a cluster and must end
+   * when its own work does (a driver's `local-cluster[…]` between jobs). Not covered: the
+   * ZooKeeper sessions of `zookeeper` masters.
+   */
+  unref(): void;
 }
 
 /**
@@ -225,8 +240,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const ownWorkDir = options.workDir === undefined;
   const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'mesos-local-'));
   const masterId = randomUUID();
+  const hold = new ProcessHold();
   const master = new LocalMaster({
     id: masterId,
+    hold,
     ...(options.heartbeatIntervalSeconds === undefined
       ? {}
       : { heartbeatIntervalSeconds: options.heartbeatIntervalSeconds }),
@@ -278,6 +295,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     // Never close idle connections, as libprocess: Mesos' C++ scheduler library keeps one open
     // for its calls and takes its loss for a lost master.
     front.server.keepAliveTimeout = 0;
+    hold.addServer(front.server);
   }
   const createAgent = (id: string, port?: number): LocalAgent =>
     new LocalAgent({
@@ -287,6 +305,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       attributes,
       workDir: join(workDir, 'agents', id),
       uplink: master,
+      hold,
       ...(options.statusUpdateRetryMs === undefined ? {} : { statusUpdateRetryMs: options.statusUpdateRetryMs }),
       ...(options.fetcher === undefined ? {} : { fetcher: agentFetcherOptions(options.fetcher, id) }),
       ...(options.executorRegistrationTimeoutMs === undefined
@@ -443,8 +462,16 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     workDir,
     hooks,
     stop() {
+      // What the stop waits for (processes exiting, servers closing) keeps the process alive.
+      hold.set(true);
       stopping ??= stopAll();
       return stopping;
+    },
+    ref() {
+      hold.set(true);
+    },
+    unref() {
+      hold.set(false);
     },
   };
 }

@@ -18,6 +18,7 @@ import type {
 import type { AgentUplink, LocalAgent } from './agent.js';
 import { isTerminalState } from './agent.js';
 import { allocate, isRefused, type OfferFilter } from './allocator.js';
+import { ProcessHold } from './process-hold.js';
 import { addResources, attributeValues, resourceQuantities, stripAllocation, subtractResources } from './resources.js';
 
 /**
@@ -135,6 +136,11 @@ export interface LocalMasterOptions {
   readonly heartbeatIntervalSeconds?: number;
   /** Milliseconds between allocation cycles. @default 1000 */
   readonly allocationIntervalMs?: number;
+  /**
+   * The switch deciding whether the master's timers (allocation cycles, heartbeats) keep the
+   * Node process alive (a cluster shares one with its servers and agents). @default a switch of its own, on
+   */
+  readonly hold?: ProcessHold;
   /**
    * How many removed (torn-down or timed-out) frameworks `/master/state` keeps in
    * `completed_frameworks`, the newest; older ones are forgotten (Mesos'
@@ -421,6 +427,7 @@ export class LocalMaster implements AgentUplink {
   #nextFramework = 0;
   #nextOffer = 0;
   #allocationTimer: NodeJS.Timeout | undefined;
+  readonly #hold: ProcessHold;
   #port = 0;
   #heartbeatsPaused = false;
   #latencyMs = 0;
@@ -429,6 +436,7 @@ export class LocalMaster implements AgentUplink {
     this.#id = options.id;
     this.#heartbeatSeconds = options.heartbeatIntervalSeconds ?? 15;
     this.#allocationMs = options.allocationIntervalMs ?? 1000;
+    this.#hold = options.hold ?? new ProcessHold();
     this.#maxCompletedFrameworks = wholeNumberOption(
       'maxCompletedFrameworks',
       options.maxCompletedFrameworks,
@@ -441,6 +449,11 @@ export class LocalMaster implements AgentUplink {
     );
   }
 
+  #clearHeartbeat(framework: FrameworkRecord): void {
+    clearInterval(framework.heartbeat);
+    this.#hold.delete(framework.heartbeat);
+  }
+
   /** The master id (a new one after {@link LocalMaster.failover}). */
   get id(): string {
     return this.#id;
@@ -449,7 +462,7 @@ export class LocalMaster implements AgentUplink {
   /** Starts the allocation cycles, once the HTTP server listens on `port`. */
   start(port: number): void {
     this.#port = port;
-    this.#allocationTimer = setInterval(() => this.allocate(), this.#allocationMs);
+    this.#allocationTimer = this.#hold.add(setInterval(() => this.allocate(), this.#allocationMs));
   }
 
   /** Registers an agent. */
@@ -552,7 +565,7 @@ export class LocalMaster implements AgentUplink {
       }
       clearTimeout(framework.failoverTimer);
       framework.failoverTimer = undefined;
-      clearInterval(framework.heartbeat);
+      this.#clearHeartbeat(framework);
       this.#dropOffers(framework.id);
       // Mesos' preserveImmutableFields: user and checkpoint stay as first subscribed.
       const { checkpoint: _checkpoint, ...rest } = info;
@@ -601,9 +614,11 @@ export class LocalMaster implements AgentUplink {
     });
     if (!this.#heartbeatsPaused) stream.send({ type: 'HEARTBEAT' });
     const target = framework;
-    framework.heartbeat = setInterval(() => {
-      if (!this.#heartbeatsPaused) target.subscription?.send({ type: 'HEARTBEAT' });
-    }, this.#heartbeatSeconds * 1000);
+    framework.heartbeat = this.#hold.add(
+      setInterval(() => {
+        if (!this.#heartbeatsPaused) target.subscription?.send({ type: 'HEARTBEAT' });
+      }, this.#heartbeatSeconds * 1000),
+    );
     return framework.id;
   }
 
@@ -621,7 +636,7 @@ export class LocalMaster implements AgentUplink {
   #disconnect(framework: FrameworkRecord): void {
     framework.subscription = undefined;
     framework.unregisteredTime = Date.now() / 1000;
-    clearInterval(framework.heartbeat);
+    this.#clearHeartbeat(framework);
     // Rescinds to a disconnected framework reach nobody: the offers just go.
     this.#dropOffers(framework.id);
     framework.filters.length = 0;
@@ -732,9 +747,25 @@ export class LocalMaster implements AgentUplink {
     });
   }
 
-  /** AgentUplink: a custom executor terminated; its resources are free again. */
-  executorTerminated(agentId: string, frameworkId: string, executorId: string): void {
-    if (this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`)) this.#agentChanged(agentId);
+  /**
+   * AgentUplink: a custom executor terminated (Mesos' ExitedExecutorMessage); its resources are
+   * free again, and its framework, when subscribed, gets a FAILURE event naming the agent, the
+   * executor and its wait status, as Mesos' `Master::exitedExecutor` sends (once, unreliably:
+   * a framework that is disconnected then never hears of it). What a disconnected or
+   * unreachable agent reports reaches nobody.
+   *
+   * @see https://github.com/apache/mesos/blob/1.11.0/src/master/master.cpp (Master::exitedExecutor)
+   */
+  executorTerminated(agentId: string, frameworkId: string, executorId: string, status = -1): void {
+    const reached = this.#agentConnections.get(agentId) === 'active';
+    if (reached) this.#count('messages_exited_executor');
+    if (!this.#executors.delete(`${agentId} ${frameworkId} ${executorId}`)) return;
+    this.#agentChanged(agentId);
+    if (!reached) return;
+    this.#frameworks.get(frameworkId)?.subscription?.send({
+      type: 'FAILURE',
+      failure: { agent_id: { value: agentId }, executor_id: { value: executorId }, status },
+    });
   }
 
   /**
@@ -1049,7 +1080,7 @@ export class LocalMaster implements AgentUplink {
       framework.recovered = true;
       framework.filters.length = 0;
       framework.suppressed = false;
-      clearInterval(framework.heartbeat);
+      this.#clearHeartbeat(framework);
       clearTimeout(framework.failoverTimer);
       framework.failoverTimer = undefined;
     }
@@ -1091,8 +1122,9 @@ export class LocalMaster implements AgentUplink {
   /** Ends every stream and timer (the agents are stopped by the cluster). */
   stop(): void {
     clearInterval(this.#allocationTimer);
+    this.#hold.delete(this.#allocationTimer);
     for (const framework of this.#frameworks.values()) {
-      clearInterval(framework.heartbeat);
+      this.#clearHeartbeat(framework);
       clearTimeout(framework.failoverTimer);
       framework.subscription?.end();
       framework.subscription = undefined;
@@ -1679,7 +1711,7 @@ export class LocalMaster implements AgentUplink {
     if (this.#frameworks.get(framework.id) !== framework) return;
     this.#frameworks.delete(framework.id);
     this.#removedFrameworkIds.add(framework.id);
-    clearInterval(framework.heartbeat);
+    this.#clearHeartbeat(framework);
     clearTimeout(framework.failoverTimer);
     this.#dropOffers(framework.id);
     for (const agent of this.#agents.values()) {

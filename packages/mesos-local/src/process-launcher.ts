@@ -115,6 +115,8 @@ interface Pending {
   readonly failed: (error: Error) => void;
   readonly exited: (exit: LaunchedExit) => void;
   pid: number;
+  /** The lease that launched it: its processes keep this process alive only while it says so. */
+  readonly holder: { readonly referenced: boolean };
 }
 
 class Launcher {
@@ -141,7 +143,7 @@ class Launcher {
     return !this.#gone;
   }
 
-  launch(request: LaunchRequest): Promise<LaunchedProcess> {
+  launch(request: LaunchRequest, holder: { readonly referenced: boolean }): Promise<LaunchedProcess> {
     if (this.#gone) return Promise.reject(new Error('the process launcher has exited'));
     this.#nextId += 1;
     const id = this.#nextId;
@@ -150,9 +152,14 @@ class Launcher {
       reportExit = resolve;
     });
     return new Promise<LaunchedProcess>((resolve, reject) => {
-      this.#pending.set(id, { spawned: (pid) => resolve({ pid, exited }), failed: reject, exited: reportExit, pid: 0 });
-      // Outstanding processes keep this process alive, as their ChildProcess handles would.
-      this.#refChannel(true);
+      this.#pending.set(id, {
+        spawned: (pid) => resolve({ pid, exited }),
+        failed: reject,
+        exited: reportExit,
+        pid: 0,
+        holder,
+      });
+      this.refresh();
       this.#child.send({ id, ...request }, (error) => {
         if (error) this.#settle(id, { id, error: error.message });
       });
@@ -183,7 +190,22 @@ class Launcher {
       this.#pending.delete(id);
       pending.exited({ code: reply.code, signal: reply.signal });
     }
-    if (this.#pending.size === 0) this.#refChannel(false);
+    if (this.#pending.size === 0) this.refresh();
+  }
+
+  /**
+   * Outstanding processes keep this process alive, as their ChildProcess handles would, unless
+   * the leases that launched them were unref'd (see {@link ProcessLauncherLease.setReferenced}).
+   */
+  refresh(): void {
+    let held = false;
+    for (const pending of this.#pending.values()) {
+      if (pending.holder.referenced) {
+        held = true;
+        break;
+      }
+    }
+    this.#refChannel(held);
   }
 
   // The launcher died (killed from outside): its processes' exits would never be reported, so
@@ -227,12 +249,18 @@ export interface ProcessLauncherLease {
   launch(request: LaunchRequest): Promise<LaunchedProcess>;
   /** Gives the lease back; idempotent. */
   release(): void;
+  /**
+   * Whether the processes launched through this lease keep this process alive until they
+   * exit (`true`, the default), as their `ChildProcess` handles would.
+   */
+  setReferenced(referenced: boolean): void;
 }
 
 /** Takes a lease on the process launcher shared by every agent of this process. */
 export function leaseProcessLauncher(): ProcessLauncherLease {
   users += 1;
   let released = false;
+  const holder = { referenced: true };
   return {
     launch(request) {
       if (released) {
@@ -243,7 +271,11 @@ export function leaseProcessLauncher(): ProcessLauncherLease {
         );
       }
       if (shared === undefined || !shared.alive) shared = new Launcher();
-      return shared.launch(request);
+      return shared.launch(request, holder);
+    },
+    setReferenced(referenced) {
+      holder.referenced = referenced;
+      shared?.refresh();
     },
     release() {
       if (released) return;

@@ -155,6 +155,22 @@ describe('spark-mesos submit', () => {
     expect(JSON.parse(stdout).explain['spark.master']).toMatchObject({ value: 'local[*]' });
   });
 
+  it('ends a program that leaves its local-cluster context running once it is done, with its exit code', async () => {
+    const { code, stdout, stderr } = await cli([
+      'submit',
+      '--verbose',
+      '--master',
+      'local-cluster[1,1,1024]',
+      '--conf',
+      'spark.mesos.coarse.shutdownTimeout=3s',
+      confApp,
+      '5',
+    ]);
+    expect(code, stderr).toBe(5);
+    expect(JSON.parse(stdout)).toMatchObject({ count: 3 });
+    expect(stderr).toContain('stopping the SparkContext it left running');
+  });
+
   it('refuses a master URL it cannot parse with one clear line and exit code 3', async () => {
     const { code, stdout, stderr } = await cli(['submit', '--master', 'yarn', confApp]);
     expect(code).toBe(3);

@@ -104,15 +104,9 @@ export async function runSubmitCommand(args: readonly string[], io: SubmitIo = {
 
   const contexts = new Set<SparkContext>();
   const progress = createProgressLine(stderr);
-  const runningStages = new Set<string>();
   onSparkContextStarted((context) => {
     contexts.add(context);
-    context.onStageProgress((stage) => {
-      const key = `${context.applicationId}/${stage.stageId}.${stage.stageAttempt}`;
-      if (stage.state === 'running') runningStages.add(key);
-      else runningStages.delete(key);
-      progress.update(stage);
-    });
+    context.onStageProgress((stage) => progress.update(stage));
   });
   const live = (): SparkContext[] => [...contexts].filter((context) => !context.isStopped);
   const stopAll = async (): Promise<void> => {
@@ -140,69 +134,22 @@ export async function runSubmitCommand(args: readonly string[], io: SubmitIo = {
   });
   process.once('SIGINT', () => end(EXIT_CODES.interrupted));
   process.once('SIGTERM', () => end(EXIT_CODES.terminated));
-  // The program is done when nothing but its contexts keeps the process alive, as a JVM ends
-  // with its last non-daemon thread and Spark's shutdown hook stops the context.
-  const leftRunning = `${COMMAND}: the program is done; stopping the SparkContext it left running\n`;
+  // The program is done when nothing keeps the process alive: a context holds nothing between
+  // jobs, so beforeExit comes, as a JVM ends with its last non-daemon thread and Spark's shutdown
+  // hook stops the context. (Each context also stops itself there; this says so, and clears the
+  // progress line first.)
   process.on('beforeExit', () => {
     if (live().length === 0) return;
-    if (verbose) stderr.write(leftRunning);
+    if (verbose) stderr.write(`${COMMAND}: the program is done; stopping the SparkContext it left running\n`);
     void stopAll();
   });
 
   process.argv = [process.argv[0] ?? process.execPath, appPath, ...parsed.appArgs];
-  // What is alive before the program runs (stdio pipes, signal handlers) is not the program's.
-  void process.stdout;
-  void process.stderr;
-  const baseline = process.getActiveResourcesInfo();
   try {
     await import(pathToFileURL(appPath).href);
   } catch (error) {
     progress.clear();
     stderr.write(formatError(error, { command: COMMAND, verbose }));
     end(Math.max(exitCodeOf(error), EXIT_CODES.failed));
-    return;
   }
-  watchForIdleContexts(live, runningStages, baseline, () => {
-    if (verbose) stderr.write(leftRunning);
-    void stopAll();
-  });
-}
-
-// Handles that only a live context holds between jobs: the worker threads' message ports of
-// local[N]. When nothing else is alive, the program can make no more progress of its own.
-const contextOnlyResources = new Set(['MessagePort', 'Worker']);
-
-/**
- * Polls (without keeping the process alive) for the moment the program is done but left a
- * context running: no stage runs and the only live handles besides `baseline` (what was alive
- * before the program ran) are the context's own. Then calls
- * `onIdle` once. Needed where a live context keeps Node's event loop alive (a Mesos backend's
- * connections), so `beforeExit` alone never comes; an idle `local[N]` context does not.
- */
-function watchForIdleContexts(
-  live: () => SparkContext[],
-  runningStages: ReadonlySet<string>,
-  baseline: readonly string[],
-  onIdle: () => void,
-): void {
-  const onlyContexts = (): boolean => {
-    const left = [...baseline];
-    for (const resource of process.getActiveResourcesInfo()) {
-      const index = left.indexOf(resource);
-      if (index >= 0) left.splice(index, 1);
-      else if (!contextOnlyResources.has(resource)) return false;
-    }
-    return true;
-  };
-  let idleTicks = 0;
-  const timer = setInterval(() => {
-    const idle = live().length > 0 && runningStages.size === 0 && onlyContexts();
-    idleTicks = idle ? idleTicks + 1 : 0;
-    // Two ticks in a row: an await between two jobs leaves a pending handle or a running stage.
-    if (idleTicks >= 2) {
-      clearInterval(timer);
-      onIdle();
-    }
-  }, 100);
-  timer.unref();
 }

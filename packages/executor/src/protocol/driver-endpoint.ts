@@ -84,6 +84,15 @@ export interface DriverEndpoint {
   shutdown(executorId: string, options?: { timeoutMs?: number; reason?: string }): Promise<void>;
   /** Shuts every executor down (without waiting for them) and stops listening. */
   close(): Promise<void>;
+  /** Lets the endpoint keep the Node process alive again (the default), after {@link DriverEndpoint.unref}. */
+  ref(): void;
+  /**
+   * Stops the endpoint from keeping the Node process alive, as `server.unref()`: its listening
+   * server and its executors' connections (those accepted later too) no longer count. Frames
+   * are still exchanged while something else keeps the process running. For a driver with no
+   * work under way, so that a program ends when its own work does.
+   */
+  unref(): void;
 }
 
 interface Connection {
@@ -94,6 +103,7 @@ interface Connection {
   readonly closedPromise: Promise<void>;
   resolveClosed: () => void;
   handshakeTimer: NodeJS.Timeout | undefined;
+  readonly socket: Socket;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
@@ -285,7 +295,9 @@ export async function createDriverEndpoint(options: DriverEndpointOptions): Prom
       closedPromise,
       resolveClosed,
       handshakeTimer: undefined,
+      socket,
     };
+    if (!referenced) socket.unref();
     (connection as { link: FramedSocket }).link = new FramedSocket(socket, {
       frame: (frame) => onFrame(connection, frame),
       closed: (reason) => {
@@ -323,6 +335,8 @@ export async function createDriverEndpoint(options: DriverEndpointOptions): Prom
     } satisfies HandshakeMessage);
   }
 
+  // Whether the server and the connections keep the process alive (see unref()).
+  let referenced = true;
   const server: Server = createServer(onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -402,6 +416,16 @@ export async function createDriverEndpoint(options: DriverEndpointOptions): Prom
       }
       await Promise.all([...connections].map((connection) => connection.closedPromise));
       await closing;
+    },
+    ref() {
+      referenced = true;
+      server.ref();
+      for (const connection of connections) connection.socket.ref();
+    },
+    unref() {
+      referenced = false;
+      server.unref();
+      for (const connection of connections) connection.socket.unref();
     },
   };
 }

@@ -121,6 +121,29 @@ describe('driver link', () => {
     );
   });
 
+  it('unref() stops the server and the executor connections, also later ones, from holding the process', async () => {
+    const { endpoint: driver } = await endpoint();
+    // getActiveResourcesInfo lists only what keeps the process alive (ref'd handles).
+    const holding = () => {
+      const resources = process.getActiveResourcesInfo();
+      return {
+        servers: resources.filter((name) => name === 'TCPServerWrap').length,
+        sockets: resources.filter((name) => name === 'TCPSocketWrap').length,
+      };
+    };
+    await executor(driver);
+    const before = holding();
+    driver.unref();
+    // The server and the driver's side of the link (the executor's side is this test's).
+    expect(holding()).toEqual({ servers: before.servers - 1, sockets: before.sockets - 1 });
+    await executor(driver, { registration: { ...registration, executorId: 'exec-2' } });
+    await vi.waitFor(() => expect(driver.executors()).toHaveLength(2));
+    // Snapshots around ref(), taken synchronously: the driver's sides of both links, the later one too.
+    const unreferenced = holding();
+    driver.ref();
+    expect(holding()).toEqual({ servers: unreferenced.servers + 1, sockets: unreferenced.sockets + 2 });
+  });
+
   it('refuses an executor with the wrong secret and logs it on both sides', async () => {
     const { endpoint: driver, logs: driverLogs } = await endpoint();
     const refused = vi.fn();
