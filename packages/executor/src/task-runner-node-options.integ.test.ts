@@ -53,6 +53,27 @@ it('runs tasks in a driver started as `node --input-type=module -e` (the workers
   ]);
 });
 
+it('runs tasks in a driver started with per-process and V8 options (the workers inherit what they may)', async () => {
+  requireBuild();
+  // Passing these to a Worker explicitly would throw ERR_WORKER_INVALID_EXEC_ARGV.
+  const file = join(directory, 'driver.mjs');
+  writeFileSync(file, program);
+  const { stdout } = await run(
+    process.execPath,
+    ['--max-old-space-size=256', '--stack-trace-limit=50', '--title=spark-driver', file],
+    { cwd: directory, timeout: 20_000 },
+  );
+  expect(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line)),
+  ).toEqual([
+    { state: 'finished', value: 42 },
+    { state: 'finished', value: 42 },
+  ]);
+});
+
 it('fails the tasks with the reason when worker threads cannot start, instead of restarting them forever', async () => {
   requireBuild();
   // A preload (inherited by every worker) that refuses to run in a worker thread.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTaskRunner, type TaskRunner, workerExecArgv } from './task-runner.js';
+import { createTaskRunner, type TaskRunner } from './task-runner.js';
 import type { TaskFunctionSpec, TaskOutcome, TaskSpec } from './task-spec.js';
 
 let counter = 0;
@@ -482,16 +482,5 @@ describe('module tasks', () => {
       state: 'failed',
       error: { code: 'SM_ERR_TASK_MODULE_NOT_FOUND', message: expect.stringContaining('no application directory') },
     });
-  });
-});
-
-describe('workerExecArgv', () => {
-  it("keeps the parent options but those that make eval'd code an ES module (node --input-type=module -e)", () => {
-    expect(workerExecArgv(['--input-type=module', '-e', 'code'])).toEqual(['-e', 'code']);
-    expect(workerExecArgv(['--max-old-space-size=512', '--input-type', 'module', '--enable-source-maps'])).toEqual([
-      '--max-old-space-size=512',
-      '--enable-source-maps',
-    ]);
-    expect(workerExecArgv(['--experimental-default-type=module', '--no-warnings'])).toEqual(['--no-warnings']);
   });
 });

@@ -308,7 +308,6 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     const sharedState = new SharedArrayBuffer((2 + CANCEL_RING) * Int32Array.BYTES_PER_ELEMENT);
     const worker = new Worker(TASK_WORKER_SOURCE, {
       eval: true,
-      execArgv: workerExecArgv(process.execArgv),
       // Output arrives as messages (see the worker source); these keep Node from piping the
       // worker's own streams to ours.
       stdout: true,
@@ -709,24 +708,4 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       );
     },
   };
-}
-
-// Options that decide how Node evaluates eval'd code: inherited (`node --input-type=module -e
-// '<driver>'`), they make the worker evaluate its CommonJS source as an ES module, which fails
-// at once (`require is not defined`), and the pool replaces the dead worker forever.
-const EVAL_TYPE_OPTIONS = new Set(['--input-type', '--experimental-default-type']);
-
-/**
- * The parent's `execArgv` for the task workers (Node's default), without the options that
- * change the type of eval'd code (`--input-type`, `--experimental-default-type`).
- */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let index = 0; index < execArgv.length; index++) {
-    const argument = execArgv[index] as string;
-    const name = argument.split('=', 1)[0] as string;
-    if (!EVAL_TYPE_OPTIONS.has(name)) kept.push(argument);
-    else if (!argument.includes('=')) index++; // `--input-type module`: its value too.
-  }
-  return kept;
 }

@@ -53,20 +53,3 @@ it('a plain node program that never stops its local[2] context still exits when 
     rmSync(file, { force: true });
   }
 }, 40_000);
-
-it('a driver program given to `node --input-type=module -e` runs its jobs on local[2]', async () => {
-  requireBuild();
-  // The task workers inherit --input-type=module; they once failed to start and were restarted
-  // forever, and the first job never ended.
-  const program = [
-    "import { SparkConf, SparkContext } from 'spark-mesos';",
-    "const sc = await SparkContext.create(new SparkConf().setMaster('local[2]').setAppName('eval'));",
-    "console.log('sum', await sc.parallelize([1, 2, 3, 4], 2).map((x) => x * 2).reduce((a, b) => a + b));",
-    'await sc.stop();',
-  ].join('\n');
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', program], {
-    cwd: `${examples}pi`,
-    timeout: 30_000,
-  });
-  expect(stdout).toMatch(/^sum 20$/m);
-}, 40_000);
