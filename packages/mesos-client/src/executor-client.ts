@@ -18,12 +18,12 @@ import type {
   ExecutorEventSubscribed,
   ExecutorEventType,
   TaskInfo,
-  TaskState,
   TaskStatus,
 } from './generated/mesos-types.js';
 import { type MesosAuthorization, type MesosEventStream, openMesosStream, sendMesosCall } from './mesos-http.js';
 import { isRetryable } from './mesos-http-error.js';
 import { formatStoutDuration } from './stout-duration.js';
+import { isTerminalTaskState } from './task-state.js';
 
 // Mesos' agent parses an update's uuid with UUID::fromBytes and refuses bytes that are not an
 // RFC 4122 UUID of a known version; random bytes pass only about 5 times in 16.
@@ -224,17 +224,6 @@ export interface ExecutorClient extends AsyncIterable<ExecutorEvent> {
   /** Closes the subscription and ends the client (`outcome: 'closed'`). Idempotent. */
   close(): Promise<void>;
 }
-
-const TERMINAL_STATES: ReadonlySet<TaskState> = new Set([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_ERROR',
-  'TASK_LOST',
-  'TASK_DROPPED',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-]);
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 30 * 60_000;
 // The first reconnection wait is at most this (or the backoff max, if smaller), doubling after.
@@ -611,7 +600,7 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     const key = hex(status.uuid!);
     // Tracked before anything is awaited, so that an ACKNOWLEDGED read meanwhile finds it.
     updates.set(key, { status });
-    if (TERMINAL_STATES.has(status.state)) activeTasks.delete(status.task_id.value);
+    if (isTerminalTaskState(status.state)) activeTasks.delete(status.task_id.value);
     if (state !== 'subscribed') return status; // goes with the next SUBSCRIBE
     try {
       await send({ ...ids, type: 'UPDATE', update: { status } });

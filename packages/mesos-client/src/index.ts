@@ -382,3 +382,4 @@ export {
   type StoutDurationUnit,
   tryParseStoutDuration,
 } from './stout-duration.js';
+export { isTerminalTaskState, TERMINAL_TASK_STATES } from './task-state.js';
