@@ -8,6 +8,7 @@ import {
   createOperatorClient,
   createSchedulerClient,
   type FrameworkInfo,
+  isTerminalTaskState,
   type Label,
   type OperatorClient,
   type SchedulerClient,
@@ -142,22 +143,12 @@ export function notAppliedSettings(conf: SparkConf): string[] {
   );
 }
 
-/** Mesos task states after which the task is gone (TASK_UNREACHABLE counts: we do not wait for it). */
-const GONE_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_LOST',
-  'TASK_ERROR',
-  'TASK_DROPPED',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-  'TASK_UNREACHABLE',
-]);
-
-/** Whether a task in `state` no longer runs (for us). */
+/**
+ * Whether a task in `state` no longer runs (for us): Mesos' terminal states, and TASK_UNREACHABLE
+ * too — the task may still run behind a partition, but the backend does not wait for it.
+ */
 export function isGoneState(state: TaskState): boolean {
-  return GONE_STATES.has(state);
+  return isTerminalTaskState(state) || state === 'TASK_UNREACHABLE';
 }
 
 /** Whether `state` counts as a failure of the agent (Spark's `isMesosTaskFailed`: FAILED, LOST, plus ERROR). */

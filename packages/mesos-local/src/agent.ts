@@ -12,6 +12,7 @@ import {
   type ExecutorInfo,
   type FrameworkInfo,
   formatStoutDuration,
+  isTerminalTaskState,
   type Resource,
   type TaskInfo,
   type TaskState,
@@ -133,21 +134,9 @@ const MAX_COMPLETED_TASKS_PER_EXECUTOR = 200;
 /** What Mesos adds to a command task for its command executor (`DEFAULT_EXECUTOR_MEM`). */
 const COMMAND_EXECUTOR_MEM_MB = 32;
 
-const TERMINAL: ReadonlySet<TaskState> = new Set([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_LOST',
-  'TASK_ERROR',
-  'TASK_DROPPED',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-  'TASK_UNKNOWN',
-]);
-
-/** Whether a task state is terminal. */
+/** Whether a task state is terminal (Mesos' own set; undefined for a task not started yet). */
 export function isTerminalState(state: TaskState | undefined): boolean {
-  return state !== undefined && TERMINAL.has(state);
+  return state !== undefined && isTerminalTaskState(state);
 }
 
 /** 16 random bytes that are a version 4 UUID, which Mesos requires of status update uuids. */
