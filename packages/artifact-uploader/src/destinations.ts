@@ -5,15 +5,19 @@ import { redactUrlCredentials, SparkMesosError } from '@spark-mesos/errors';
 import type { ArtifactDestination, DestinationFactory, DestinationOptions } from './destination.js';
 import { createFileDestination } from './file-destination.js';
 import { createHttpDestination } from './http-destination.js';
+import { createS3Destination, S3_SCHEMES } from './s3-destination.js';
+import { createWebHdfsDestination, WEBHDFS_SCHEMES } from './webhdfs-destination.js';
 
 /**
- * The stores by URI scheme (without the colon). `s3`, `s3a`, `s3n`, `hdfs` and `webhdfs` join
- * this table from their own modules.
+ * The stores by URI scheme (without the colon): `file`, `http`, `https`, `s3`, `s3a`, `s3n`,
+ * `hdfs`, `webhdfs` and `swebhdfs`.
  */
 export const destinationFactories: Readonly<Record<string, DestinationFactory>> = {
   file: createFileDestination,
   http: createHttpDestination,
   https: createHttpDestination,
+  ...Object.fromEntries(S3_SCHEMES.map((scheme) => [scheme, createS3Destination])),
+  ...Object.fromEntries(WEBHDFS_SCHEMES.map((scheme) => [scheme, createWebHdfsDestination])),
 };
 
 /**

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ArtifactFile, DestinationFactory } from './destination.js';
 import { createS3Destination } from './s3-destination.js';
 import { type S3TestServer, startS3Server } from './testing/s3-server.js';
+import { uploadArtifact } from './upload.js';
 
 const MiB = 1024 * 1024;
 let server: S3TestServer;
@@ -78,6 +79,26 @@ beforeEach(() => {
 });
 
 describe('createS3Destination against an S3-compatible server', () => {
+  it('is the store uploadArtifact picks for s3://, s3a:// and s3n:// (the default table), with Spark conf settings', async () => {
+    const file = await makeFile(50_000);
+    const conf: Record<string, string> = {
+      'spark.hadoop.fs.s3a.endpoint': server.endpoint,
+      'spark.hadoop.fs.s3a.access.key': server.accessKeyId,
+      'spark.hadoop.fs.s3a.secret.key': server.secretAccessKey,
+    };
+    const result = await uploadArtifact(file.path, 's3a://artifacts/table/', { conf: (key) => conf[key], retries: 0 });
+    expect(result.uri).toBe(`s3a://artifacts/table/artifact-${fileCounter}.tgz`);
+    expect(result.uploaded).toBe(true);
+    expect((await readObject(`table/artifact-${fileCounter}.tgz`)).length).toBe(file.size);
+    for (const scheme of ['s3', 's3n']) {
+      const again = await uploadArtifact(file.path, `${scheme}://artifacts/table/`, {
+        conf: (key) => conf[key],
+        retries: 0,
+      });
+      expect(again).toMatchObject({ uri: `${scheme}://artifacts/table/artifact-${fileCounter}.tgz`, uploaded: false });
+    }
+  });
+
   it('is a DestinationFactory', () => {
     const factory: DestinationFactory = createS3Destination;
     expect(factory('s3a://artifacts/executors/', {}).uriOf('x.tgz')).toBe('s3a://artifacts/executors/x.tgz');

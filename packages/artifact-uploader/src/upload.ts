@@ -29,7 +29,7 @@ export interface UploadOptions extends DestinationOptions, RetryOptions {
    * @default process.stderr
    */
   readonly progress?: ProgressStream | false;
-  /** The stores by URI scheme. @default destinationFactories (file, http, https) */
+  /** The stores by URI scheme. @default destinationFactories (file, http(s), s3/s3a/s3n, hdfs/webhdfs/swebhdfs) */
   readonly destinations?: Readonly<Record<string, DestinationFactory>>;
   /** The file's hex SHA-256 when already known (skips hashing it again). @default computed */
   readonly sha256?: string;

@@ -8,6 +8,7 @@ import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ArtifactFile, DestinationFactory } from './destination.js';
 import { startWebHdfsServer, type WebHdfsTestServer } from './testing/webhdfs-server.js';
+import { uploadArtifact } from './upload.js';
 import { createWebHdfsDestination } from './webhdfs-destination.js';
 
 let workDirectory: string;
@@ -49,6 +50,27 @@ describe('createWebHdfsDestination against the WebHDFS fixture', () => {
     const factory: DestinationFactory = createWebHdfsDestination;
     expect(factory('hdfs://nn:8020/spark/executors/', {}).uriOf('x.tgz')).toBe('hdfs://nn:8020/spark/executors/x.tgz');
     expect(factory('webhdfs://nn:9870/a', {}).uriOf('x.tgz')).toBe('webhdfs://nn:9870/a/x.tgz');
+  });
+
+  it('is the store uploadArtifact picks for hdfs://, webhdfs:// and swebhdfs:// (the default table)', async () => {
+    server = await startWebHdfsServer({ rpcAddress: 'nn.example:8020' });
+    const conf: Record<string, string> = {
+      'spark.hadoop.dfs.namenode.http-address': server.namenodeHttpAddress,
+      'spark.hadoop.hadoop.user.name': 'alice',
+    };
+    const file = await makeFile(20_000);
+    const result = await uploadArtifact(file.path, 'hdfs://127.0.0.1:8020/spark/pkgs/', {
+      conf: (key) => conf[key],
+      retries: 0,
+    });
+    expect(result.uri).toMatch(/^hdfs:\/\/127\.0\.0\.1:8020\/spark\/pkgs\/artifact-\d+\.tgz$/);
+    expect(result.uploaded).toBe(true);
+    expect(server.readFile(new URL(result.uri).pathname)?.equals(file.bytes)).toBe(true);
+    const again = await uploadArtifact(file.path, `webhdfs://${server.namenodeHttpAddress}/spark/pkgs/`, {
+      conf: (key) => conf[key],
+      retries: 0,
+    });
+    expect(again.uploaded).toBe(false);
   });
 
   it('uploads an hdfs:// package through the namenode redirect to a temporary name, then renames it', async () => {

@@ -55,6 +55,9 @@ export async function prepareExecutorSource(
       runtimeDirectory: options.runtimeDirectory ?? executorRuntimeDirectory(),
       bundleNode,
       progress: false,
+      // The store's settings (spark.hadoop.fs.s3a.*, dfs.namenode.*, AWS_* …) as Spark reads them.
+      conf: (key) => conf.getOption(key),
+      env: (name) => conf.getenv(name),
     });
     return { source: { executorUri: ensured.uri }, cleanup: () => {} };
   }
