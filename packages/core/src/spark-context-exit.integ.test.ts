@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findZooKeeper, startZooKeeperServer } from '@spark-mesos/master-url/testing';
 import { createOperatorClient } from '@spark-mesos/mesos-client';
 import { startLocalCluster } from '@spark-mesos/mesos-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,33 @@ describe('a program that never stops its SparkContext', () => {
     expect(code, stderr).toBe(0);
     expect(stdout).toBe('sum 90\n');
   });
+
+  it.skipIf(!findZooKeeper() && process.env.CI !== 'true')(
+    'exits and tears its framework down on a master found in ZooKeeper (mesos://zk://…)',
+    { timeout: 90_000 },
+    async () => {
+      // The scheduler client's ZooKeeper session must not hold the process either.
+      const zookeeper = await startZooKeeperServer();
+      const cluster = await startLocalCluster({
+        agents: 1,
+        allocationIntervalMs: 50,
+        heartbeatIntervalSeconds: 1,
+        zookeeper: `zk://${zookeeper.connectionString}/mesos-exit`,
+      });
+      try {
+        expect(cluster.masterUrl).toMatch(/^mesos:\/\/zk:\/\//);
+        const name = `no-stop zk ${Date.now()}`;
+        const { code, stdout, stderr } = await runProgram(cluster.masterUrl, true, name);
+        expect(code, stderr).toBe(0);
+        expect(stdout).toContain('count 100\n');
+        const state = await createOperatorClient({ master: cluster.httpUrl }).getMasterState();
+        expect(state.completed_frameworks.some((framework) => framework.name === name)).toBe(true);
+      } finally {
+        await cluster.stop();
+        await zookeeper.stop();
+      }
+    },
+  );
 
   for (const coarse of [true, false]) {
     it(`tears its framework down on a Mesos master at exit (${coarse ? 'coarse' : 'fine'}-grained)`, {

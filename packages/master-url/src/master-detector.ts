@@ -48,6 +48,17 @@ export interface MasterDetector {
   onChange(listener: LeaderListener): () => void;
   /** Stops detecting and releases connections. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Lets the detector's connection keep the Node process alive again (the default), after
+   * {@link MasterDetector.unref}. Absent on detectors that hold no connection.
+   */
+  ref?(): void;
+  /**
+   * Stops the detector's connection from keeping the Node process alive, as `socket.unref()`:
+   * it keeps following the leader while something else keeps the process running. (While it
+   * reconnects, the new connection holds the process until it is established.)
+   */
+  unref?(): void;
 }
 
 /** Where detectors report what they do. `debug` is optional. */

@@ -205,6 +205,25 @@ describe.skipIf(!findZooKeeper() && process.env.CI !== 'true')(
       });
     });
 
+    it('unref() stops its ZooKeeper connection from holding the process, and it still follows the leader', async () => {
+      const path = freshPath();
+      const leader = await startMaster(path, LEADER_INFO);
+      await startMaster(path, STANDBY_INFO);
+      const detector = detectorFor(path);
+      const changes = recordChanges(detector);
+      expect((await detector.detect()).port).toBe(5060);
+      // getActiveResourcesInfo lists only the handles that keep the process alive.
+      const sockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
+      const before = sockets();
+      detector.unref?.();
+      expect(sockets()).toBe(before - 1);
+      leader.stop();
+      expect((await changes.waitFor((address) => address?.port === 5061))?.port).toBe(5061);
+      const unreferenced = sockets();
+      detector.ref?.();
+      expect(sockets()).toBe(unreferenced + 1);
+    });
+
     it('moves to the next master when the leader session closes, and reports it', async () => {
       const path = freshPath();
       const leader = await startMaster(path, LEADER_INFO);

@@ -122,6 +122,8 @@ class ZooKeeperMasterDetector implements MasterDetector {
   readonly #where: string;
 
   #client: Client | undefined;
+  /** False after unref(): the client's socket does not keep the process alive. */
+  #holdsProcess = true;
   // Bumped for every new client and on close, so callbacks of an old session are ignored.
   #generation = 0;
   #started = false;
@@ -227,6 +229,24 @@ class ZooKeeperMasterDetector implements MasterDetector {
     };
   }
 
+  ref(): void {
+    this.#holdsProcess = true;
+    this.#applyHold();
+  }
+
+  unref(): void {
+    this.#holdsProcess = false;
+    this.#applyHold();
+  }
+
+  // node-zookeeper-client pings through the socket's idle timeout, so its socket is all that
+  // holds the process once connected; each new connection is a new socket, set again here.
+  #applyHold(): void {
+    const socket = socketOf(this.#client);
+    if (this.#holdsProcess) socket?.ref();
+    else socket?.unref();
+  }
+
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
@@ -284,6 +304,7 @@ class ZooKeeperMasterDetector implements MasterDetector {
     if (isState(state, States.SYNC_CONNECTED) || isState(state, States.CONNECTED_READ_ONLY)) {
       this.#connected = true;
       this.#stopSessionWatchdog();
+      this.#applyHold();
       this.#logger.info(`Connected to ZooKeeper for ${this.#where}`);
       // Read again after every reconnection: cheap, and it does not depend on the client
       // restoring every watch.
@@ -578,6 +599,13 @@ function closeClient(client: Client): Promise<void> {
       client.once('connected', closeNow);
     }
   });
+}
+
+/** The socket of a client's current connection, through its internals (node-zookeeper-client 1.1). */
+function socketOf(client: Client | undefined): { ref(): void; unref(): void } | undefined {
+  const manager = (client as unknown as { connectionManager?: { socket?: { ref(): void; unref(): void } } } | undefined)
+    ?.connectionManager;
+  return manager?.socket;
 }
 
 /** Stops a client's reconnect loop through its internals (see {@link closeClient}). */

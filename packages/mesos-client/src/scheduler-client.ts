@@ -332,8 +332,10 @@ export interface SchedulerClient {
    * stream's own socket and its timers (heartbeat watchdog, backoff, reconciliation) no longer
    * count. Events are still received and handled while something else keeps the process
    * running; calls in flight still count (undici holds their sockets while they run). For a
-   * driver with no work under way, so that a program ends when its own work does. A stream
-   * carried by a user-given dispatcher is not affected.
+   * driver with no work under way, so that a program ends when its own work does. The ZooKeeper
+   * connection of a detector the client made from a `mesos://zk://…` URL is unref'd too (a
+   * detector passed in is the caller's). A stream carried by a user-given dispatcher is not
+   * affected.
    */
   unref(): void;
 }
@@ -655,12 +657,15 @@ class MesosSchedulerClient implements SchedulerClient {
     this.#referenced = true;
     this.#referenceable.ref();
     this.#attemptStream?.ref?.();
+    // A detector the caller gave is the caller's to ref or unref.
+    if (this.#ownDetector) this.#detector?.ref?.();
   }
 
   unref(): void {
     this.#referenced = false;
     this.#referenceable.unref();
     this.#attemptStream?.unref?.();
+    if (this.#ownDetector) this.#detector?.unref?.();
   }
 
   async close(): Promise<void> {
