@@ -157,10 +157,19 @@ function convert(field: FieldPlan, index: number): string {
   }
 }
 
-/** The generated copy decoders (for values a caller hands in; never touch their input). */
-const copyDecoders = new Map<TypePlan, FastJsonDecoder | null>();
-/** The generated in-place decoders (for what `JSON.parse` just returned). */
-const inPlaceDecoders = new Map<TypePlan, FastJsonDecoder | null>();
+/**
+ * The two flavours of generated decoder:
+ * - `copy` builds new objects and never touches its input (for values a caller hands in);
+ * - `inPlace` converts the object `JSON.parse` just returned, in place: a value that needs no
+ *   conversion (strings, numbers, booleans, nested objects, which are converted in place
+ *   themselves) stays where it is, a converted one (bytes, numeric strings) is written back, and
+ *   what the copy would leave out (unknown keys, nulls, unknown enum names, empty arrays) is
+ *   deleted. It saves building a second object graph per event (allocation and GC); the result
+ *   equals the copy's. On failure its input is left half converted: the caller re-parses.
+ */
+type Mode = 'copy' | 'inPlace';
+
+const decoders: Record<Mode, Map<TypePlan, FastJsonDecoder | null>> = { copy: new Map(), inPlace: new Map() };
 
 /** Field names that `value[name]` would also find on `Object.prototype` (none in Mesos' protos). */
 function shadowsPrototype(name: string): boolean {
@@ -183,8 +192,40 @@ function copyCase(field: FieldPlan, index: number, key: string): string {
   return `${conversion}m[${key}]=x;break;`;
 }
 
-function generate(plan: TypePlan): FastJsonDecoder | null {
-  const cache = copyDecoders;
+/**
+ * The statements of one field's `case` in place: `v[k]` keeps, gets back or loses the value.
+ * Messages are converted in place by their own in-place decoder (which returns its argument).
+ */
+function inPlaceCase(field: FieldPlan, index: number): string {
+  const conversion = convert(field, index);
+  if (field.repeated && field.kind !== 'enum') {
+    // Items are written back only when converted (bytes, numeric strings): usually never.
+    const item =
+      field.kind === 'message'
+        ? `y=x[j];if(typeof y!=="object"||y===null||Array.isArray(y))F();D[${index}](y);`
+        : `y=x[j];z=y;${conversion.replace(/\bx\b/g, 'y')}if(y!==z)x[j]=y;`;
+    return `if(!Array.isArray(x))F();if(x.length===0){delete v[k];break;}for(j=0;j<x.length;j++){${item}}break;`;
+  }
+  if (field.repeated || field.map) {
+    // Repeated enums (names may drop out) and maps (keys such as __proto__ need care): a new value.
+    return `${copyCase(field, index, 'k').replace(/m\[k\]=a;break;$/, 'v[k]=a;else delete v[k];break;')}`;
+  }
+  switch (field.kind) {
+    case 'string':
+    case 'bool':
+      return `${conversion}break;`;
+    case 'enum':
+      return `if(typeof x!=="string")F();if(!E[${index}].has(x))delete v[k];break;`;
+    case 'message':
+      return `if(typeof x!=="object"||x===null||Array.isArray(x))F();D[${index}](x);break;`;
+    default:
+      // Numbers and bytes: written back only when the conversion changed the value.
+      return `z=x;${conversion}if(x!==z)v[k]=x;break;`;
+  }
+}
+
+function generate(plan: TypePlan, mode: Mode): FastJsonDecoder | null {
+  const cache = decoders[mode];
   const existing = cache.get(plan);
   if (existing !== undefined) return existing;
   if (plan.fields.some((field) => shadowsPrototype(field.name))) {
@@ -197,23 +238,31 @@ function generate(plan: TypePlan): FastJsonDecoder | null {
   const self: FastJsonDecoder = (value) => impl(value);
   cache.set(plan, self);
   let usable = true;
-  const lines: string[] = ['var m={},k,x,a,j,y,n,s;', 'for(k in v){switch(k){'];
+  const lines: string[] = [
+    mode === 'copy' ? 'var m={},k,x,a,j,y,n,s;' : 'var k,x,a,j,y,n,s,z;',
+    'for(k in v){switch(k){',
+  ];
   plan.fields.forEach((field, index) => {
     const key = JSON.stringify(field.name);
     if (field.message !== undefined) {
-      const sub = generate(field.message);
+      const sub = generate(field.message, mode);
       if (sub === null) usable = false;
       else subDecoders[index] = sub;
     }
     if (field.kind === 'enum') enumValues[index] = field.enumValues;
-    lines.push(`case ${key}:x=v[k];if(x===undefined||x===null)break;`, copyCase(field, index, key));
+    if (mode === 'copy') {
+      lines.push(`case ${key}:x=v[k];if(x===undefined||x===null)break;`, copyCase(field, index, key));
+    } else {
+      lines.push(`case ${key}:x=v[k];if(x===undefined||x===null){delete v[k];break;}`, inPlaceCase(field, index));
+    }
   });
-  // Unknown keys are ignored: the copy never takes them.
-  lines.push('}}');
+  // Unknown keys are ignored: the copy never takes them, in place they go.
+  lines.push(mode === 'copy' ? '}}' : 'default:delete v[k];}}');
+  const result = mode === 'copy' ? 'm' : 'v';
   // Absent, null, or an unknown enum name: the slow path names the field.
   for (const field of plan.fields)
-    if (field.required) lines.push(`if(m[${JSON.stringify(field.name)}]===undefined)F();`);
-  lines.push('return m;');
+    if (field.required) lines.push(`if(${result}[${JSON.stringify(field.name)}]===undefined)F();`);
+  lines.push(`return ${result};`);
   if (!usable) {
     cache.set(plan, null);
     return null;
@@ -224,191 +273,9 @@ function generate(plan: TypePlan): FastJsonDecoder | null {
     'E',
     'H',
     'F',
-    `return function fromJson_${plan.name.replace(/\./g, '_')}(v){${lines.join('\n')}}`,
+    `return function ${mode === 'copy' ? 'fromJson' : 'fromJsonInPlace'}_${plan.name.replace(/\./g, '_')}(v){${lines.join('\n')}}`,
   );
   const impl = factory(subDecoders, enumValues, HELPERS, fail) as FastJsonDecoder;
-  cache.set(plan, impl);
-  return impl;
-}
-
-/**
- * Inlining in the in-place decoders. A call per nested object (an id, a scalar, an allocation
- * info: about 20 per OFFERS event) was about a quarter of the conversion's time, so the code of a
- * nested message goes into its parent's function when that message is small (at most
- * {@link INLINE_MAX_FIELDS} declared fields) and not too deep; a larger one (Offer, Resource,
- * TaskStatus) keeps its own function, which inlines its own small messages in turn. The code size
- * of one function stays bounded, so V8 still optimises it, and a recursive type is always called.
- */
-const INLINE_MAX_FIELDS = 8;
-const INLINE_MAX_DEPTH = 5;
-// Past this many characters of generated code, nested messages are called rather than inlined.
-const INLINE_MAX_CHARS = 20_000;
-
-/** What one generated in-place function collects while its code is written. */
-interface InPlaceBuild {
-  /** `D`: the decoders of the nested messages it calls. */
-  readonly decoders: FastJsonDecoder[];
-  /** `E`: the value names of the enums it checks. */
-  readonly enums: ReadonlyMap<string, number>[];
-  /** The deepest nesting level written (a set of variables for each). */
-  depth: number;
-  /** Characters of code written so far. */
-  size: number;
-  /** Whether every nested message has a decoder (see {@link shadowsPrototype}). */
-  usable: boolean;
-}
-
-/** The expression naming the value names of an enum field's type in the generated code. */
-function enumSet(field: FieldPlan, build: InPlaceBuild): string {
-  build.enums.push(field.enumValues!);
-  return `E[${build.enums.length - 1}]`;
-}
-
-/** Statements converting the scalar (not message) value in variable `x` in place. */
-function scalarConversion(field: FieldPlan, x: string, build: InPlaceBuild): string {
-  if (field.kind === 'enum')
-    return `if(typeof ${x}!=="string")F();if(!${enumSet(field, build)}.has(${x}))${x}=undefined;`;
-  return convert(field, -1).replace(/\bx\b/g, x);
-}
-
-/**
- * Statements converting the nested message in variable `target` in place (after checking it is
- * a plain object): inlined at nesting level `depth`, or a call to the message's own decoder.
- */
-function messageConversion(
-  plan: TypePlan,
-  target: string,
-  depth: number,
-  chain: readonly TypePlan[],
-  build: InPlaceBuild,
-): string {
-  const check = `if(typeof ${target}!=="object"||${target}===null||Array.isArray(${target}))F();`;
-  if (
-    plan.fields.length <= INLINE_MAX_FIELDS &&
-    depth <= INLINE_MAX_DEPTH &&
-    build.size < INLINE_MAX_CHARS &&
-    !chain.includes(plan)
-  ) {
-    return `${check}v${depth}=${target};${objectConversion(plan, depth, [...chain, plan], build)}`;
-  }
-  const decoder = generateInPlace(plan);
-  if (decoder === null) {
-    build.usable = false;
-    return '';
-  }
-  build.decoders.push(decoder);
-  return `${check}D[${build.decoders.length - 1}](${target});`;
-}
-
-/**
- * The statements converting, in place, the object in variable `v<depth>` (already checked to be
- * a plain object): `v[k]` keeps, gets back or loses each value, unknown keys go, and the required
- * fields are checked last.
- */
-function objectConversion(plan: TypePlan, depth: number, chain: readonly TypePlan[], build: InPlaceBuild): string {
-  if (plan.fields.some((field) => shadowsPrototype(field.name))) {
-    build.usable = false;
-    return '';
-  }
-  if (depth > build.depth) build.depth = depth;
-  // One set of variables per nesting level, so inlined loops do not clobber their parents'.
-  const v = `v${depth}`;
-  const k = `k${depth}`;
-  const x = `x${depth}`;
-  const j = `j${depth}`;
-  const y = `y${depth}`;
-  const z = `z${depth}`;
-  const a = `a${depth}`;
-  const n = `n${depth}`;
-  const s = `s${depth}`;
-  const cases: { readonly name: string; readonly code: string }[] = [];
-  for (const field of plan.fields) {
-    const parts: string[] = [];
-    parts.push(`${x}=${v}[${k}];if(${x}===undefined||${x}===null){delete ${v}[${k}];break;}`);
-    const sub = field.message;
-    if (field.map) {
-      // Keys such as __proto__ need care: a new object, items through their own decoder.
-      const item =
-        sub !== undefined
-          ? `${messageConversion(sub, y, Number.POSITIVE_INFINITY, chain, build)}`
-          : scalarConversion(field, y, build);
-      parts.push(
-        `if(typeof ${x}!=="object"||Array.isArray(${x}))F();${a}={};${s}=0;${n}=Object.keys(${x});for(${j}=0;${j}<${n}.length;${j}++){${y}=${x}[${n}[${j}]];${item}if(${y}!==undefined){H.setMapEntry(${a},${n}[${j}],${y});${s}++}}if(${s}>0)${v}[${k}]=${a};else delete ${v}[${k}];break;`,
-      );
-    } else if (field.repeated && field.kind === 'enum') {
-      // Names may drop out: a new array.
-      parts.push(
-        `if(!Array.isArray(${x}))F();${a}=[];for(${j}=0;${j}<${x}.length;${j}++){${y}=${x}[${j}];${scalarConversion(field, y, build)}if(${y}!==undefined)${a}.push(${y});}if(${a}.length>0)${v}[${k}]=${a};else delete ${v}[${k}];break;`,
-      );
-    } else if (field.repeated) {
-      // Items are written back only when converted (bytes, numeric strings): usually never.
-      const item =
-        sub !== undefined
-          ? messageConversion(sub, y, depth + 1, chain, build)
-          : `${z}=${y};${scalarConversion(field, y, build)}if(${y}!==${z})${x}[${j}]=${y};`;
-      parts.push(
-        `if(!Array.isArray(${x}))F();if(${x}.length===0){delete ${v}[${k}];break;}for(${j}=0;${j}<${x}.length;${j}++){${y}=${x}[${j}];${item}}break;`,
-      );
-    } else if (sub !== undefined) {
-      parts.push(`${messageConversion(sub, x, depth + 1, chain, build)}break;`);
-    } else if (field.kind === 'enum') {
-      parts.push(`if(typeof ${x}!=="string")F();if(!${enumSet(field, build)}.has(${x}))delete ${v}[${k}];break;`);
-    } else if (field.kind === 'string' || field.kind === 'bool') {
-      parts.push(`${scalarConversion(field, x, build)}break;`);
-    } else {
-      // Numbers and bytes: written back only when the conversion changed the value.
-      parts.push(`${z}=${x};${scalarConversion(field, x, build)}if(${x}!==${z})${v}[${k}]=${x};break;`);
-    }
-    cases.push({ name: field.name, code: parts.join('') });
-  }
-  const parts: string[] = [`for(${k} in ${v}){switch(${k}){`];
-  for (const { name, code } of cases) parts.push(`case ${JSON.stringify(name)}:${code}`);
-  // Unknown keys go.
-  parts.push(`default:delete ${v}[${k}];}}`);
-  // Absent, null, or an unknown enum name: the slow path names the field.
-  for (const field of plan.fields)
-    if (field.required) parts.push(`if(${v}[${JSON.stringify(field.name)}]===undefined)F();`);
-  const code = parts.join('');
-  build.size += code.length;
-  return code;
-}
-
-/**
- * The in-place decoder of `plan`: converts the object `JSON.parse` just returned, in place. A
- * value that needs no conversion (strings, numbers, booleans, nested objects, which are
- * converted in place themselves) stays where it is, a converted one (bytes, numeric strings) is
- * written back, and what the copy would leave out (unknown keys, nulls, unknown enum names,
- * empty arrays) is deleted. It saves building a second object graph per event (allocation and
- * GC); the result equals the copy's. On failure its input is left half converted: the caller
- * re-parses.
- */
-function generateInPlace(plan: TypePlan): FastJsonDecoder | null {
-  const cache = inPlaceDecoders;
-  const existing = cache.get(plan);
-  if (existing !== undefined) return existing;
-  // Placeholder first: recursive types find themselves.
-  const self: FastJsonDecoder = (value) => impl(value);
-  cache.set(plan, self);
-  const build: InPlaceBuild = { decoders: [], enums: [], depth: 0, size: 0, usable: true };
-  const body = objectConversion(plan, 0, [plan], build);
-  if (!build.usable) {
-    cache.set(plan, null);
-    return null;
-  }
-  const variables: string[] = [];
-  for (let depth = 0; depth <= build.depth; depth++) {
-    for (const name of ['k', 'x', 'j', 'y', 'z', 'a', 'n', 's']) variables.push(`${name}${depth}`);
-    if (depth > 0) variables.push(`v${depth}`);
-  }
-  // biome-ignore lint/complexity/noBannedTypes: a generated function, as protobufjs generates its own.
-  const factory: Function = new Function(
-    'D',
-    'E',
-    'H',
-    'F',
-    `return function fromJsonInPlace_${plan.name.replace(/\./g, '_')}(v0){var ${variables.join(',')};\n${body}\nreturn v0;}`,
-  );
-  const impl = factory(build.decoders, build.enums, HELPERS, fail) as FastJsonDecoder;
   cache.set(plan, impl);
   return impl;
 }
@@ -418,7 +285,7 @@ function generateInPlace(plan: TypePlan): FastJsonDecoder | null {
  * cannot have one (a field name that `Object.prototype` also has); then use the slow path.
  */
 export function getFastJsonDecoder(plan: TypePlan): FastJsonDecoder | null {
-  return generate(plan);
+  return generate(plan, 'copy');
 }
 
 /**
@@ -428,5 +295,5 @@ export function getFastJsonDecoder(plan: TypePlan): FastJsonDecoder | null {
  * value is left half converted: parse the text again for the slow path.
  */
 export function getInPlaceJsonDecoder(plan: TypePlan): FastJsonDecoder | null {
-  return generateInPlace(plan);
+  return generate(plan, 'inPlace');
 }
