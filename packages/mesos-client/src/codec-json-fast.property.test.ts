@@ -187,6 +187,29 @@ describe('JSON decoding: fast path ≡ slow path', () => {
       );
   });
 
+  it('decodes bytes as Buffer.from(…, "base64") does, canonical or not (the canonical fast path)', () => {
+    const plan = getTypePlan('mesos.v1.UUID');
+    const base64Text = fc.string({
+      unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=!'),
+      maxLength: 24,
+    });
+    const encoded = fc
+      .uint8Array({ maxLength: 40 })
+      .chain((bytes) =>
+        fc.constantFrom(Buffer.from(bytes).toString('base64'), Buffer.from(bytes).toString('base64url')),
+      );
+    fc.assert(
+      fc.property(fc.oneof(base64Text, encoded), (text) => expectSameOutcome(plan, { value: text })),
+      { numRuns: 2000 },
+    );
+    // Both alphabets, padding, and the last group's spare bits (ignored, as Node does).
+    for (const text of ['', '4XimJNctQbOH6yXttXY1Zg==', 'QR==', 'QUJ=', 'QUJD', '-_-_', '+/+/', 'Q===', 'QQ=A'])
+      expectSameOutcome(plan, { value: text });
+    const uuid = decodeJsonText(plan, '{"value":"4XimJNctQbOH6yXttXY1Zg=="}', 36).value as Uint8Array;
+    expect(uuid).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(uuid).toString('base64')).toBe('4XimJNctQbOH6yXttXY1Zg==');
+  });
+
   it('agrees on every recorded JSON body, and decodes the valid ones without falling back', () => {
     const bodies: { where: string; typeName: string; bytes: Uint8Array }[] = [];
     for (const file of [
