@@ -215,6 +215,26 @@ export function preferenceOrder(resources: readonly Resource[]): readonly number
 }
 
 /**
+ * {@link preferenceOrder} written into `into` from `at` on, without allocating: fine-grained
+ * planning keeps the order of every offer in one typed array. Internal to the package.
+ */
+export function preferenceOrderInto(resources: readonly Resource[], into: Int32Array, at: number): void {
+  const count = resources.length;
+  // Ranks are 0–3, as bits: one pass finds which occur; a single rank needs no further pass.
+  let ranks = 0;
+  for (let index = 0; index < count; index++) ranks |= 1 << preference(resources[index]!);
+  if ((ranks & (ranks - 1)) === 0) {
+    for (let index = 0; index < count; index++) into[at + index] = index;
+    return;
+  }
+  let slot = at;
+  for (let rank = 0; rank < 4; rank++) {
+    if ((ranks & (1 << rank)) === 0) continue;
+    for (let index = 0; index < count; index++) if (preference(resources[index]!) === rank) into[slot++] = index;
+  }
+}
+
+/**
  * Takes the requested amounts from `offered`. Each taken piece is a copy of the offered piece
  * (same name, role, allocation_info, reservation stack, revocable, disk) with the taken value,
  * so the ACCEPT built from it is valid. Scalars are taken in thousandths (Mesos' precision);
