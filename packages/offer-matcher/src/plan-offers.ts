@@ -406,6 +406,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       : demand.tasks.some((task) => task.diskMiB !== undefined && task.diskMiB > 0);
 
   const sums = { cpus: 0, mem: 0, gpus: 0, disk: 0 };
+  const filter = { acceptRevocable: settings.acceptRevocable, roles };
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
     const agent = state.agents[agentId];
@@ -454,10 +455,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       });
       continue;
     }
-    let remaining = usableResources(offer.resources ?? NONE_RESOURCES, {
-      acceptRevocable: settings.acceptRevocable,
-      roles,
-    });
+    let remaining = usableResources(offer.resources ?? NONE_RESOURCES, filter);
     if (needsDisk && remaining.some((piece) => piece.name === 'disk' && !isSplittableDisk(piece))) {
       remaining = remaining.filter((piece) => piece.name !== 'disk' || isSplittableDisk(piece));
     }
@@ -769,8 +767,8 @@ class FineRound {
   readonly pieceLeft: Float64Array;
   /** Per slot, in cutting order: the index within candidate.remaining of the piece cut there. */
   readonly pieceOrder: Int32Array;
-  /** 1 once a candidate's pieces are loaded (at its first task). */
-  readonly loaded: Uint8Array;
+  /** 1 once a task is placed on the candidate. */
+  readonly touched: Uint8Array;
   /** Per candidate, SHARED_SLOTS shared cuts (their keys are in numbers). */
   readonly sharedLists: (Resource[] | undefined)[];
 
@@ -813,7 +811,10 @@ class FineRound {
     }
     this.pieceLeft = new Float64Array(pieces);
     this.pieceOrder = new Int32Array(pieces);
-    this.loaded = new Uint8Array(count);
+    // Every candidate's pieces now, in order (they were just read): not at its first task, in
+    // the order tasks reach candidates.
+    for (let index = 0; index < count; index++) this.load(index);
+    this.touched = new Uint8Array(count);
     this.sharedLists = new Array(count * SHARED_SLOTS).fill(undefined);
     this.placedCandidate = new Int32Array(tasks.length);
     this.placedTask = new Int32Array(tasks.length);
@@ -849,7 +850,7 @@ class FineRound {
     );
   }
 
-  /** Loads a candidate's pieces for cutting (at its first task). */
+  /** Loads a candidate's pieces for cutting. */
   private load(index: number): void {
     const pieces = this.candidates[index]!.remaining;
     const start = this.numbers[index * STRIDE + START]!;
@@ -858,7 +859,6 @@ class FineRound {
       this.pieceLeft[start + at] = piece.type === 'SCALAR' ? Math.round((piece.scalar?.value ?? 0) * 1000) : 0;
     }
     preferenceOrderInto(pieces, this.pieceOrder, start);
-    this.loaded[index] = 1;
   }
 
   /** Adds a scalar to the next cut's request (in thousandths, as ScalarCutter). */
@@ -988,8 +988,8 @@ class FineRound {
    */
   place(index: number, taskIndex: number, cpus: number, mem: number, gpus: number, disk: number): void {
     const candidate = this.candidates[index]!;
-    if (this.loaded[index] === 0) {
-      this.load(index);
+    if (this.touched[index] === 0) {
+      this.touched[index] = 1;
       this.placedOrder.push(candidate);
     }
     const numbers = this.numbers;
