@@ -758,6 +758,8 @@ class FineRound {
   placedCount = 0;
   /** Tasks placed per candidate. */
   readonly taskCounts: Int32Array;
+  /** Per candidate, its executor's resources when cut ahead of its first task (see the constructor). */
+  readonly executorResources: (Resource[] | undefined)[];
 
   // The cutting state of every candidate in flat arrays rather than an object per offer (the
   // same rules as createScalarCutter: thousandths, reserved pieces first, pieces copied with
@@ -789,6 +791,7 @@ class FineRound {
     readonly executorCpus: number,
     readonly executorMemory: number,
     readonly memoryHeadroom: number,
+    taskCpus: number,
   ) {
     this.executorMemoryWithHeadroom = executorMemory + memoryHeadroom;
     const count = candidates.length;
@@ -811,15 +814,25 @@ class FineRound {
     }
     this.pieceLeft = new Float64Array(pieces);
     this.pieceOrder = new Int32Array(pieces);
-    // Every candidate's pieces now, in order (they were just read): not at its first task, in
-    // the order tasks reach candidates.
-    for (let index = 0; index < count; index++) this.load(index);
     this.touched = new Uint8Array(count);
     this.sharedLists = new Array(count * SHARED_SLOTS).fill(undefined);
     this.placedCandidate = new Int32Array(tasks.length);
     this.placedTask = new Int32Array(tasks.length);
     this.placedResources = new Array(tasks.length);
     this.taskCounts = new Int32Array(count);
+    // Every candidate's pieces now, in order (they were just read): not at its first task, in
+    // the order tasks reach candidates (at random, for preferred hosts). With at least as many
+    // tasks as candidates, each is likely to get one: then its executor's cut and the list of a
+    // default task's cpus are made now too, while its pieces are at hand. Both are what its
+    // first placements would make (the executor is cut first, and equal cuts share a list).
+    this.executorResources = new Array(count);
+    const eager = tasks.length >= count;
+    for (let index = 0; index < count; index++) {
+      this.load(index);
+      if (!eager) continue;
+      if (this.numbers[index * STRIDE + PAID] === 0) this.executorResources[index] = this.takeExecutor(index);
+      this.prepareShared(index, Math.round(taskCpus * 1000));
+    }
   }
 
   /** Whether this round starts our executor on the candidate. */
@@ -866,6 +879,38 @@ class FineRound {
     this.cutNames[this.cutLength] = name;
     this.cutNeeds[this.cutLength] = Math.round(amount * 1000);
     this.cutLength += 1;
+  }
+
+  /** Cuts the executor's cpus and memory (nothing when they do not fit, as the numbers said they do). */
+  private takeExecutor(index: number): Resource[] {
+    this.request('cpus', this.executorCpus);
+    this.request('mem', this.executorMemory);
+    return this.take(index) ?? [];
+  }
+
+  /**
+   * Makes the shared list of a cut of `need` thousandths cpus from the candidate's first `cpus`
+   * piece with something left, as takeCpus would at the first such task, without taking it.
+   */
+  private prepareShared(index: number, need: number): void {
+    const numbers = this.numbers;
+    const at = index * STRIDE;
+    const start = numbers[at + START]!;
+    const end = numbers[at + END]!;
+    const pieces = this.candidates[index]!.remaining;
+    let first = -1;
+    for (let slot = start; slot < end; slot++) {
+      const pieceIndex = this.pieceOrder[slot]!;
+      const piece = pieces[pieceIndex]!;
+      if (piece.name === 'cpus' && piece.type === 'SCALAR' && this.pieceLeft[start + pieceIndex]! > 0) {
+        first = pieceIndex;
+        break;
+      }
+    }
+    numbers[at + FIRST_CPUS] = first;
+    if (first === -1 || need <= 0 || this.pieceLeft[start + first]! < need) return;
+    numbers[at + SHARED] = first * 1e9 + need;
+    this.sharedLists[index * SHARED_SLOTS] = [{ ...pieces[first]!, scalar: { value: need / 1000 } }];
   }
 
   /**
@@ -1006,12 +1051,10 @@ class FineRound {
         agent === undefined
           ? { hostname: candidate.offer.hostname, executors: 1 }
           : { ...agent, hostname: candidate.offer.hostname, executors: (agent.executors ?? 0) + 1 };
-      this.request('cpus', this.executorCpus);
-      this.request('mem', this.executorMemory);
       // The only executor of the candidate this round: a list of one, not a grown one.
       candidate.executors = [
         {
-          resources: this.take(index) ?? [],
+          resources: this.executorResources[index] ?? this.takeExecutor(index),
           cpus: this.executorCpus,
           memMiB: this.executorMemory,
           gpus: 0,
@@ -1082,7 +1125,7 @@ function planFine(
   const unplaced: string[] = [];
   const count = candidates.length;
   const headroom = settings.fineGrainedMemoryHeadroomMiB;
-  const round = new FineRound(candidates, demand.tasks, agents, executorCpus, memory, headroom);
+  const round = new FineRound(candidates, demand.tasks, agents, executorCpus, memory, headroom, settings.taskCpus);
 
   if (demand.tasks.length === 0) {
     for (const candidate of candidates) candidate.reasons = [NO_DEMAND];
