@@ -1148,20 +1148,29 @@ function planFine(
   const tasks = demand.tasks;
   const rest = new Int32Array(tasks.length);
   let restCount = 0;
+  // Each task's first preferred host, looked up first in a loop of lookups only: they do not
+  // wait for one another there (-2: no preference, -1: no offer of the host).
+  const firstHostCandidate = new Int32Array(tasks.length);
   for (let taskIndex = 0; taskIndex < tasks.length; taskIndex++) {
-    const task = tasks[taskIndex]!;
-    const hosts = task.preferredHosts;
-    if (hosts === undefined || hosts.length === 0) {
+    const hosts = tasks[taskIndex]!.preferredHosts;
+    firstHostCandidate[taskIndex] = hosts === undefined || hosts.length === 0 ? -2 : (firstOfHost.get(hosts[0]!) ?? -1);
+  }
+  for (let taskIndex = 0; taskIndex < tasks.length; taskIndex++) {
+    const firstCandidate = firstHostCandidate[taskIndex]!;
+    if (firstCandidate === -2) {
       rest[restCount++] = taskIndex;
       continue;
     }
+    const task = tasks[taskIndex]!;
+    const hosts = task.preferredHosts!;
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
     const disk = task.diskMiB ?? 0;
     let done = false;
     for (let hostIndex = 0; hostIndex < hosts.length && !done; hostIndex++) {
-      for (let index = firstOfHost.get(hosts[hostIndex]!) ?? -1; index !== -1; index = nextOfHost[index]!) {
+      const first = hostIndex === 0 ? firstCandidate : (firstOfHost.get(hosts[hostIndex]!) ?? -1);
+      for (let index = first; index !== -1; index = nextOfHost[index]!) {
         if (round.fits(index, cpus, mem, gpus, disk)) {
           round.place(index, taskIndex, cpus, mem, gpus, disk);
           done = true;
