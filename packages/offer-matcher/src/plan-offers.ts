@@ -299,6 +299,11 @@ function sumScalars(resources: readonly Resource[], into: { cpus: number; mem: n
   into.disk = disk / 1000;
 }
 
+function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
 function reason(code: DecisionReasonCode, message: string): DecisionReason {
   return { code, message };
 }
@@ -407,9 +412,11 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
 
   const sums = { cpus: 0, mem: 0, gpus: 0, disk: 0 };
   const filter = { acceptRevocable: settings.acceptRevocable, roles };
+  // A state that knows no agent yet (a first round) needs no lookup per offer.
+  const knowsAgents = hasKeys(state.agents);
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
-    const agent = state.agents[agentId];
+    const agent = knowsAgents ? state.agents[agentId] : undefined;
     const excluded = isExcluded(agent, settings, input.now);
     if (excluded !== undefined) {
       // Beyond Spark (which declines these with the short filter): the agent will not be used,
@@ -910,7 +917,12 @@ class FineRound {
     numbers[at + FIRST_CPUS] = first;
     if (first === -1 || need <= 0 || this.pieceLeft[start + first]! < need) return;
     numbers[at + SHARED] = first * 1e9 + need;
-    this.sharedLists[index * SHARED_SLOTS] = [{ ...pieces[first]!, scalar: { value: need / 1000 } }];
+    this.sharedLists[index * SHARED_SLOTS] = this.sharedCut(index, first, need);
+  }
+
+  /** A list of one copy of the candidate's piece with `need` thousandths (shared by equal cuts). */
+  private sharedCut(index: number, pieceIndex: number, need: number): Resource[] {
+    return [{ ...this.candidates[index]!.remaining[pieceIndex]!, scalar: { value: need / 1000 } }];
   }
 
   /**
@@ -1004,7 +1016,7 @@ class FineRound {
         if (slotKey === key) return this.sharedLists[index * SHARED_SLOTS + slot]!;
         if (slotKey === -1 && free === -1) free = slot;
       }
-      const shared = [{ ...this.candidates[index]!.remaining[first]!, scalar: { value: need / 1000 } }];
+      const shared = this.sharedCut(index, first, need);
       if (free !== -1) {
         numbers[at + SHARED + free] = key;
         this.sharedLists[index * SHARED_SLOTS + free] = shared;
