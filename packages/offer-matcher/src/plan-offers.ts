@@ -299,6 +299,7 @@ function sumScalars(resources: readonly Resource[], into: { cpus: number; mem: n
   into.disk = disk / 1000;
 }
 
+// Whether the record has a key, without listing its keys.
 function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
   for (const _ in record) return true;
   return false;
@@ -789,7 +790,7 @@ class FineRound {
   readonly cutNames: string[] = ['', '', '', ''];
   readonly cutNeeds = new Float64Array(4);
   cutLength = 0;
-  readonly cutTaken: Resource[] = [];
+  readonly cutTaken: (Resource | undefined)[] = [];
 
   constructor(
     readonly candidates: Candidate[],
@@ -967,10 +968,11 @@ class FineRound {
     }
     // A task's cpus may have used up the piece remembered as the first.
     this.numbers[index * STRIDE + FIRST_CPUS] = -1;
-    const list = taken.slice(0, count);
-    taken.fill(undefined as unknown as Resource, 0, count);
+    const list = taken.slice(0, count) as Resource[];
+    taken.fill(undefined, 0, count);
     return list;
   }
+
   /** Takes `amount` cpus (as ScalarCutter.takeScalar): equal cuts from one piece share a list. */
   private takeCpus(index: number, amount: number): Resource[] | undefined {
     const numbers = this.numbers;
