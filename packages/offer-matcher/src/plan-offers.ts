@@ -2,7 +2,7 @@ import { SparkMesosError } from '@spark-mesos/errors';
 import type { Offer, Resource } from '@spark-mesos/mesos-client';
 import { type UnmetConstraint, unmetConstraints } from './constraints.js';
 import {
-  preferenceOrder,
+  preferenceOrderInto,
   type ResourceRequest,
   rangesContain,
   rangesOf,
@@ -248,9 +248,10 @@ interface Candidate {
   gpus: number;
   /** Splittable disk (0 when nothing in the round asks for disk). */
   disk: number;
-  executors: PlannedExecutor[];
-  tasks: PlannedTask[];
-  reasons: DecisionReason[];
+  // Made when first written: most candidates of a round never get some of them.
+  executors: PlannedExecutor[] | undefined;
+  tasks: PlannedTask[] | undefined;
+  reasons: DecisionReason[] | undefined;
 }
 
 const NONE: readonly string[] = [];
@@ -296,6 +297,12 @@ function sumScalars(resources: readonly Resource[], into: { cpus: number; mem: n
   into.mem = mem / 1000;
   into.gpus = gpus / 1000;
   into.disk = disk / 1000;
+}
+
+// Whether the record has a key, without listing its keys.
+function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
 }
 
 function reason(code: DecisionReasonCode, message: string): DecisionReason {
@@ -405,9 +412,12 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       : demand.tasks.some((task) => task.diskMiB !== undefined && task.diskMiB > 0);
 
   const sums = { cpus: 0, mem: 0, gpus: 0, disk: 0 };
+  const filter = { acceptRevocable: settings.acceptRevocable, roles };
+  // A state that knows no agent yet (a first round) needs no lookup per offer.
+  const knowsAgents = hasKeys(state.agents);
   for (const offer of input.offers) {
     const agentId = offer.agent_id.value;
-    const agent = state.agents[agentId];
+    const agent = knowsAgents ? state.agents[agentId] : undefined;
     const excluded = isExcluded(agent, settings, input.now);
     if (excluded !== undefined) {
       // Beyond Spark (which declines these with the short filter): the agent will not be used,
@@ -453,10 +463,7 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       });
       continue;
     }
-    let remaining = usableResources(offer.resources ?? NONE_RESOURCES, {
-      acceptRevocable: settings.acceptRevocable,
-      roles,
-    });
+    let remaining = usableResources(offer.resources ?? NONE_RESOURCES, filter);
     if (needsDisk && remaining.some((piece) => piece.name === 'disk' && !isSplittableDisk(piece))) {
       remaining = remaining.filter((piece) => piece.name !== 'disk' || isSplittableDisk(piece));
     }
@@ -484,9 +491,9 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       mem: sums.mem,
       gpus: sums.gpus,
       disk: needsDisk ? sums.disk : 0,
-      executors: [],
-      tasks: [],
-      reasons: [],
+      executors: undefined,
+      tasks: undefined,
+      reasons: undefined,
     };
     candidates.push(candidate);
     candidateOfAgent.set(agentId, candidate);
@@ -502,24 +509,26 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
     const offerId = candidate.offer.id.value;
     const agentId = candidate.agentId;
     const hostname = candidate.offer.hostname;
-    if (candidate.executors.length > 0 || candidate.tasks.length > 0) {
+    const executors = candidate.executors;
+    const tasks = candidate.tasks;
+    if ((executors !== undefined && executors.length > 0) || (tasks !== undefined && tasks.length > 0)) {
       launches.push({
         offerId,
         offerIds: candidate.offerIds,
         agentId,
         hostname,
-        executors: candidate.executors,
-        tasks: candidate.tasks,
-        reasons: candidate.reasons,
+        executors: executors ?? [],
+        tasks: tasks ?? [],
+        reasons: candidate.reasons ?? [],
       });
     } else {
       // As Spark: only a reached spark.cores.max earns a long filter here; other misses (too
       // small, executor limit, waiting for locality, nothing pending) decline with the short one.
-      const refuseSeconds = candidate.reasons.some((item) => item.code === 'MAX_CORES_REACHED')
+      const reasons = candidate.reasons ?? [];
+      const refuseSeconds = reasons.some((item) => item.code === 'MAX_CORES_REACHED')
         ? settings.rejectOfferDurationForReachedMaxCoresSeconds
         : settings.shortRefuseSeconds;
-      for (const id of candidate.offerIds)
-        declines.push({ offerId: id, agentId, hostname, refuseSeconds, reasons: candidate.reasons });
+      for (const id of candidate.offerIds) declines.push({ offerId: id, agentId, hostname, refuseSeconds, reasons });
     }
   }
   return { launches, declines, state: result.state, unplacedTaskIds: result.unplacedTaskIds };
@@ -662,6 +671,7 @@ function planCoarse(
     candidate.mem = roundScalar(candidate.mem - memory);
     candidate.gpus = roundScalar(candidate.gpus - gpus);
     candidate.disk = roundScalar(candidate.disk - disk);
+    candidate.executors ??= [];
     candidate.executors.push({
       resources: taken.taken,
       cpus,
@@ -691,7 +701,11 @@ function planCoarse(
   }
   if (coresAcquired >= coresMax) {
     for (const candidate of candidates) {
-      if (candidate.executors.length === 0 && !candidate.reasons.some((item) => item.code === 'MAX_CORES_REACHED')) {
+      if (
+        candidate.executors === undefined &&
+        !(candidate.reasons?.some((item) => item.code === 'MAX_CORES_REACHED') ?? false)
+      ) {
+        candidate.reasons ??= [];
         candidate.reasons.push(reason('MAX_CORES_REACHED', `max cores ${settings.coresMax} reached (spark.cores.max)`));
       }
     }
@@ -743,6 +757,18 @@ class FineRound {
    */
   cutFailures: Map<Candidate, string[]> | undefined = undefined;
 
+  // The placed tasks, in the order placed: their candidate, their index in the demand and their
+  // resources. The PlannedTask objects and each candidate's list (of exactly its size) are made
+  // at the end (finishTasks): no list grows task by task, and nothing of that is garbage.
+  readonly placedCandidate: Int32Array;
+  readonly placedTask: Int32Array;
+  readonly placedResources: Resource[][];
+  placedCount = 0;
+  /** Tasks placed per candidate. */
+  readonly taskCounts: Int32Array;
+  /** Per candidate, its executor's resources when cut ahead of its first task (see the constructor). */
+  readonly executorResources: (Resource[] | undefined)[];
+
   // The cutting state of every candidate in flat arrays rather than an object per offer (the
   // same rules as createScalarCutter: thousandths, reserved pieces first, pieces copied with
   // their role and reservations; equal single-piece cuts share one list). Candidate i's pieces
@@ -751,20 +777,29 @@ class FineRound {
   readonly pieceLeft: Float64Array;
   /** Per slot, in cutting order: the index within candidate.remaining of the piece cut there. */
   readonly pieceOrder: Int32Array;
-  /** 1 once a candidate's pieces are loaded (at its first task). */
-  readonly loaded: Uint8Array;
+  /** 1 once a task is placed on the candidate. */
+  readonly touched: Uint8Array;
   /** Per candidate, SHARED_SLOTS shared cuts (their keys are in numbers). */
   readonly sharedLists: (Resource[] | undefined)[];
 
   /** The memory a new executor makes unavailable: its own and the headroom left unused. */
   readonly executorMemoryWithHeadroom: number;
 
+  // A cut's request (names and thousandths, `cutLength` of them) and the pieces it took, reused
+  // by every cut: no record, key list or growing list per cut.
+  readonly cutNames: string[] = ['', '', '', ''];
+  readonly cutNeeds = new Float64Array(4);
+  cutLength = 0;
+  readonly cutTaken: (Resource | undefined)[] = [];
+
   constructor(
     readonly candidates: Candidate[],
+    readonly tasks: readonly TaskDescription[],
     readonly agents: Record<string, AgentRecord>,
     readonly executorCpus: number,
     readonly executorMemory: number,
     readonly memoryHeadroom: number,
+    taskCpus: number,
   ) {
     this.executorMemoryWithHeadroom = executorMemory + memoryHeadroom;
     const count = candidates.length;
@@ -787,8 +822,25 @@ class FineRound {
     }
     this.pieceLeft = new Float64Array(pieces);
     this.pieceOrder = new Int32Array(pieces);
-    this.loaded = new Uint8Array(count);
+    this.touched = new Uint8Array(count);
     this.sharedLists = new Array(count * SHARED_SLOTS).fill(undefined);
+    this.placedCandidate = new Int32Array(tasks.length);
+    this.placedTask = new Int32Array(tasks.length);
+    this.placedResources = new Array(tasks.length);
+    this.taskCounts = new Int32Array(count);
+    // Every candidate's pieces now, in order (they were just read): not at its first task, in
+    // the order tasks reach candidates (at random, for preferred hosts). With at least as many
+    // tasks as candidates, each is likely to get one: then its executor's cut and the list of a
+    // default task's cpus are made now too, while its pieces are at hand. Both are what its
+    // first placements would make (the executor is cut first, and equal cuts share a list).
+    this.executorResources = new Array(count);
+    const eager = tasks.length >= count;
+    for (let index = 0; index < count; index++) {
+      this.load(index);
+      if (!eager) continue;
+      if (this.numbers[index * STRIDE + PAID] === 0) this.executorResources[index] = this.takeExecutor(index);
+      this.prepareShared(index, Math.round(taskCpus * 1000));
+    }
   }
 
   /** Whether this round starts our executor on the candidate. */
@@ -819,32 +871,78 @@ class FineRound {
     );
   }
 
-  /** Loads a candidate's pieces for cutting (at its first task). */
+  /** Loads a candidate's pieces for cutting. */
   private load(index: number): void {
     const pieces = this.candidates[index]!.remaining;
     const start = this.numbers[index * STRIDE + START]!;
-    const order = preferenceOrder(pieces);
     for (let at = 0; at < pieces.length; at++) {
       const piece = pieces[at]!;
       this.pieceLeft[start + at] = piece.type === 'SCALAR' ? Math.round((piece.scalar?.value ?? 0) * 1000) : 0;
-      this.pieceOrder[start + at] = order[at]!;
     }
-    this.loaded[index] = 1;
+    preferenceOrderInto(pieces, this.pieceOrder, start);
+  }
+
+  /** Adds a scalar to the next cut's request (in thousandths, as ScalarCutter). */
+  private request(name: string, amount: number): void {
+    this.cutNames[this.cutLength] = name;
+    this.cutNeeds[this.cutLength] = Math.round(amount * 1000);
+    this.cutLength += 1;
+  }
+
+  /** Cuts the executor's cpus and memory (nothing when they do not fit, as the numbers said they do). */
+  private takeExecutor(index: number): Resource[] {
+    this.request('cpus', this.executorCpus);
+    this.request('mem', this.executorMemory);
+    return this.take(index) ?? [];
   }
 
   /**
-   * Takes the amounts from the candidate's pieces (as ScalarCutter.take): all or nothing, names
-   * in the record's order, each from the pieces in preference order.
+   * Makes the shared list of a cut of `need` thousandths cpus from the candidate's first `cpus`
+   * piece with something left, as takeCpus would at the first such task, without taking it.
    */
-  private take(index: number, scalars: Readonly<Record<string, number>>): Resource[] | undefined {
+  private prepareShared(index: number, need: number): void {
+    const numbers = this.numbers;
+    const at = index * STRIDE;
+    const start = numbers[at + START]!;
+    const end = numbers[at + END]!;
+    const pieces = this.candidates[index]!.remaining;
+    let first = -1;
+    for (let slot = start; slot < end; slot++) {
+      const pieceIndex = this.pieceOrder[slot]!;
+      const piece = pieces[pieceIndex]!;
+      if (piece.name === 'cpus' && piece.type === 'SCALAR' && this.pieceLeft[start + pieceIndex]! > 0) {
+        first = pieceIndex;
+        break;
+      }
+    }
+    numbers[at + FIRST_CPUS] = first;
+    if (first === -1 || need <= 0 || this.pieceLeft[start + first]! < need) return;
+    numbers[at + SHARED] = first * 1e9 + need;
+    this.sharedLists[index * SHARED_SLOTS] = this.sharedCut(index, first, need);
+  }
+
+  /** A list of one copy of the candidate's piece with `need` thousandths (shared by equal cuts). */
+  private sharedCut(index: number, pieceIndex: number, need: number): Resource[] {
+    return [{ ...this.candidates[index]!.remaining[pieceIndex]!, scalar: { value: need / 1000 } }];
+  }
+
+  /**
+   * Takes the request from the candidate's pieces (as ScalarCutter.take): all or nothing, names
+   * in the order requested, each from the pieces in preference order.
+   */
+  private take(index: number): Resource[] | undefined {
+    const length = this.cutLength;
+    this.cutLength = 0;
     const pieces = this.candidates[index]!.remaining;
     const start = this.numbers[index * STRIDE + START]!;
     const end = this.numbers[index * STRIDE + END]!;
     const left = this.pieceLeft;
     const order = this.pieceOrder;
-    const names = Object.keys(scalars);
-    for (const name of names) {
-      let need = Math.round(scalars[name]! * 1000);
+    const names = this.cutNames;
+    const needs = this.cutNeeds;
+    for (let request = 0; request < length; request++) {
+      const name = names[request]!;
+      let need = needs[request]!;
       for (let slot = start; slot < end && need > 0; slot++) {
         const pieceIndex = order[slot]!;
         const piece = pieces[pieceIndex]!;
@@ -852,9 +950,11 @@ class FineRound {
       }
       if (need > 0) return undefined;
     }
-    const taken: Resource[] = [];
-    for (const name of names) {
-      let need = Math.round(scalars[name]! * 1000);
+    const taken = this.cutTaken;
+    let count = 0;
+    for (let request = 0; request < length; request++) {
+      const name = names[request]!;
+      let need = needs[request]!;
       for (let slot = start; slot < end && need > 0; slot++) {
         const pieceIndex = order[slot]!;
         const piece = pieces[pieceIndex]!;
@@ -863,12 +963,14 @@ class FineRound {
         const use = Math.min(have, need);
         need -= use;
         left[start + pieceIndex] = have - use;
-        taken.push({ ...piece, scalar: { value: use / 1000 } });
+        taken[count++] = { ...piece, scalar: { value: use / 1000 } };
       }
     }
     // A task's cpus may have used up the piece remembered as the first.
     this.numbers[index * STRIDE + FIRST_CPUS] = -1;
-    return taken;
+    const list = taken.slice(0, count) as Resource[];
+    taken.fill(undefined, 0, count);
+    return list;
   }
 
   /** Takes `amount` cpus (as ScalarCutter.takeScalar): equal cuts from one piece share a list. */
@@ -916,7 +1018,7 @@ class FineRound {
         if (slotKey === key) return this.sharedLists[index * SHARED_SLOTS + slot]!;
         if (slotKey === -1 && free === -1) free = slot;
       }
-      const shared = [{ ...this.candidates[index]!.remaining[first]!, scalar: { value: need / 1000 } }];
+      const shared = this.sharedCut(index, first, need);
       if (free !== -1) {
         numbers[at + SHARED + free] = key;
         this.sharedLists[index * SHARED_SLOTS + free] = shared;
@@ -943,10 +1045,10 @@ class FineRound {
    * once — the executor first, then the tasks in the order they are placed — so each launch keeps
    * the offered roles and reservations.
    */
-  place(index: number, task: TaskDescription, cpus: number, mem: number, gpus: number, disk: number): void {
+  place(index: number, taskIndex: number, cpus: number, mem: number, gpus: number, disk: number): void {
     const candidate = this.candidates[index]!;
-    if (this.loaded[index] === 0) {
-      this.load(index);
+    if (this.touched[index] === 0) {
+      this.touched[index] = 1;
       this.placedOrder.push(candidate);
     }
     const numbers = this.numbers;
@@ -966,7 +1068,7 @@ class FineRound {
       // The only executor of the candidate this round: a list of one, not a grown one.
       candidate.executors = [
         {
-          resources: this.take(index, { cpus: this.executorCpus, mem: this.executorMemory }) ?? [],
+          resources: this.executorResources[index] ?? this.takeExecutor(index),
           cpus: this.executorCpus,
           memMiB: this.executorMemory,
           gpus: 0,
@@ -981,22 +1083,45 @@ class FineRound {
     numbers[at + DISK] = numbers[at + DISK]! - disk;
     let resources: Resource[] | undefined;
     if (mem > 0 || gpus > 0 || disk > 0) {
-      const scalars: Record<string, number> = { cpus };
-      if (mem > 0) scalars.mem = mem;
-      if (gpus > 0) scalars.gpus = gpus;
-      if (disk > 0) scalars.disk = disk;
-      resources = this.take(index, scalars);
+      this.request('cpus', cpus);
+      if (mem > 0) this.request('mem', mem);
+      if (gpus > 0) this.request('gpus', gpus);
+      if (disk > 0) this.request('disk', disk);
+      resources = this.take(index);
     } else {
-      // The usual fine-grained task needs cpus only: no record, and equal cuts share one list.
+      // The usual fine-grained task needs cpus only: equal cuts share one list.
       resources = this.takeCpus(index, cpus);
     }
     if (resources !== undefined) {
-      candidate.tasks.push({ taskId: task.id, resources });
+      const placed = this.placedCount++;
+      this.placedCandidate[placed] = index;
+      this.placedTask[placed] = taskIndex;
+      this.placedResources[placed] = resources;
+      this.taskCounts[index] = this.taskCounts[index]! + 1;
     } else {
       this.cutFailures ??= new Map();
+      const id = this.tasks[taskIndex]!.id;
       const failed = this.cutFailures.get(candidate);
-      if (failed === undefined) this.cutFailures.set(candidate, [task.id]);
-      else failed.push(task.id);
+      if (failed === undefined) this.cutFailures.set(candidate, [id]);
+      else failed.push(id);
+    }
+  }
+
+  /** Makes each candidate's list of placed tasks, of exactly its size, in the order placed. */
+  finishTasks(): void {
+    const candidates = this.candidates;
+    const counts = this.taskCounts;
+    for (let index = 0; index < this.count; index++) {
+      if (counts[index]! > 0) candidates[index]!.tasks = new Array<PlannedTask>(counts[index]!);
+    }
+    const filled = new Int32Array(this.count);
+    const tasks = this.tasks;
+    for (let placed = 0; placed < this.placedCount; placed++) {
+      const index = this.placedCandidate[placed]!;
+      candidates[index]!.tasks![filled[index]!++] = {
+        taskId: tasks[this.placedTask[placed]!]!.id,
+        resources: this.placedResources[placed]!,
+      };
     }
   }
 }
@@ -1014,7 +1139,7 @@ function planFine(
   const unplaced: string[] = [];
   const count = candidates.length;
   const headroom = settings.fineGrainedMemoryHeadroomMiB;
-  const round = new FineRound(candidates, agents, executorCpus, memory, headroom);
+  const round = new FineRound(candidates, demand.tasks, agents, executorCpus, memory, headroom, settings.taskCpus);
 
   if (demand.tasks.length === 0) {
     for (const candidate of candidates) candidate.reasons = [NO_DEMAND];
@@ -1037,22 +1162,31 @@ function planFine(
   const tasks = demand.tasks;
   const rest = new Int32Array(tasks.length);
   let restCount = 0;
+  // Each task's first preferred host, looked up first in a loop of lookups only: they do not
+  // wait for one another there (-2: no preference, -1: no offer of the host).
+  const firstHostCandidate = new Int32Array(tasks.length);
   for (let taskIndex = 0; taskIndex < tasks.length; taskIndex++) {
-    const task = tasks[taskIndex]!;
-    const hosts = task.preferredHosts;
-    if (hosts === undefined || hosts.length === 0) {
+    const hosts = tasks[taskIndex]!.preferredHosts;
+    firstHostCandidate[taskIndex] = hosts === undefined || hosts.length === 0 ? -2 : (firstOfHost.get(hosts[0]!) ?? -1);
+  }
+  for (let taskIndex = 0; taskIndex < tasks.length; taskIndex++) {
+    const firstCandidate = firstHostCandidate[taskIndex]!;
+    if (firstCandidate === -2) {
       rest[restCount++] = taskIndex;
       continue;
     }
+    const task = tasks[taskIndex]!;
+    const hosts = task.preferredHosts!;
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
     const disk = task.diskMiB ?? 0;
     let done = false;
     for (let hostIndex = 0; hostIndex < hosts.length && !done; hostIndex++) {
-      for (let index = firstOfHost.get(hosts[hostIndex]!) ?? -1; index !== -1; index = nextOfHost[index]!) {
+      const first = hostIndex === 0 ? firstCandidate : (firstOfHost.get(hosts[hostIndex]!) ?? -1);
+      for (let index = first; index !== -1; index = nextOfHost[index]!) {
         if (round.fits(index, cpus, mem, gpus, disk)) {
-          round.place(index, task, cpus, mem, gpus, disk);
+          round.place(index, taskIndex, cpus, mem, gpus, disk);
           done = true;
           break;
         }
@@ -1084,7 +1218,8 @@ function planFine(
   // The least memory an unplaced task (one that fitted nowhere) asks for, for the reasons.
   let smallestUnplacedMem = Number.POSITIVE_INFINITY;
   for (let restIndex = 0; restIndex < restCount; restIndex++) {
-    const task = tasks[rest[restIndex]!]!;
+    const taskIndex = rest[restIndex]!;
+    const task = tasks[taskIndex]!;
     const cpus = task.cpus ?? settings.taskCpus;
     const mem = task.memMiB ?? 0;
     const gpus = task.gpus ?? 0;
@@ -1113,7 +1248,7 @@ function planFine(
       continue;
     }
     const index = open[at]!;
-    round.place(index, task, cpus, mem, gpus, disk);
+    round.place(index, taskIndex, cpus, mem, gpus, disk);
     cursor = pack ? at : at + 1;
     if (!round.fits(index, settings.taskCpus, 0, 0, 0)) {
       open.copyWithin(at, at + 1, openCount);
@@ -1123,6 +1258,7 @@ function planFine(
     if (cursor >= openCount) cursor = 0;
   }
 
+  round.finishTasks();
   const cutFailures = round.cutFailures;
   if (cutFailures !== undefined) {
     for (const candidate of round.placedOrder) unplaced.push(...(cutFailures.get(candidate) ?? NONE));
@@ -1131,12 +1267,13 @@ function planFine(
   // Why the candidates without tasks (or, when tasks are left, every candidate) got no more.
   for (let index = 0; index < count; index++) {
     const candidate = candidates[index]!;
-    if (candidate.tasks.length > 0 && unplaced.length === 0) continue;
+    const placedTasks = round.taskCounts[index]!;
+    if (placedTasks > 0 && unplaced.length === 0) continue;
     const hasExecutor = round.paid(index);
     const cpusLeft = round.left(index, CPUS);
     const memLeft = round.left(index, MEM);
     const cpusNeeded = (hasExecutor ? 0 : executorCpus) + settings.taskCpus;
-    if (candidate.tasks.length === 0 && waitingForLocality && restCount === 0) {
+    if (placedTasks === 0 && waitingForLocality && restCount === 0) {
       candidate.reasons = [
         reason(
           'LOCALITY_WAIT',
@@ -1156,7 +1293,7 @@ function planFine(
       candidate.reasons = [
         reason('INSUFFICIENT_CPUS', `needs ${roundScalar(cpusNeeded)} cpus, offers ${roundScalar(cpusLeft)}`),
       ];
-    } else if (candidate.tasks.length === 0) {
+    } else if (placedTasks === 0) {
       candidate.reasons = [NO_TASK_FITS];
     } else if (
       headroom > 0 &&

@@ -73,7 +73,7 @@ export function rangesContain(ranges: readonly ValueRange[], value: number): boo
  */
 export function reservationRole(resource: Resource): string {
   const stack = resource.reservations;
-  if (stack !== undefined && stack.length > 0) return stack.at(-1)?.role ?? '*';
+  if (stack !== undefined && stack.length > 0) return stack[stack.length - 1]?.role ?? '*';
   return resource.role ?? '*';
 }
 
@@ -119,13 +119,18 @@ export interface ResourceFilterOptions {
   roles?: readonly string[];
 }
 
+function anyRevocable(resources: readonly Resource[]): boolean {
+  for (let index = 0; index < resources.length; index++) if (resources[index]!.revocable !== undefined) return true;
+  return false;
+}
+
 /** The offered resources the framework may use under `options`. */
 export function usableResources(resources: readonly Resource[], options: ResourceFilterOptions = {}): Resource[] {
-  const roles = options.roles === undefined ? undefined : new Set(options.roles);
   // The usual offer has nothing to filter out: no copy then (callers never mutate the list).
-  if (roles === undefined && (options.acceptRevocable === true || resources.every((r) => r.revocable === undefined))) {
+  if (options.roles === undefined && (options.acceptRevocable === true || !anyRevocable(resources))) {
     return resources as Resource[];
   }
+  const roles = options.roles === undefined ? undefined : new Set(options.roles);
   return resources.filter((resource) => {
     if (resource.revocable !== undefined && options.acceptRevocable !== true) return false;
     if (roles === undefined) return true;
@@ -212,6 +217,26 @@ export function preferenceOrder(resources: readonly Resource[]): readonly number
     for (let index = 0; index < count; index++) if (preference(resources[index]!) === rank) order.push(index);
   }
   return order;
+}
+
+/**
+ * {@link preferenceOrder} written into `into` from `at` on, without allocating: fine-grained
+ * planning keeps the order of every offer in one typed array. Internal to the package.
+ */
+export function preferenceOrderInto(resources: readonly Resource[], into: Int32Array, at: number): void {
+  const count = resources.length;
+  // Ranks are 0–3, as bits: one pass finds which occur; a single rank needs no further pass.
+  let ranks = 0;
+  for (let index = 0; index < count; index++) ranks |= 1 << preference(resources[index]!);
+  if ((ranks & (ranks - 1)) === 0) {
+    for (let index = 0; index < count; index++) into[at + index] = index;
+    return;
+  }
+  let slot = at;
+  for (let rank = 0; rank < 4; rank++) {
+    if ((ranks & (1 << rank)) === 0) continue;
+    for (let index = 0; index < count; index++) if (preference(resources[index]!) === rank) into[slot++] = index;
+  }
 }
 
 /**
