@@ -159,7 +159,9 @@ describe('uploadArtifact flow', () => {
     expect(() => createDestination('ftp://user:pw@host/x/')).toThrow(
       expect.objectContaining({
         code: 'SM_ERR_BAD_CONFIG',
-        message: expect.stringMatching(/"ftp:\/\/user:\*\*\*\*@host\/x\/".*file:\/\/, http:\/\/, https:\/\//),
+        message: expect.stringMatching(
+          /"ftp:\/\/user:\*\*\*\*@host\/x\/".*file:\/\/, hdfs:\/\/, http:\/\/, https:\/\/, s3:\/\/, s3a:\/\/, s3n:\/\/, swebhdfs:\/\/, webhdfs:\/\//,
+        ),
       }),
     );
   });
