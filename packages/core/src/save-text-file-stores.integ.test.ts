@@ -229,6 +229,30 @@ describe('saveAsTextFile to hdfs:// (WebHDFS fixture)', () => {
     expect(server.readFile('/existing/part-00000')!.toString()).toBe('old\n');
   });
 
+  it("names the part and the namenode's exception when a task cannot write it", async () => {
+    // The namenode turns standby while the task computes its part (after the driver's MKDIRS).
+    const slow = sc!.parallelize(['x'], 1).map((item) => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_500);
+      return item;
+    });
+    server.requests.length = 0;
+    const saving = failure(slow.saveAsTextFile('hdfs://127.0.0.1:8020/standby/out'));
+    for (let wait = 0; wait < 200 && !server.requests.some((request) => request.op === 'MKDIRS'); wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    server.faults.standby = true;
+    try {
+      const error = await saving;
+      expect(error.message).toContain(
+        'PUT hdfs://127.0.0.1:8020/standby/out/part-00000 (namenode) answered 403 Forbidden: StandbyException (Operation category WRITE is not supported in state standby)',
+      );
+      expect(error.message).not.toContain('user.name');
+    } finally {
+      server.faults.standby = false;
+    }
+    expect(server.list('/standby/out')).toEqual([]);
+  });
+
   it('explains a directory the user may not write, before running a task', async () => {
     server.requests.length = 0;
     const error = await rejection(sc!.parallelize([1], 1).saveAsTextFile('hdfs://127.0.0.1:8020/locked/out'));
