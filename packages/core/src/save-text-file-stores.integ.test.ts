@@ -2,6 +2,7 @@
 // namenode + datanode fixture for hdfs://. Tasks run on local[2] and write their parts through
 // their own fetch (a presigned PUT, a two-step CREATE), as executors on Mesos agents do.
 import {
+  type ReadOnlyPath,
   type S3TestServer,
   startS3Server,
   startWebHdfsServer,
@@ -168,9 +169,11 @@ describe('saveAsTextFile to s3a:// (s3rver)', () => {
 describe('saveAsTextFile to hdfs:// (WebHDFS fixture)', () => {
   let server: WebHdfsTestServer;
   let sc: SparkContext | undefined;
+  // The fixture reads its rules at each request, so a test can take a permission away mid-job.
+  const readOnlyPaths: ReadOnlyPath[] = [{ path: '/locked', users: ['alice'] }];
 
   beforeAll(async () => {
-    server = await startWebHdfsServer({ readOnlyPaths: [{ path: '/locked', users: ['alice'] }] });
+    server = await startWebHdfsServer({ readOnlyPaths });
     server.writeFile('/existing/part-00000', Buffer.from('old\n'));
     sc = await SparkContext.create(
       new SparkConf()
@@ -229,28 +232,26 @@ describe('saveAsTextFile to hdfs:// (WebHDFS fixture)', () => {
     expect(server.readFile('/existing/part-00000')!.toString()).toBe('old\n');
   });
 
-  it("names the part and the namenode's exception when a task cannot write it", async () => {
-    // The namenode turns standby while the task computes its part (after the driver's MKDIRS).
+  it("names the part and the datanode's exception when a task cannot write it", async () => {
+    // The directory stops being writable for alice while the task computes its part (after the
+    // driver's MKDIRS), as after an `hdfs dfs -chmod`.
     const slow = sc!.parallelize(['x'], 1).map((item) => {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_500);
       return item;
     });
     server.requests.length = 0;
-    const saving = failure(slow.saveAsTextFile('hdfs://127.0.0.1:8020/standby/out'));
+    const saving = failure(slow.saveAsTextFile('hdfs://127.0.0.1:8020/chmod/out'));
     for (let wait = 0; wait < 200 && !server.requests.some((request) => request.op === 'MKDIRS'); wait++) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    server.faults.standby = true;
-    try {
-      const error = await saving;
-      expect(error.message).toContain(
-        'PUT hdfs://127.0.0.1:8020/standby/out/part-00000 (namenode) answered 403 Forbidden: StandbyException (Operation category WRITE is not supported in state standby)',
-      );
-      expect(error.message).not.toContain('user.name');
-    } finally {
-      server.faults.standby = false;
-    }
-    expect(server.list('/standby/out')).toEqual([]);
+    readOnlyPaths.push({ path: '/chmod/out', users: ['alice'] });
+    const error = await saving;
+    expect(error.message).toContain(
+      'PUT hdfs://127.0.0.1:8020/chmod/out/part-00000 (datanode) answered 403 Forbidden: AccessControlException (Permission denied: user=alice, access=WRITE',
+    );
+    expect(error.message).toContain('HDFS: write permission on the directory');
+    expect(error.message).not.toContain('user.name');
+    expect(server.list('/chmod/out')).toEqual([]);
   });
 
   it('explains a directory the user may not write, before running a task', async () => {
