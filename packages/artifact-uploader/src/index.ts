@@ -47,6 +47,13 @@ export {
   type StoreReaderOptions,
 } from './stored-files.js';
 export {
+  createStoreWriter,
+  STORE_WRITE_SCHEMES,
+  type StoredFileWriteUrl,
+  type StoreWriter,
+  type StoreWriterOptions,
+} from './stored-output.js';
+export {
   type EnsuredExecutorPackage,
   type EnsureExecutorPackageOptions,
   ensureExecutorPackage,

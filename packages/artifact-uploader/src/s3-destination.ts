@@ -119,8 +119,11 @@ export interface S3Location {
  * reader's inputs share the parser, not the wording.
  */
 export interface UriRole {
-  /** `SM_ERR_ARTIFACT_UPLOAD` for destinations, `SM_ERR_INPUT_READ` for inputs. */
-  readonly code: 'SM_ERR_ARTIFACT_UPLOAD' | 'SM_ERR_INPUT_READ';
+  /**
+   * `SM_ERR_ARTIFACT_UPLOAD` for destinations, `SM_ERR_INPUT_READ` for inputs,
+   * `SM_ERR_OUTPUT_WRITE` for job outputs (`saveAsTextFile`).
+   */
+  readonly code: 'SM_ERR_ARTIFACT_UPLOAD' | 'SM_ERR_INPUT_READ' | 'SM_ERR_OUTPUT_WRITE';
   /** What the URI is, for messages: `destination`, `input`. */
   readonly noun: string;
 }

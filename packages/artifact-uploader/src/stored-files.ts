@@ -3,7 +3,13 @@
 // file with nothing but `fetch` — a presigned GET for S3, the namenode's OPEN URL for WebHDFS.
 // Executors on Mesos agents then need no AWS SDK, Hadoop client or credentials of their own.
 
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { redactSecrets, redactUrlCredentials, SparkMesosError, truncateBody } from '@spark-mesos/errors';
 import { request } from 'undici';
@@ -145,7 +151,7 @@ export function createStoreReader(options: StoreReaderOptions = {}): StoreReader
     s3 ??= resolveS3Client(options, INPUT_ROLE);
     return s3;
   };
-  const presigner = createS3Presigner(s3Client, expirySeconds, options.now ?? (() => new Date()));
+  const presigner = createS3Presigner(s3Client, expirySeconds, options.now ?? (() => new Date()), s3Failure);
   const identity = resolveWebHdfsIdentity(options);
   /** Per `scheme://authority`: the index of the namenode that answered last. */
   const activeNamenodes = new Map<string, number>();
@@ -217,7 +223,8 @@ function globSafe(location: string): string {
   return location.slice(0, authorityEnd) + location.slice(authorityEnd).replace(/\?/g, '%3F').replace(/#/g, '%23');
 }
 
-const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
+/** @internal shared with `stored-output.ts` */
+export const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
 function authorityOf(uri: string): string {
   const url = new URL(uri);
@@ -234,9 +241,15 @@ function notFound(uri: string, what: string, fix: string, details: Record<string
 // ---------------------------------------------------------------------------------------------
 // S3
 
-/** Bucket and key of an `s3://bucket/key` URI (key without a leading `/`, decoded). */
-function s3Parts(uri: string): { scheme: string; bucket: string; key: string; directory: boolean } {
-  const location = parseS3Uri(uri, INPUT_ROLE);
+/**
+ * Bucket and key of an `s3://bucket/key` URI (key without a leading `/` or a trailing one,
+ * decoded). @internal shared with `stored-output.ts`
+ */
+export function s3Parts(
+  uri: string,
+  role: UriRole = INPUT_ROLE,
+): { scheme: string; bucket: string; key: string; directory: boolean } {
+  const location = parseS3Uri(uri, role);
   const directory = new URL(uri).pathname.endsWith('/');
   return { scheme: location.scheme, bucket: location.bucket, key: location.prefix.replace(/\/$/, ''), directory };
 }
@@ -414,46 +427,78 @@ function templateOf(signed: string, key: string): PresignTemplate | null {
   };
 }
 
+/** What a failed S3 call becomes: the reader's input error, or the writer's output error. @internal */
+export type S3FailureOf = (
+  operation: string,
+  uri: string,
+  bucket: string,
+  error: unknown,
+  connection: ResolvedClient | undefined,
+) => SparkMesosError;
+
+/** Signs one URL: a GET (read) or a PUT (write) of the object `uri` names. @internal */
+export type S3Presigner = (uri: string, method?: 'GET' | 'PUT') => Promise<StoredFileReadUrl>;
+
 /**
- * Presigns GETs. The SDK's `getSignedUrl` runs the whole middleware stack (endpoint rules,
+ * Presigns GETs and PUTs. The SDK's `getSignedUrl` runs the whole middleware stack (endpoint rules,
  * serialisation) for every URL: about 1 ms each on a busy 2-core machine, so 10,000 files took
  * over 10 s of driver time. The first URL of a bucket is made that way and kept as a template
  * (host, path prefix, extra parameters); the others are signed straight from it with the SDK's
  * own SigV4 presigner (about 0.05 ms each), and give byte for byte the URL `getSignedUrl` gives
  * (a test compares them).
+ *
+ * A PUT is signed from the same template with only `x-id=PutObject` in its query. `getSignedUrl`
+ * of a `PutObjectCommand` would not do: with the SDK's default flexible checksums (on for AWS
+ * itself) it signs `x-amz-checksum-crc32` of the command's empty body into the URL, so a store that
+ * checks it refuses every non-empty part. The template's PUT is the URL `getSignedUrl` makes when
+ * checksums are asked for only where required (a test compares them).
+ * @internal shared with `stored-output.ts`
  */
-function createS3Presigner(
+export function createS3Presigner(
   connection: () => ResolvedClient,
   expirySeconds: number,
   now: () => Date,
-): (uri: string) => Promise<StoredFileReadUrl> {
+  failure: S3FailureOf,
+): S3Presigner {
   const templates = new Map<string, PresignTemplate | null>();
   let signer: S3RequestPresigner | undefined;
-  return async (uri) => {
+  return async (uri, method = 'GET') => {
     const { bucket, key } = s3Parts(uri);
     let resolved: ResolvedClient | undefined;
     try {
       resolved = connection();
       const signingDate = now();
       const expiresAt = new Date(signingDate.getTime() + expirySeconds * 1000);
-      const template = templates.get(bucket);
+      let template = templates.get(bucket);
       if (template === undefined || template === null) {
         const url = await getSignedUrl(resolved.client, new GetObjectCommand({ Bucket: bucket, Key: key }), {
           expiresIn: expirySeconds,
           signingDate,
         });
-        if (template === undefined) templates.set(bucket, templateOf(url, key));
-        return { url, expiresAt };
+        if (template === undefined) {
+          template = templateOf(url, key);
+          templates.set(bucket, template);
+        }
+        if (method === 'GET') return { url, expiresAt };
+        if (template === null) {
+          // An endpoint whose URLs do not have the usual shape: the SDK's own PUT, with
+          // whatever checksum parameters its configuration adds.
+          const put = await getSignedUrl(resolved.client, new PutObjectCommand({ Bucket: bucket, Key: key }), {
+            expiresIn: expirySeconds,
+            signingDate,
+          });
+          return { url: put, expiresAt };
+        }
       }
       signer ??= new S3RequestPresigner({ ...resolved.client.config });
       const signed = await signer.presign(
         {
-          method: 'GET',
+          method,
           protocol: template.protocol,
           hostname: template.hostname,
           ...(template.port !== undefined ? { port: template.port } : {}),
           path: template.pathPrefix + encodeS3Key(key),
-          query: { ...template.query },
+          query: method === 'GET' ? { ...template.query } : { 'x-id': 'PutObject' },
           headers: { host: template.port !== undefined ? `${template.hostname}:${template.port}` : template.hostname },
         },
         { expiresIn: expirySeconds, signingDate },
@@ -466,7 +511,7 @@ function createS3Presigner(
       const port = template.port !== undefined ? `:${template.port}` : '';
       return { url: `${template.protocol}//${template.hostname}${port}${signed.path}?${query}`, expiresAt };
     } catch (error) {
-      throw s3Failure('presigning a GET', redactUrlCredentials(uri), bucket, error, resolved);
+      throw failure(`presigning a ${method}`, redactUrlCredentials(uri), bucket, error, resolved);
     }
   };
 }

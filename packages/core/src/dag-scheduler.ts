@@ -99,10 +99,12 @@ export class DagScheduler {
         fn = { kind: 'source', source };
         functions.set(key, fn);
       }
-      const shareable = lineage.steps.every((step) => step.partition === partition && step.extra === null);
+      const shareable =
+        action.extraOf === undefined &&
+        lineage.steps.every((step) => step.partition === partition && step.extra === null);
       let captured = shareable ? sharedCaptured.get(key) : undefined;
       if (captured === undefined) {
-        captured = serialize(composedCaptured(lineage, action, shareable));
+        captured = serialize(composedCaptured(lineage, action, shareable, partition));
         if (shareable) sharedCaptured.set(key, captured);
       }
       // The input is serialized when the task starts, so a pending task holds only its descriptor.
@@ -215,10 +217,18 @@ function withStageFunctions(error: SparkMesosError, node: LineageNode, action: A
   });
 }
 
-function composedCaptured(lineage: PartitionLineage, action: ActionDefinition, shared: boolean): ComposedCaptured {
+function composedCaptured(
+  lineage: PartitionLineage,
+  action: ActionDefinition,
+  shared: boolean,
+  partition: number,
+): ComposedCaptured {
   return {
     values: [...lineage.steps.map((step) => step.captured), action.captured],
     partitions: shared ? null : [...lineage.steps.map((step) => step.partition)],
-    extras: [...lineage.steps.map((step) => step.extra), action.extra],
+    extras: [
+      ...lineage.steps.map((step) => step.extra),
+      action.extraOf === undefined ? action.extra : action.extraOf(partition),
+    ],
   };
 }

@@ -1,6 +1,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createStoreWriter, isStoredFileUri, type StoreReaderOptions } from '@spark-mesos/artifact-uploader';
 import { SparkMesosError } from '@spark-mesos/errors';
 import { type ActionDefinition, type LineageNode, newNodeId } from './lineage.js';
 import { checkCapturedValues, type ShippableOptions, shippableFunction } from './shippable-function.js';
@@ -13,6 +14,8 @@ export interface DatasetHost {
   partitions(node: LineageNode): Promise<number>;
   /** A conf value, for the keys of `take`. */
   getInt(key: string, defaultValue: number): number;
+  /** How stores are reached (`spark.hadoop.*`, the presigned URL expiry), for `saveAsTextFile`. */
+  storeOptions(): StoreReaderOptions;
 }
 
 /**
@@ -269,10 +272,18 @@ export class Dataset<T> {
   /**
    * Writes the items as text, one line each (`String(item)`; plain objects as JSON), into a new
    * directory: one `part-NNNNN` file per partition, then an empty `_SUCCESS`. Like Spark, an
-   * existing directory is refused. Tasks write with `node:fs`, so on a cluster the directory
-   * must be on a file system every executor and the driver share.
+   * existing directory is refused (`SM_ERR_OUTPUT_EXISTS`).
+   *
+   * A local path is written by the tasks with `node:fs`, so on a cluster it must be on a file
+   * system every executor and the driver share. A store URI (`s3://`, `s3a://`, `s3n://`,
+   * `hdfs://`, `webhdfs://`, `swebhdfs://`) is checked by the driver with its credentials (an
+   * object at the key or under the prefix, an HDFS path, is refused; HDFS gets the directory
+   * made), which then gives each task a write URL of its own part — a presigned S3 PUT, a WebHDFS
+   * CREATE with `overwrite=true` — so executors need no SDK and no credentials; a task PUTs its
+   * whole part at once (a retried attempt replaces it), and the driver writes `_SUCCESS` last.
    */
   async saveAsTextFile(path: string): Promise<void> {
+    if (isStoredFileUri(path)) return this.#saveToStore(path);
     const directory = resolve(path.startsWith('file:') ? fileURLToPath(path) : path);
     const exists = await stat(directory).then(
       () => true,
@@ -293,10 +304,42 @@ export class Dataset<T> {
     await writeFile(join(directory, '_SUCCESS'), '');
   }
 
+  async #saveToStore(location: string): Promise<void> {
+    const writer = createStoreWriter(this.#host.storeOptions());
+    const output = await writer.prepareOutput(location);
+    const partitions = await this.#host.partitions(this.node);
+    const targets: SaveTarget[] = [];
+    for (let partition = 0; partition < partitions; partition++) {
+      // Hadoop's part names: five digits, more when there are more partitions.
+      const uri = `${output}/part-${String(partition).padStart(5, '0')}`;
+      const write = await writer.writeUrlOf(uri);
+      targets.push({
+        url: write.url,
+        source: uri,
+        ...(write.redirect !== undefined ? { redirect: write.redirect } : {}),
+        ...(write.headers !== undefined ? { headers: { ...write.headers } } : {}),
+      });
+    }
+    const action = this.#action('saveAsTextFile', 'saveAsTextFile', null, undefined, null);
+    await this.#host.runJob(this.node, { ...action, extraOf: (partition) => ({ target: targets[partition] }) });
+    await writer.writeFile(`${output}/_SUCCESS`, new Uint8Array(0));
+  }
+
   /** @internal The job runner, for `sc.runJob`. */
   get host(): DatasetHost {
     return this.#host;
   }
+}
+
+/** Where a `saveAsTextFile` task writes its part in a store (see the action in task-runtime.ts). */
+interface SaveTarget {
+  /** The write URL (a credential: never shown). */
+  readonly url: string;
+  /** The store URI of the part, for messages. */
+  readonly source: string;
+  /** `'location'`: an empty PUT first, then the bytes to its 307's Location (WebHDFS CREATE). */
+  readonly redirect?: 'location';
+  readonly headers?: Record<string, string>;
 }
 
 /**

@@ -55,6 +55,12 @@ export interface ActionDefinition {
   readonly captured: unknown;
   /** Library values: a zero value, a count, a directory. */
   readonly extra: unknown;
+  /**
+   * Library values of one partition's task, used instead of {@link ActionDefinition.extra} when
+   * set (`saveAsTextFile`'s write URL of each part), so a task carries its own value only.
+   * @default undefined (every task gets `extra`)
+   */
+  readonly extraOf?: (partition: number) => unknown;
 }
 
 /** What one partition of a dataset is computed from: its source input and its chain of steps. */

@@ -136,6 +136,7 @@ export class SparkContext {
       },
       partitions: (node) => this.#dagScheduler.partitions(node),
       getInt: (key, defaultValue) => this.conf.getInt(key, defaultValue),
+      storeOptions: () => textFileStoreOptions(this.conf),
     };
     // As Spark's shutdown hook stops the context when main returns: no job runs, so the backend
     // holds nothing, and once nothing else keeps the process alive it stops gracefully (the

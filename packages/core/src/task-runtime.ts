@@ -1,4 +1,23 @@
 /**
+ * Why a store refused a task's request, from the answer's body: S3's XML `<Code>`/`<Message>`,
+ * WebHDFS' `RemoteException` JSON; `''` when it says nothing readable. Shared by reading splits and
+ * writing parts.
+ */
+const STORE_REASON = `async function storeReason(response) {
+    try {
+      const body = (await response.text()).slice(0, 4096);
+      const code = /<Code>([^<]*)<\\/Code>/.exec(body)?.[1];
+      const message = /<Message>([^<]*)<\\/Message>/.exec(body)?.[1];
+      if (code !== undefined) return ': ' + code + (message !== undefined ? ' (' + message + ')' : '');
+      if (body.includes('RemoteException')) {
+        const remote = JSON.parse(body).RemoteException;
+        return ': ' + remote.exception + ' (' + remote.message + ')';
+      }
+    } catch {}
+    return '';
+  }`;
+
+/**
  * The code tasks carry: how a partition's input becomes items (sources), the narrow
  * transformations (steps) and what the task hands back (actions). It is JavaScript source, not a
  * function of this module, because it is shipped inside each task's function source and must
@@ -30,6 +49,7 @@ const SOURCE_OPS: Record<SourceOp, string> = {
   };
 }`,
   text: `async function textSplit(split) {
+  ${STORE_REASON}
   // Hadoop's LineRecordReader: a split that does not start the file drops everything up to
   // its first line terminator (the previous split read that line), and a split reads every
   // line that starts at or before its end. Terminators are \\n, \\r and \\r\\n.
@@ -98,18 +118,7 @@ const SOURCE_OPS: Record<SourceOp, string> = {
       throw new Error('Cannot read ' + shown + ': ' + (error.cause?.message ?? error.message));
     }
     if (!response.ok) {
-      // Name the store's reason: S3's XML <Code>/<Message>, WebHDFS' RemoteException JSON.
-      let reason = '';
-      try {
-        const body = (await response.text()).slice(0, 4096);
-        const code = /<Code>([^<]*)<\\/Code>/.exec(body)?.[1];
-        const message = /<Message>([^<]*)<\\/Message>/.exec(body)?.[1];
-        if (code !== undefined) reason = ': ' + code + (message !== undefined ? ' (' + message + ')' : '');
-        else if (body.includes('RemoteException')) {
-          const remote = JSON.parse(body).RemoteException;
-          reason = ': ' + remote.exception + ' (' + remote.message + ')';
-        }
-      } catch {}
+      const reason = await storeReason(response);
       let fix = '';
       if (/expired/i.test(reason)) {
         fix = '; the read URL the driver made for this split expired while the job ran (the driver renews URLs before a job once they are past half their life): raise spark.mesos.textFile.presignedUrlExpiry above the longest job';
@@ -267,8 +276,57 @@ const ACTION_OPS: Record<ActionOp, string> = {
   foreachPartition: `async (items, f, captured) => { await f(items, captured); return null; }`,
   runJob: `(items, f, captured, partition, extra, context) => f(items, context, captured)`,
   saveAsTextFile: `async (items, f, captured, partition, extra, context) => {
-  const fs = globalThis.process?.getBuiltinModule?.('node:fs/promises') ?? (await import('node:fs/promises'));
   const name = 'part-' + String(context.partition).padStart(5, '0');
+  if (extra.target !== undefined) {
+    // A part in a store, through the write URL the driver made for it (a credential: messages
+    // name the store URI). One PUT of the whole part: S3 wants the length up front, one PUT
+    // replaces an object atomically, and a retried attempt simply replaces the part.
+    ${STORE_REASON}
+    const { url, source, redirect, headers = {} } = extra.target;
+    const chunks = [];
+    let buffer = '';
+    for (const item of items) {
+      buffer += (item !== null && typeof item === 'object' && !Array.isArray(item) && Object.getPrototypeOf(item) === Object.prototype
+        ? JSON.stringify(item) : String(item)) + '\\n';
+      if (buffer.length >= 65536) { chunks.push(buffer); buffer = ''; }
+    }
+    if (buffer.length > 0) chunks.push(buffer);
+    const body = new Blob(chunks);
+    const put = async (target, init) => {
+      try {
+        return await fetch(target, { method: 'PUT', headers, ...init });
+      } catch (error) {
+        throw new Error('Cannot write ' + source + ': ' + (error.cause?.message ?? error.message));
+      }
+    };
+    const refused = async (response, step) => {
+      const reason = await storeReason(response);
+      let fix = '';
+      if (/expired/i.test(reason)) {
+        fix = '; the write URL the driver made for this part expired while the job ran: raise spark.mesos.textFile.presignedUrlExpiry above the longest job';
+      } else if (response.status === 403 || response.status === 401) {
+        fix = '; the credentials the driver signed with may not write it (S3: s3:PutObject on the prefix; HDFS: write permission on the directory, or a valid delegation token)';
+      } else if (response.status === 404) {
+        fix = '; the bucket or directory was removed while the job ran';
+      }
+      return new Error('PUT ' + source + step + ' answered ' + response.status + ' ' + response.statusText + reason + fix);
+    };
+    let target = url;
+    if (redirect === 'location') {
+      // WebHDFS' CREATE as Hadoop documents it: a PUT without the data to the namenode, not
+      // following its redirect, then the data to the datanode its 307 names.
+      const created = await put(url, { redirect: 'manual' });
+      const location = created.headers.get('location');
+      if (created.status !== 307 || location === null) throw await refused(created, ' (namenode)');
+      await created.body?.cancel();
+      target = location;
+    }
+    const response = await put(target, { body });
+    if (!response.ok) throw await refused(response, redirect === 'location' ? ' (datanode)' : '');
+    await response.body?.cancel();
+    return name;
+  }
+  const fs = globalThis.process?.getBuiltinModule?.('node:fs/promises') ?? (await import('node:fs/promises'));
   // Written under a per-attempt name and renamed, so a retried or lost attempt never leaves
   // half a file under the final name.
   const temporary = extra.directory + '/.' + name + '.' + context.taskId + '.tmp';
