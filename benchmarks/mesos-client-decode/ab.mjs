@@ -6,7 +6,7 @@
 //   cp -r packages/mesos-client/dist packages/mesos-client/.tmp/ab-base   # before the change
 //   pnpm --filter @spark-mesos/mesos-client build                       # after it
 //   node ab.mjs --a ../../packages/mesos-client/.tmp/ab-base/index.js \
-//               --b ../../packages/mesos-client/dist/index.js [--encoding json] [--rounds 12]
+//               --b ../../packages/mesos-client/dist/index.js [--encoding json] [--rounds 12] [--no-forced-gc]
 //
 // Prints the median µs/event of each build and case, and B's time as a share of A's. Not a test.
 import { fork } from 'node:child_process';
@@ -28,6 +28,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '12' },
     events: { type: 'string', default: '60000' },
     cases: { type: 'string', default: 'client,pipeline' },
+    // Steady state, as bench.mjs --no-forced-gc: no full GC before each case.
+    'no-forced-gc': { type: 'boolean', default: false },
   },
 });
 if (!args.a || !args.b) throw new Error('usage: node ab.mjs --a <build A index.js> --b <build B index.js>');
@@ -143,7 +145,7 @@ for (let round = -2; round < rounds; round += 1) {
   for (const name of selected) {
     for (const which of order) {
       for (let i = 0; i < 3; i += 1) {
-        gc();
+        if (!args['no-forced-gc']) gc();
         await sleep(10);
       }
       const cpuBefore = process.cpuUsage();

@@ -135,6 +135,34 @@ export function createHttpBodyDecoder(framing: HttpBodyFraming, scanner: HttpBod
     const n = read.length;
     let i = 0;
     while (i < n) {
+      if (state === SIZE && sizeDigits === 0) {
+        // Fast path for a chunk that starts here: its size line read in one go, and, when the
+        // whole chunk and its CRLF lie in this read (Mesos writes one record per chunk), its data
+        // handed on at once. Anything unusual (an extension, a size line or chunk cut by the
+        // read, a bad byte) leaves the state untouched for the byte-by-byte path below, which
+        // accepts and reports exactly what it always did.
+        let j = i;
+        let size = 0;
+        while (j < n && j - i < MAX_CHUNK_SIZE_DIGITS) {
+          const digit = hexValue(read[j]!);
+          if (digit < 0) break;
+          size = size * 16 + digit;
+          j += 1;
+        }
+        if (j > i && size > 0 && j + 1 < n && read[j] === CR && read[j + 1] === LF) {
+          const dataStart = j + 2;
+          const dataEnd = dataStart + size;
+          if (dataEnd + 1 < n && read[dataEnd] === CR && read[dataEnd + 1] === LF) {
+            scanner.scan(read, dataStart, dataEnd, out);
+            i = dataEnd + 2;
+            continue;
+          }
+          remaining = size;
+          state = DATA;
+          i = dataStart;
+          continue;
+        }
+      }
       if (state === DATA) {
         const available = n - i;
         const take = Math.min(remaining, available);

@@ -158,6 +158,11 @@ describe('createRecordIoDecoder', () => {
     const [copied] = copying.push(source);
     source[2] = 0x5a;
     expect(text(copied!)).toBe('q');
+    // A Buffer chunk too (Buffer#slice makes a view, not a copy).
+    const bufferSource = Buffer.from('1\nq');
+    const [bufferCopy] = createRecordIoDecoder({ copy: true }).push(bufferSource);
+    bufferSource[2] = 0x5a;
+    expect(text(bufferCopy!)).toBe('q');
   });
 
   it.each([

@@ -74,6 +74,9 @@ function printable(byte: number): string {
   return `0x${byte.toString(16).padStart(2, '0')}`;
 }
 
+// A copy of `view`: `Buffer#slice` would return another view of the same memory.
+const copyOf = (view: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(view);
+
 function checkMax(maxRecordBytes: number): void {
   if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 0) {
     throw new SparkMesosError(
@@ -149,6 +152,25 @@ export function createRecordIoScanner(options: RecordIoDecoderOptions = {}): Rec
     if (failure) throw failure;
     let i = start;
     try {
+      // Fast path at a record boundary: records lying whole in the range are read with locals
+      // only. Anything else (a prefix or record cut by the range, a bad or oversized prefix, an
+      // empty record) stops it with the state untouched, and the byte-by-byte path below takes
+      // over from the same place, with its checks and errors.
+      while (!inRecord && digits === 0 && i < n) {
+        let j = i;
+        let declared = 0;
+        while (j < n && j - i < maxDigits) {
+          const byte = chunk[j]!;
+          if (byte < DIGIT_0 || byte > DIGIT_9) break;
+          declared = declared * 10 + (byte - DIGIT_0);
+          j += 1;
+        }
+        const recordEnd = j + 1 + declared;
+        if (j === i || j >= n || chunk[j] !== LF || declared === 0 || declared > maxRecordBytes || recordEnd > n) break;
+        const record = chunk.subarray(j + 1, recordEnd);
+        records.push(copy ? copyOf(record) : record);
+        i = recordEnd;
+      }
       while (i < n) {
         if (!inRecord) {
           const byte = chunk[i]!;
@@ -199,7 +221,7 @@ export function createRecordIoScanner(options: RecordIoDecoderOptions = {}): Rec
         const available = n - i;
         if (partial === undefined && available >= missing) {
           const record = chunk.subarray(i, i + missing);
-          records.push(copy ? record.slice() : record);
+          records.push(copy ? copyOf(record) : record);
           i += missing;
           inRecord = false;
           digits = 0;

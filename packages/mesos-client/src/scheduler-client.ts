@@ -1143,8 +1143,11 @@ class MesosSchedulerClient implements SchedulerClient {
    * listener returned a promise; otherwise the event was delivered synchronously.
    */
   #dispatch(event: SchedulerEvent, watchdog: HeartbeatWatchdog, onHandled?: () => void): void | Promise<void> {
-    for (const buffer of this.#buffers) {
-      if (!buffer.hasRoom) return this.#dispatchWhenRoom(event, watchdog, onHandled);
+    // Most clients have only listeners: no iterator over the set for each of their events.
+    if (this.#buffers.size !== 0) {
+      for (const buffer of this.#buffers) {
+        if (!buffer.hasRoom) return this.#dispatchWhenRoom(event, watchdog, onHandled);
+      }
     }
     return this.#deliver(event, onHandled);
   }
