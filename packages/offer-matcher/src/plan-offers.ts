@@ -764,10 +764,18 @@ class FineRound {
 
   // The placed tasks, in the order placed: their candidate, their index in the demand and their
   // resources. Each candidate's two columns (ids and resources, of exactly its size) are made at
-  // the end (finishTasks): no list grows task by task, and no object is made per task.
+  // the end (finishTasks): no list grows task by task, and no object is made per task. The
+  // resources are a number (see placedCut), so nothing per task is on the heap until then.
   readonly placedCandidate: Int32Array;
   readonly placedTask: Int32Array;
-  readonly placedResources: Resource[][];
+  /**
+   * Per placed task, its resources: `c >= 0` is `sharedLists[c]` (the usual task), `c < 0` is
+   * `otherCuts[-c - 1]` (a cut not shared: memory, gpus, disk, or several pieces).
+   */
+  readonly placedCut: Int32Array;
+  readonly otherCuts: Resource[][] = [];
+  /** Set by takeCpus: the sharedLists index of the list it returned, or -1 (not shared). */
+  sharedSlot = -1;
   placedCount = 0;
   /** Tasks placed per candidate. */
   readonly taskCounts: Int32Array;
@@ -831,7 +839,7 @@ class FineRound {
     this.sharedLists = new Array(count * SHARED_SLOTS).fill(undefined);
     this.placedCandidate = new Int32Array(tasks.length);
     this.placedTask = new Int32Array(tasks.length);
-    this.placedResources = new Array(tasks.length);
+    this.placedCut = new Int32Array(tasks.length);
     this.taskCounts = new Int32Array(count);
     // Every candidate's pieces now, in order (they were just read): not at its first task, in
     // the order tasks reach candidates (at random, for preferred hosts). With at least as many
@@ -1020,13 +1028,17 @@ class FineRound {
       let free = -1;
       for (let slot = 0; slot < SHARED_SLOTS; slot++) {
         const slotKey = numbers[at + SHARED + slot]!;
-        if (slotKey === key) return this.sharedLists[index * SHARED_SLOTS + slot]!;
+        if (slotKey === key) {
+          this.sharedSlot = index * SHARED_SLOTS + slot;
+          return this.sharedLists[index * SHARED_SLOTS + slot]!;
+        }
         if (slotKey === -1 && free === -1) free = slot;
       }
       const shared = this.sharedCut(index, first, need);
       if (free !== -1) {
         numbers[at + SHARED + free] = key;
         this.sharedLists[index * SHARED_SLOTS + free] = shared;
+        this.sharedSlot = index * SHARED_SLOTS + free;
       }
       return shared;
     }
@@ -1087,6 +1099,7 @@ class FineRound {
     numbers[at + GPUS] = numbers[at + GPUS]! - gpus;
     numbers[at + DISK] = numbers[at + DISK]! - disk;
     let resources: Resource[] | undefined;
+    this.sharedSlot = -1;
     if (mem > 0 || gpus > 0 || disk > 0) {
       this.request('cpus', cpus);
       if (mem > 0) this.request('mem', mem);
@@ -1101,7 +1114,8 @@ class FineRound {
       const placed = this.placedCount++;
       this.placedCandidate[placed] = index;
       this.placedTask[placed] = taskIndex;
-      this.placedResources[placed] = resources;
+      const slot = this.sharedSlot;
+      this.placedCut[placed] = slot >= 0 ? slot : -this.otherCuts.push(resources);
       this.taskCounts[index] = this.taskCounts[index]! + 1;
     } else {
       this.cutFailures ??= new Map();
@@ -1130,13 +1144,16 @@ class FineRound {
     const tasks = this.tasks;
     const placedCandidate = this.placedCandidate;
     const placedTask = this.placedTask;
-    const placedResources = this.placedResources;
+    const placedCut = this.placedCut;
+    const sharedLists = this.sharedLists;
+    const otherCuts = this.otherCuts;
     for (let placed = 0; placed < this.placedCount; placed++) {
       const index = placedCandidate[placed]!;
       const candidate = candidates[index]!;
       const at = filled[index]!++;
       candidate.taskIds![at] = tasks[placedTask[placed]!]!.id;
-      candidate.taskResources![at] = placedResources[placed]!;
+      const cut = placedCut[placed]!;
+      candidate.taskResources![at] = cut >= 0 ? sharedLists[cut]! : otherCuts[-cut - 1]!;
     }
   }
 }
