@@ -3,7 +3,9 @@
 // other's timing): the same round, planned
 // by build A and build B alternately (ABBA order, so neither always runs first after a
 // collection), after checking that both make the same decisions (launches, declines, state and
-// unplaced tasks compared as JSON). Reports each build's median and range.
+// unplaced tasks compared as JSON; a build before 0.x's columnar launches, whose launches carry
+// `tasks: [{ taskId, resources }]`, is compared through its `taskIds` / `taskResources` columns).
+// Reports each build's median and range.
 //
 //   node --expose-gc ab.mjs <dist-a/index.js> <dist-b/index.js> [--offers 10000] [--tasks 100000]
 //        [--mode fine|coarse] [--rounds 21]
@@ -58,9 +60,43 @@ const builds = await Promise.all(positionals.map((path) => import(pathToFileURL(
 const input = makeRound(Number(args.offers), Number(args.tasks), args.mode);
 const plan = (build) => build.planOffers(input);
 
+// The decisions in one shape, whichever build made them: the fine-grained tasks as the columns
+// `taskIds` and `taskResources` (converted from an older build's `tasks` records), every launch's
+// fields in one order.
+function decisions(result) {
+  const launches = result.launches.map((launch) => ({
+    offerId: launch.offerId,
+    offerIds: launch.offerIds,
+    agentId: launch.agentId,
+    hostname: launch.hostname,
+    executors: launch.executors,
+    taskIds: launch.taskIds ?? launch.tasks.map((task) => task.taskId),
+    taskResources: launch.taskResources ?? launch.tasks.map((task) => task.resources),
+    reasons: launch.reasons,
+    // Anything else a build adds is compared too.
+    ...Object.fromEntries(
+      Object.entries(launch).filter(
+        ([key]) =>
+          ![
+            'offerId',
+            'offerIds',
+            'agentId',
+            'hostname',
+            'executors',
+            'tasks',
+            'taskIds',
+            'taskResources',
+            'reasons',
+          ].includes(key),
+      ),
+    ),
+  }));
+  return JSON.stringify({ ...result, launches });
+}
+
 // Compared once, then dropped: two JSON copies of a large round would otherwise stay on the heap
 // and slow every collection during the timed rounds.
-const sameDecisions = JSON.stringify(plan(builds[0])) === JSON.stringify(plan(builds[1]));
+const sameDecisions = decisions(plan(builds[0])) === decisions(plan(builds[1]));
 if (!sameDecisions) {
   console.error('the two builds decide differently on this round');
   process.exitCode = 1;

@@ -58,7 +58,11 @@ function measure(label, offerCount, taskCount, mode) {
   result = round();
   globalThis.gc?.();
   const held = process.memoryUsage().heapUsed - before;
-  const placed = result.launches.reduce((sum, launch) => sum + launch.tasks.length + launch.executors.length, 0);
+  // Placed fine-grained tasks and executors (a build before the columnar launches has `tasks`).
+  const placed = result.launches.reduce(
+    (sum, launch) => sum + (launch.taskIds ?? launch.tasks).length + launch.executors.length,
+    0,
+  );
   const row = {
     label,
     mode,

@@ -62,8 +62,11 @@ interface FineExecutor {
   lost: boolean;
   /** Mesos tasks launched on it and not ended. */
   readonly running: Set<string>;
-  /** Task resources accepted in the current offer round, not yet given a task. */
-  pool: Resource[][];
+  /**
+   * Task resources accepted in the current offer round, not yet given a task (the planner's
+   * lists, read-only: equal cuts share one).
+   */
+  pool: (readonly Resource[])[];
   /** Tasks launched in the current round, to ACCEPT together. */
   batch: TaskInfo[];
 }
@@ -241,7 +244,8 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
       if (executor.info === undefined) {
         executor.info = executorInfo(executor, launch.executors[0]?.resources ?? []);
       }
-      executor.pool = launch.tasks.map((task) => task.resources);
+      // A copy of the launch's column: the pool is consumed (shift) as slots are filled.
+      executor.pool = [...launch.taskResources];
       executor.batch = [];
       const granted = executor.pool.length;
       // The task scheduler fills the new slots synchronously, through launch().
@@ -533,7 +537,8 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
           name: `task ${spec.taskId} (stage ${spec.stageId}, partition ${spec.partition}, attempt ${spec.attempt})`,
           task_id: { value: spec.taskId },
           agent_id: { value: executor.agentId },
-          resources,
+          // Its own list: the planner's may be shared by equal cuts.
+          resources: [...resources],
           executor: executor.info!,
           data: encodeFineTask(spec),
           ...(settings!.taskLabels.length === 0 ? {} : { labels: { labels: settings!.taskLabels } }),

@@ -18,7 +18,6 @@ export {
   type PlannedDecline,
   type PlannedExecutor,
   type PlannedLaunch,
-  type PlannedTask,
   type PlanOffersInput,
   type PlanOffersResult,
   type PlanState,

@@ -87,6 +87,7 @@ describe('MesosCoarseGrainedSchedulerBackendSuite offer cases', () => {
     const plan = coarse(offersOf([{ mem: EXECUTOR_MEMORY * 2, cpus: 5 }]), { executorCores: 4 });
     expect(plan.launches[0]?.executors).toHaveLength(1);
     expect(cpusOf(plan.launches[0]!.executors[0]!.resources)).toBe(4);
+    expect(plan.launches[0]).toMatchObject({ taskIds: [], taskResources: [] });
   });
 
   it('mesos supports unset spark.executor.cores', () => {
@@ -412,9 +413,8 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     ]);
     const plan = fine(offers, [{ id: 'n1' }], exactFit);
     expect(plan.launches.map((launch) => launch.offerId)).toEqual(['o1']);
-    const task = plan.launches[0]!.tasks[0]!;
-    expect(task.taskId).toBe('n1');
-    expect(task.resources).toEqual([scalar('cpus', 2)]);
+    expect(plan.launches[0]!.taskIds).toEqual(['n1']);
+    expect(plan.launches[0]!.taskResources).toEqual([[scalar('cpus', 2)]]);
     expect(plan.launches[0]!.executors[0]).toMatchObject({ cpus: 1, memMiB: 484 });
     expect(plan.declines.map((decline) => decline.offerId)).toEqual(['o2', 'o3']);
     expect(plan.declines[0]?.reasons[0]?.message).toBe('needs 484 MB memory, offers 483 MB');
@@ -436,7 +436,7 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     };
     const plan = fine([offer], [{ id: 'n1' }], { executorMemoryMiB: 100, taskCpus: 1 });
     const launch = plan.launches[0]!;
-    expect(launch.tasks[0]?.resources).toEqual([scalar('cpus', 1, { role: 'dev' })]);
+    expect(launch.taskResources).toEqual([[scalar('cpus', 1, { role: 'dev' })]]);
     expect(launch.executors[0]?.resources).toEqual([
       scalar('cpus', 1, { role: 'prod' }),
       scalar('mem', 484, { role: 'prod' }),
@@ -447,7 +447,7 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
     const state: PlanState = { ...initialPlanState(), agents: { s1: { hostname: 'host1', executors: 1 } } };
     const plan = fine(offersOf([{ mem: 10, cpus: 2 }]), [{ id: 't1' }], settings, state);
     expect(plan.launches[0]?.executors).toEqual([]);
-    expect(plan.launches[0]?.tasks.map((task) => task.taskId)).toEqual(['t1']);
+    expect(plan.launches[0]?.taskIds).toEqual(['t1']);
   });
 
   it('pays the executor once per agent and spreads tasks round-robin', () => {
@@ -456,26 +456,28 @@ describe('MesosFineGrainedSchedulerBackendSuite offer cases', () => {
       { mem: 1000, cpus: 9 },
     ]);
     const plan = fine(offers, [{ id: 't1' }, { id: 't2' }, { id: 't3' }, { id: 't4' }, { id: 't5' }], settings);
-    expect(plan.launches.map((launch) => launch.tasks.map((task) => task.taskId))).toEqual([
+    expect(plan.launches.map((launch) => launch.taskIds)).toEqual([
       ['t1', 't3', 't5'],
       ['t2', 't4'],
     ]);
     expect(plan.launches.map((launch) => launch.executors.length)).toEqual([1, 1]);
+    // Equal cuts from one piece share one (read-only) list.
+    const [first, second, third] = plan.launches[0]!.taskResources;
+    expect(first).toEqual([scalar('cpus', 2)]);
+    expect(second).toBe(first);
+    expect(third).toBe(first);
     // 9 cpus: 1 for the executor, 4 tasks of 2; the fifth task cannot fit on o1.
     const packed = fine(offers, [{ id: 't1' }, { id: 't2' }, { id: 't3' }, { id: 't4' }, { id: 't5' }], {
       ...settings,
       placement: 'pack',
     });
-    expect(packed.launches.map((launch) => launch.tasks.map((task) => task.taskId))).toEqual([
-      ['t1', 't2', 't3', 't4'],
-      ['t5'],
-    ]);
+    expect(packed.launches.map((launch) => launch.taskIds)).toEqual([['t1', 't2', 't3', 't4'], ['t5']]);
   });
 
   it("ignores spark.cores.max, as Spark's fine-grained backend (which never reads it)", () => {
     const offers = offersOf([{ mem: 1000, cpus: 9 }]);
     const plan = fine(offers, [{ id: 't1' }, { id: 't2' }, { id: 't3' }], { ...settings, coresMax: 2 });
-    expect(plan.launches[0]?.tasks.map((task) => task.taskId)).toEqual(['t1', 't2', 't3']);
+    expect(plan.launches[0]?.taskIds).toEqual(['t1', 't2', 't3']);
     expect(plan.state.coresAcquired).toBe(0);
   });
 
@@ -535,9 +537,9 @@ describe('fine-grained memory headroom (MESOS-1688; ours, spark.mesos.fineGraine
       ],
       settings,
     );
-    expect(plan.launches[0]!.tasks.map((task) => task.taskId)).toEqual(['t1']);
+    expect(plan.launches[0]!.taskIds).toEqual(['t1']);
     expect(plan.unplacedTaskIds).toEqual(['t2']);
-    expect(sumScalar(plan.launches[0]!.tasks[0]!.resources, 'mem')).toBe(100);
+    expect(sumScalar(plan.launches[0]!.taskResources[0]!, 'mem')).toBe(100);
     expect(plan.launches[0]!.reasons).toEqual([
       {
         code: 'INSUFFICIENT_MEMORY',
@@ -550,7 +552,7 @@ describe('fine-grained memory headroom (MESOS-1688; ours, spark.mesos.fineGraine
   it('does not hold an agent that already runs our executor to it', () => {
     const state: PlanState = { ...initialPlanState(), agents: { s1: { hostname: 'host1', executors: 1 } } };
     const plan = fine(offersOf([{ mem: 10, cpus: 1 }]), [{ id: 't1', memMiB: 10 }], settings, state);
-    expect(plan.launches[0]!.tasks.map((task) => task.taskId)).toEqual(['t1']);
+    expect(plan.launches[0]!.taskIds).toEqual(['t1']);
   });
 
   it('takes any headroom from spark.mesos.fineGrained.memoryHeadroom, and 0 turns it off', () => {
@@ -597,7 +599,7 @@ describe('several offers of one agent in a round (beyond Spark, which assumes on
       createOffer('o2', { mem: 0, cpus: 2, agent: 's1' }),
     ];
     const plan = fine(fineOffers, [{ id: 't1' }, { id: 't2' }], { executorMemoryMiB: 100, taskCpus: 1 });
-    expect(plan.launches.map((launch) => [launch.offerIds, launch.executors.length, launch.tasks.length])).toEqual([
+    expect(plan.launches.map((launch) => [launch.offerIds, launch.executors.length, launch.taskIds.length])).toEqual([
       [['o1', 'o2'], 1, 2],
     ]);
   });
@@ -644,9 +646,9 @@ describe('disk (ours; Spark requests none)', () => {
       executorMemoryMiB: 100,
       taskCpus: 1,
     });
-    const tasks = plan.launches[0]!.tasks;
-    expect(tasks.map((task) => task.taskId)).toEqual(['t1', 't3']);
-    expect(tasks[0]!.resources).toEqual([scalar('cpus', 1), scalar('disk', 200)]);
+    const launch = plan.launches[0]!;
+    expect(launch.taskIds).toEqual(['t1', 't3']);
+    expect(launch.taskResources[0]).toEqual([scalar('cpus', 1), scalar('disk', 200)]);
     expect(plan.unplacedTaskIds).toEqual(['t2']);
   });
 });
@@ -735,10 +737,9 @@ describe('planOffers properties', () => {
       expect(launch.offerId).toBe(launch.offerIds[0]);
       for (const offer of combined) expect(offer.agent_id.value).toBe(launch.agentId);
       const offered = combined.flatMap((offer) => offer.resources ?? []);
-      const used = [
-        ...launch.executors.flatMap((executor) => executor.resources),
-        ...launch.tasks.flatMap((task) => task.resources),
-      ];
+      const used = [...launch.executors.flatMap((executor) => executor.resources), ...launch.taskResources.flat()];
+      // The two columns of the fine-grained tasks are aligned: one resource list per task id.
+      expect(launch.taskResources.length).toBe(launch.taskIds.length);
       const offeredKeys = new Set(offered.map(resourcePoolKey));
       for (const piece of used) expect(offeredKeys.has(resourcePoolKey(piece))).toBe(true);
       for (const key of new Set(used.map(resourcePoolKey))) {
@@ -816,20 +817,23 @@ describe('planOffers properties', () => {
             now: 0,
           });
           checkNotOverCommitted(offers, plan.launches);
-          const placed = plan.launches.flatMap((launch) => launch.tasks.map((task) => task.taskId));
+          const placed = plan.launches.flatMap((launch) => launch.taskIds);
           expect(new Set(placed).size).toBe(placed.length);
           expect(placed.length + plan.unplacedTaskIds.length).toBe(taskCount);
           const executorsByAgent = new Map<string, number>();
           for (const launch of plan.launches) {
             executorsByAgent.set(launch.agentId, (executorsByAgent.get(launch.agentId) ?? 0) + launch.executors.length);
-            for (const task of launch.tasks) expect(sumScalar(task.resources, 'cpus')).toBe(taskCpus);
+            for (const resources of launch.taskResources) expect(sumScalar(resources, 'cpus')).toBe(taskCpus);
           }
           for (const count of executorsByAgent.values()) expect(count).toBe(1);
           // A new executor leaves the memory headroom (32 MB by default) of its agent's offers unused.
           for (const launch of plan.launches) {
             if (launch.executors.length === 0) continue;
             const offered = offers.filter((offer) => launch.offerIds.includes(offer.id.value));
-            const used = [...launch.executors, ...launch.tasks].flatMap((item) => item.resources);
+            const used = [
+              ...launch.executors.flatMap((executor) => executor.resources),
+              ...launch.taskResources.flat(),
+            ];
             const offeredMem = sumScalar(
               offered.flatMap((offer) => offer.resources ?? []),
               'mem',
@@ -883,11 +887,12 @@ describe('planOffers properties', () => {
           for (const executor of launch.executors) {
             expect(executor.resources).toEqual(cutter.take({ cpus: 1, mem: memory }));
           }
-          for (const placed of launch.tasks) {
-            const wanted = demand.find((item) => item.id === placed.taskId)!;
+          expect(launch.taskResources.length).toBe(launch.taskIds.length);
+          for (let placed = 0; placed < launch.taskIds.length; placed++) {
+            const wanted = demand.find((item) => item.id === launch.taskIds[placed])!;
             const mem = wanted.memMiB ?? 0;
             const expected = mem > 0 ? cutter.take({ cpus: wanted.cpus, mem }) : cutter.takeScalar('cpus', wanted.cpus);
-            expect(placed.resources).toEqual(expected);
+            expect(launch.taskResources[placed]).toEqual(expected);
           }
         }
       }),

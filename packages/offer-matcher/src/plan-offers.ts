@@ -166,14 +166,6 @@ export interface PlannedExecutor {
   ports: number[];
 }
 
-/** A fine-grained task placed on an offer. */
-export interface PlannedTask {
-  /** The id of the {@link TaskDescription}. */
-  taskId: string;
-  /** The resources of the task, copied from the offer (read-only: equal cuts may share a list). */
-  resources: Resource[];
-}
-
 /** What to ACCEPT on the offers of one agent. */
 export interface PlannedLaunch {
   /** The first offer to ACCEPT (`offerIds[0]`). */
@@ -189,8 +181,18 @@ export interface PlannedLaunch {
   hostname: string;
   /** Coarse: the executors; fine: the executor, when the agent does not run ours yet. */
   executors: PlannedExecutor[];
-  /** Fine-grained tasks (empty in coarse mode). */
-  tasks: PlannedTask[];
+  /**
+   * The fine-grained tasks placed on the agent, in the order placed: the ids of their
+   * {@link TaskDescription}s (the caller's strings). Empty in coarse mode. Columnar with
+   * {@link PlannedLaunch.taskResources}, so a round makes no object per task.
+   */
+  taskIds: string[];
+  /**
+   * `taskResources[i]` is the resources of task `taskIds[i]`, copied from the offer with their
+   * role and reservations. Read-only: equal cuts on an agent share one list (and its pieces).
+   * Empty in coarse mode.
+   */
+  taskResources: (readonly Resource[])[];
   /** Why not more of the offer was used. */
   reasons: DecisionReason[];
 }
@@ -250,7 +252,8 @@ interface Candidate {
   disk: number;
   // Made when first written: most candidates of a round never get some of them.
   executors: PlannedExecutor[] | undefined;
-  tasks: PlannedTask[] | undefined;
+  taskIds: string[] | undefined;
+  taskResources: Resource[][] | undefined;
   reasons: DecisionReason[] | undefined;
 }
 
@@ -492,7 +495,8 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       gpus: sums.gpus,
       disk: needsDisk ? sums.disk : 0,
       executors: undefined,
-      tasks: undefined,
+      taskIds: undefined,
+      taskResources: undefined,
       reasons: undefined,
     };
     candidates.push(candidate);
@@ -510,15 +514,16 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
     const agentId = candidate.agentId;
     const hostname = candidate.offer.hostname;
     const executors = candidate.executors;
-    const tasks = candidate.tasks;
-    if ((executors !== undefined && executors.length > 0) || (tasks !== undefined && tasks.length > 0)) {
+    const taskIds = candidate.taskIds;
+    if ((executors !== undefined && executors.length > 0) || (taskIds !== undefined && taskIds.length > 0)) {
       launches.push({
         offerId,
         offerIds: candidate.offerIds,
         agentId,
         hostname,
         executors: executors ?? [],
-        tasks: tasks ?? [],
+        taskIds: taskIds ?? [],
+        taskResources: candidate.taskResources ?? [],
         reasons: candidate.reasons ?? [],
       });
     } else {
@@ -758,11 +763,19 @@ class FineRound {
   cutFailures: Map<Candidate, string[]> | undefined = undefined;
 
   // The placed tasks, in the order placed: their candidate, their index in the demand and their
-  // resources. The PlannedTask objects and each candidate's list (of exactly its size) are made
-  // at the end (finishTasks): no list grows task by task, and nothing of that is garbage.
+  // resources. Each candidate's two columns (ids and resources, of exactly its size) are made at
+  // the end (finishTasks): no list grows task by task, and no object is made per task. The
+  // resources are a number (see placedCut), so nothing per task is on the heap until then.
   readonly placedCandidate: Int32Array;
   readonly placedTask: Int32Array;
-  readonly placedResources: Resource[][];
+  /**
+   * Per placed task, its resources: `c >= 0` is `sharedLists[c]` (the usual task), `c < 0` is
+   * `otherCuts[-c - 1]` (a cut not shared: memory, gpus, disk, or several pieces).
+   */
+  readonly placedCut: Int32Array;
+  readonly otherCuts: Resource[][] = [];
+  /** Set by takeCpus: the sharedLists index of the list it returned, or -1 (not shared). */
+  sharedSlot = -1;
   placedCount = 0;
   /** Tasks placed per candidate. */
   readonly taskCounts: Int32Array;
@@ -826,7 +839,7 @@ class FineRound {
     this.sharedLists = new Array(count * SHARED_SLOTS).fill(undefined);
     this.placedCandidate = new Int32Array(tasks.length);
     this.placedTask = new Int32Array(tasks.length);
-    this.placedResources = new Array(tasks.length);
+    this.placedCut = new Int32Array(tasks.length);
     this.taskCounts = new Int32Array(count);
     // Every candidate's pieces now, in order (they were just read): not at its first task, in
     // the order tasks reach candidates (at random, for preferred hosts). With at least as many
@@ -1015,13 +1028,17 @@ class FineRound {
       let free = -1;
       for (let slot = 0; slot < SHARED_SLOTS; slot++) {
         const slotKey = numbers[at + SHARED + slot]!;
-        if (slotKey === key) return this.sharedLists[index * SHARED_SLOTS + slot]!;
+        if (slotKey === key) {
+          this.sharedSlot = index * SHARED_SLOTS + slot;
+          return this.sharedLists[index * SHARED_SLOTS + slot]!;
+        }
         if (slotKey === -1 && free === -1) free = slot;
       }
       const shared = this.sharedCut(index, first, need);
       if (free !== -1) {
         numbers[at + SHARED + free] = key;
         this.sharedLists[index * SHARED_SLOTS + free] = shared;
+        this.sharedSlot = index * SHARED_SLOTS + free;
       }
       return shared;
     }
@@ -1082,6 +1099,7 @@ class FineRound {
     numbers[at + GPUS] = numbers[at + GPUS]! - gpus;
     numbers[at + DISK] = numbers[at + DISK]! - disk;
     let resources: Resource[] | undefined;
+    this.sharedSlot = -1;
     if (mem > 0 || gpus > 0 || disk > 0) {
       this.request('cpus', cpus);
       if (mem > 0) this.request('mem', mem);
@@ -1096,7 +1114,8 @@ class FineRound {
       const placed = this.placedCount++;
       this.placedCandidate[placed] = index;
       this.placedTask[placed] = taskIndex;
-      this.placedResources[placed] = resources;
+      const slot = this.sharedSlot;
+      this.placedCut[placed] = slot >= 0 ? slot : -this.otherCuts.push(resources);
       this.taskCounts[index] = this.taskCounts[index]! + 1;
     } else {
       this.cutFailures ??= new Map();
@@ -1107,21 +1126,34 @@ class FineRound {
     }
   }
 
-  /** Makes each candidate's list of placed tasks, of exactly its size, in the order placed. */
+  /**
+   * Makes each candidate's columns of placed tasks (ids, resources), of exactly its size, in the
+   * order placed. The ids are the caller's strings, not copies.
+   */
   finishTasks(): void {
     const candidates = this.candidates;
     const counts = this.taskCounts;
     for (let index = 0; index < this.count; index++) {
-      if (counts[index]! > 0) candidates[index]!.tasks = new Array<PlannedTask>(counts[index]!);
+      const count = counts[index]!;
+      if (count === 0) continue;
+      const candidate = candidates[index]!;
+      candidate.taskIds = new Array<string>(count);
+      candidate.taskResources = new Array<Resource[]>(count);
     }
     const filled = new Int32Array(this.count);
     const tasks = this.tasks;
+    const placedCandidate = this.placedCandidate;
+    const placedTask = this.placedTask;
+    const placedCut = this.placedCut;
+    const sharedLists = this.sharedLists;
+    const otherCuts = this.otherCuts;
     for (let placed = 0; placed < this.placedCount; placed++) {
-      const index = this.placedCandidate[placed]!;
-      candidates[index]!.tasks![filled[index]!++] = {
-        taskId: tasks[this.placedTask[placed]!]!.id,
-        resources: this.placedResources[placed]!,
-      };
+      const index = placedCandidate[placed]!;
+      const candidate = candidates[index]!;
+      const at = filled[index]!++;
+      candidate.taskIds![at] = tasks[placedTask[placed]!]!.id;
+      const cut = placedCut[placed]!;
+      candidate.taskResources![at] = cut >= 0 ? sharedLists[cut]! : otherCuts[-cut - 1]!;
     }
   }
 }
