@@ -26,6 +26,7 @@ import {
   type UriRole,
 } from './s3-destination.js';
 import {
+  askNamenodes,
   isNetworkError,
   parseWebHdfsLocation,
   type RemoteException,
@@ -543,39 +544,27 @@ async function listWebHdfs(
 
   /** One GET to the namenode; with an HA pair, a standby or unreachable one is skipped. */
   const get = async (path: string, op: string): Promise<{ status: number; text: string }> => {
-    const count = location.httpBases.length;
-    const first = activeNamenodes.get(authority) ?? 0;
-    let lastError: unknown;
-    let lastStandby: { status: number; text: string } | undefined;
-    for (let attempt = 0; attempt < count; attempt++) {
-      const index = (first + attempt) % count;
-      let answer: { status: number; text: string };
-      try {
-        const response = await request(webHdfsUrl(location.httpBases[index] as string, path, op, {}, identity), {
+    let asked: { answer: { status: number; text: string }; active?: number };
+    try {
+      asked = await askNamenodes(location.httpBases, activeNamenodes.get(authority) ?? 0, async (base) => {
+        const response = await request(webHdfsUrl(base, path, op, {}, identity), {
           method: 'GET',
           ...(options.dispatcher !== undefined ? { dispatcher: options.dispatcher } : {}),
         });
-        answer = { status: response.statusCode, text: await response.body.text() };
-      } catch (error) {
-        if (!isNetworkError(error)) throw error;
-        lastError = error;
-        continue;
-      }
-      if (answer.status === 403 && remoteExceptionOf(answer.text)?.exception === 'StandbyException') {
-        lastStandby = answer;
-        continue;
-      }
-      activeNamenodes.set(authority, index);
-      return answer;
+        return { status: response.statusCode, text: await response.body.text() };
+      });
+    } catch (lastError) {
+      if (!isNetworkError(lastError)) throw lastError;
+      throw new SparkMesosError(
+        'SM_ERR_INPUT_READ',
+        redact(
+          `WebHDFS ${op} of ${shown} failed: ${namenodes()} did not answer (${(lastError as Error)?.message ?? lastError}). Fix: check the namenode HTTP address (spark.hadoop.dfs.namenode.http-address, default port 9870) and that this machine reaches it.`,
+        ),
+        { cause: lastError, details: { uri: shown, retryable: true } },
+      );
     }
-    if (lastStandby !== undefined) return lastStandby;
-    throw new SparkMesosError(
-      'SM_ERR_INPUT_READ',
-      redact(
-        `WebHDFS ${op} of ${shown} failed: ${namenodes()} did not answer (${(lastError as Error)?.message ?? lastError}). Fix: check the namenode HTTP address (spark.hadoop.dfs.namenode.http-address, default port 9870) and that this machine reaches it.`,
-      ),
-      { cause: lastError, details: { uri: shown, retryable: true } },
-    );
+    if (asked.active !== undefined) activeNamenodes.set(authority, asked.active);
+    return asked.answer;
   };
 
   const failure = (op: string, path: string, answer: { status: number; text: string }): SparkMesosError => {

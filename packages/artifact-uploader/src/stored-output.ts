@@ -17,6 +17,7 @@ import {
 } from './s3-destination.js';
 import { createS3Presigner, encodePath, type S3FailureOf, type StoreReaderOptions, s3Parts } from './stored-files.js';
 import {
+  askNamenodes,
   isNetworkError,
   parseWebHdfsLocation,
   remoteExceptionOf,
@@ -262,34 +263,24 @@ export function createStoreWriter(options: StoreWriterOptions = {}): StoreWriter
     parameters: Record<string, string> = {},
   ): Promise<Answer> => {
     const authority = authorityOf(uri);
-    const count = location.httpBases.length;
-    const first = activeNamenodes.get(authority) ?? 0;
-    let lastError: unknown;
-    let lastStandby: Answer | undefined;
-    for (let attempt = 0; attempt < count; attempt++) {
-      const index = (first + attempt) % count;
-      let answer: Answer;
-      try {
-        answer = await send(
-          method,
-          webHdfsUrl(location.httpBases[index] as string, location.directory || '/', op, parameters, identity),
-        );
-      } catch (error) {
-        if (!isNetworkError(error)) throw error;
-        lastError = error;
-        continue;
-      }
-      if (answer.status === 403 && remoteExceptionOf(answer.text)?.exception === 'StandbyException') {
-        lastStandby = answer;
-        continue;
-      }
-      activeNamenodes.set(authority, index);
-      return answer;
+    let asked: { answer: Answer; active?: number };
+    try {
+      asked = await askNamenodes(location.httpBases, activeNamenodes.get(authority) ?? 0, (base) =>
+        send(method, webHdfsUrl(base, location.directory || '/', op, parameters, identity)),
+      );
+    } catch (error) {
+      if (!isNetworkError(error)) throw error;
+      throw unreachable(location, uri, op, error);
     }
-    if (lastStandby !== undefined) return lastStandby;
+    if (asked.active !== undefined) activeNamenodes.set(authority, asked.active);
+    return asked.answer;
+  };
+
+  const unreachable = (location: WebHdfsLocation, uri: string, op: string, lastError: unknown): SparkMesosError => {
+    const count = location.httpBases.length;
     const namenodes =
       count === 1 ? `the namenode ${location.httpBases[0]}` : `the namenodes ${location.httpBases.join(', ')}`;
-    throw new SparkMesosError(
+    return new SparkMesosError(
       'SM_ERR_OUTPUT_WRITE',
       redact(
         `WebHDFS ${op} of ${uri} failed: ${namenodes} did not answer (${(lastError as Error)?.message ?? lastError}). Fix: check the namenode HTTP address (spark.hadoop.dfs.namenode.http-address, default port 9870) and that this machine reaches it.`,

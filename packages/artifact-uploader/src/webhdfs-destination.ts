@@ -293,6 +293,42 @@ export function webHdfsUrl(
   return `${base}/webhdfs/v1${encodePath(path)}?${query.toString()}`;
 }
 
+/**
+ * Asks the namenodes of an HA pair (or the one namenode) in turn, starting at index `first` (the
+ * one that answered last): one that is unreachable or answers 403 `StandbyException` is skipped
+ * for the next. Returns the first other answer with the index of the namenode that gave it (to
+ * start there next time); when every namenode was skipped, the last standby answer (no index);
+ * when none answered at all, throws the last network error. Other errors, and any error once
+ * `signal` is aborted, are thrown at once.
+ */
+export async function askNamenodes<A extends { readonly status: number; readonly text: string }>(
+  bases: readonly string[],
+  first: number,
+  send: (base: string) => Promise<A>,
+  signal?: AbortSignal,
+): Promise<{ answer: A; active?: number }> {
+  let lastError: unknown;
+  let lastStandby: A | undefined;
+  for (let attempt = 0; attempt < bases.length; attempt++) {
+    const index = (first + attempt) % bases.length;
+    let answer: A;
+    try {
+      answer = await send(bases[index] as string);
+    } catch (error) {
+      if (!isNetworkError(error) || signal?.aborted) throw error;
+      lastError = error;
+      continue;
+    }
+    if (answer.status === 403 && remoteExceptionOf(answer.text)?.exception === 'StandbyException') {
+      lastStandby = answer;
+      continue;
+    }
+    return { answer, active: index };
+  }
+  if (lastStandby !== undefined) return { answer: lastStandby };
+  throw lastError;
+}
+
 /** The `RemoteException` of a WebHDFS error body, when it is one. */
 export function remoteExceptionOf(text: string): RemoteException | undefined {
   try {
@@ -414,29 +450,14 @@ export function createWebHdfsDestination(uri: string, options: WebHdfsDestinatio
     parameters: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<Answer> => {
-    const count = location.httpBases.length;
-    let lastError: unknown;
-    let lastStandby: Answer | undefined;
-    for (let attempt = 0; attempt < count; attempt++) {
-      const index = (activeNamenode + attempt) % count;
-      const base = location.httpBases[index] as string;
-      let answer: Answer;
-      try {
-        answer = await send(method, urlOf(base, path, op, parameters), signal ? { signal } : {});
-      } catch (error) {
-        if (!isNetworkError(error) || signal?.aborted) throw error;
-        lastError = error;
-        continue;
-      }
-      if (answer.status === 403 && remoteOf(answer)?.exception === 'StandbyException') {
-        lastStandby = answer;
-        continue;
-      }
-      activeNamenode = index;
-      return answer;
-    }
-    if (lastStandby !== undefined) return lastStandby;
-    throw lastError;
+    const { answer, active } = await askNamenodes(
+      location.httpBases,
+      activeNamenode,
+      (base) => send(method, urlOf(base, path, op, parameters), signal ? { signal } : {}),
+      signal,
+    );
+    if (active !== undefined) activeNamenode = active;
+    return answer;
   };
 
   const namenodeLabel = () =>
