@@ -603,6 +603,28 @@ describe('several offers of one agent in a round (beyond Spark, which assumes on
       [['o1', 'o2'], 1, 2],
     ]);
   });
+
+  it('tells agents sharing a hostname apart, and combines only the offers of one agent', () => {
+    // Offers are grouped by hostname first (the host index of preferred hosts); agents on one
+    // host (e.g. several on localhost) must still be separate candidates.
+    const offers = [
+      createOffer('o1', { mem: 1000, cpus: 1, agent: 's1', hostname: 'localhost' }),
+      createOffer('o2', { mem: 1000, cpus: 1, agent: 's2', hostname: 'localhost' }),
+      createOffer('o3', { mem: 0, cpus: 2, agent: 's1', hostname: 'localhost' }),
+      createOffer('o4', { mem: 1000, cpus: 1, agent: 's3', hostname: 'other' }),
+      createOffer('o5', { mem: 0, cpus: 1, agent: 's2', hostname: 'localhost' }),
+    ];
+    const tasks = Array.from({ length: 8 }, (_, i) => ({ id: `t${i}`, preferredHosts: ['localhost'] }));
+    const plan = fine(offers, tasks, { executorMemoryMiB: 100, taskCpus: 1, fineGrainedMemoryHeadroomMiB: 0 });
+    expect(
+      plan.launches.map((launch) => [launch.agentId, launch.offerIds, launch.executors.length, launch.taskIds]),
+    ).toEqual([
+      ['s1', ['o1', 'o3'], 1, ['t0', 't1']],
+      ['s2', ['o2', 'o5'], 1, ['t2']],
+    ]);
+    // The other tasks wait for localhost (spark.locality.wait), so the other host's agent is unused.
+    expect(plan.declines.map((decline) => decline.offerId)).toEqual(['o4']);
+  });
 });
 
 describe('disk (ours; Spark requests none)', () => {

@@ -405,7 +405,17 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
   const declines: PlannedDecline[] = [];
   const candidates: Candidate[] = [];
   const roles = settings.role === undefined ? undefined : [settings.role, '*'];
-  const candidateOfAgent = new Map<string, Candidate>();
+  // Candidates by hostname: the first of each host, and a chain to the next one of that host (also
+  // fine-grained planning's index of preferred hosts). An agent's offers carry its one hostname
+  // (Mesos fills Offer.hostname from the agent's registration), so a second offer of an agent is
+  // found among the candidates of its host: with one agent per host, no map by agent at all.
+  const firstOfHost = new Map<string, number>();
+  const nextOfHost = new Int32Array(input.offers.length);
+  // The last candidate of each host's chain, at the index of the host's first: appended in O(1).
+  const lastOfHost = new Int32Array(input.offers.length);
+  // Made when a host first has a second offer, so that many agents sharing a hostname are not
+  // compared one by one.
+  let candidateOfAgent: Map<string, Candidate> | undefined;
   const demand = input.demand;
   const constrained = settings.constraints.size > 0;
   // Disk is looked at only when asked for, so rounds without disk pay nothing for it.
@@ -473,7 +483,16 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
     sumScalars(remaining, sums);
     // Several offers of one agent become one candidate, accepted together: resources split across
     // them can then hold one executor, and every piece taken still comes from one of them.
-    const sameAgent = candidateOfAgent.get(agentId);
+    const hostname = offer.hostname;
+    const firstOfItsHost = firstOfHost.get(hostname);
+    let sameAgent: Candidate | undefined;
+    if (firstOfItsHost !== undefined) {
+      if (candidateOfAgent === undefined) {
+        candidateOfAgent = new Map();
+        for (const earlier of candidates) candidateOfAgent.set(earlier.agentId, earlier);
+      }
+      sameAgent = candidateOfAgent.get(agentId);
+    }
     if (sameAgent !== undefined) {
       sameAgent.offerIds.push(offer.id.value);
       sameAgent.remaining = sameAgent.remaining.concat(remaining);
@@ -499,14 +518,23 @@ export function planOffers(input: PlanOffersInput): PlanOffersResult {
       taskResources: undefined,
       reasons: undefined,
     };
+    const index = candidates.length;
     candidates.push(candidate);
-    candidateOfAgent.set(agentId, candidate);
+    candidateOfAgent?.set(agentId, candidate);
+    nextOfHost[index] = -1;
+    if (firstOfItsHost === undefined) {
+      firstOfHost.set(hostname, index);
+      lastOfHost[index] = index;
+    } else {
+      nextOfHost[lastOfHost[firstOfItsHost]!] = index;
+      lastOfHost[firstOfItsHost] = index;
+    }
   }
 
   const result =
     input.demand.mode === 'coarse'
       ? planCoarse(candidates, input.demand, settings, state, input.now)
-      : planFine(candidates, input.demand, settings, state, input.now);
+      : planFine(candidates, firstOfHost, nextOfHost, input.demand, settings, state, input.now);
 
   const launches: PlannedLaunch[] = [];
   for (const candidate of candidates) {
@@ -1160,6 +1188,8 @@ class FineRound {
 
 function planFine(
   candidates: Candidate[],
+  firstOfHost: ReadonlyMap<string, number>,
+  nextOfHost: Int32Array,
   demand: FineDemand,
   settings: ResolvedOfferMatcherSettings,
   state: PlanState,
@@ -1178,14 +1208,6 @@ function planFine(
     return { state, unplacedTaskIds: [] };
   }
 
-  // Candidates by hostname: the first of each host, and a chain to the next one of that host.
-  const firstOfHost = new Map<string, number>();
-  const nextOfHost = new Int32Array(count);
-  for (let index = count - 1; index >= 0; index--) {
-    const hostname = candidates[index]!.offer.hostname;
-    nextOfHost[index] = firstOfHost.get(hostname) ?? -1;
-    firstOfHost.set(hostname, index);
-  }
   const waitStart = state.localityWaitStartedAt ?? now;
   const waitOver = now - waitStart >= settings.localityWaitSeconds * 1000;
   let waitingForLocality = false;
