@@ -10,6 +10,7 @@ import type { ArtifactFile, DestinationFactory } from './destination.js';
 import { createS3Destination } from './s3-destination.js';
 import { type S3TestServer, startS3Server } from './testing/s3-server.js';
 import { uploadArtifact } from './upload.js';
+import { runUploadCommand } from './upload-command.js';
 
 const MiB = 1024 * 1024;
 let server: S3TestServer;
@@ -79,6 +80,34 @@ beforeEach(() => {
 });
 
 describe('createS3Destination against an S3-compatible server', () => {
+  it('spark-mesos-upload reaches s3a:// with the store settings given as --conf', async () => {
+    const file = await makeFile(30_000);
+    let out = '';
+    let err = '';
+    const code = await runUploadCommand(
+      [
+        '--file',
+        file.path,
+        '--quiet',
+        '--conf',
+        `spark.hadoop.fs.s3a.endpoint=${server.endpoint}`,
+        '--conf',
+        `spark.hadoop.fs.s3a.access.key=${server.accessKeyId}`,
+        '--conf',
+        `spark.hadoop.fs.s3a.secret.key=${server.secretAccessKey}`,
+        's3a://artifacts/cli/',
+      ],
+      {
+        stdout: { write: (text: string) => (out += text) },
+        stderr: { write: (text: string) => (err += text) } as never,
+        env: () => undefined,
+      },
+    );
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toBe(`s3a://artifacts/cli/artifact-${fileCounter}.tgz\n`);
+    expect((await readObject(`cli/artifact-${fileCounter}.tgz`)).length).toBe(file.size);
+  });
+
   it('is the store uploadArtifact picks for s3://, s3a:// and s3n:// (the default table), with Spark conf settings', async () => {
     const file = await makeFile(50_000);
     const conf: Record<string, string> = {

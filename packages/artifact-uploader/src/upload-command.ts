@@ -15,8 +15,10 @@ dependencies) and uploads it where every Mesos agent can fetch it. Prints the UR
 spark.executor.uri on stdout. The name is content-addressed (spark-mesos-executor-<sha>.tgz):
 re-running with unchanged inputs uploads nothing.
 
-<destination>   a prefix ending in "/": file:///shared/dir/, http(s)://host/dav/path/, or an
-                absolute directory; with --file, also the full URI of the object.
+<destination>   a prefix ending in "/": file:///shared/dir/, http(s)://host/dav/path/,
+                s3a://bucket/path/ (also s3://, s3n://), hdfs://namenode:8020/path/ (also
+                webhdfs://, swebhdfs://), or an absolute directory; with --file, also the full
+                URI of the object.
 
 Options:
   --runtime <dir>    the executor runtime directory
@@ -29,6 +31,9 @@ Options:
   --pack-only        pack and print the file's path; no destination, no upload
   --user <name>      HTTP basic-auth user; the password is read from $SPARK_MESOS_UPLOAD_PASSWORD
   --retries <n>      retries on 5xx answers and network errors (default: 4)
+  --conf <key=value> a Spark setting for the store, repeatable: spark.hadoop.fs.s3a.endpoint,
+                     .access.key, .secret.key, .path.style.access; spark.hadoop.dfs.namenode.http-address,
+                     spark.hadoop.hadoop.user.name (AWS_* and HADOOP_USER_NAME are read too)
   --quiet            no progress bar and no log on stderr
   -h, --help         this text
 
@@ -142,6 +147,7 @@ export async function runUploadCommand(args: readonly string[], io: UploadComman
             'pack-only': { type: 'boolean' },
             user: { type: 'string' },
             retries: { type: 'string' },
+            conf: { type: 'string', multiple: true },
             quiet: { type: 'boolean' },
             help: { type: 'boolean', short: 'h' },
           },
@@ -166,6 +172,12 @@ export async function runUploadCommand(args: readonly string[], io: UploadComman
       if (!Number.isInteger(retries) || retries < 0)
         throw usageError(`--retries must be a whole number >= 0, not "${values.retries}".`);
     }
+    const settings = new Map<string, string>();
+    for (const entry of values.conf ?? []) {
+      const at = entry.indexOf('=');
+      if (at <= 0) throw usageError(`--conf takes key=value, not "${entry}".`);
+      settings.set(entry.slice(0, at).trim(), entry.slice(at + 1).trim());
+    }
     const quiet = values.quiet === true;
     const password = env('SPARK_MESOS_UPLOAD_PASSWORD');
     const token = env('SPARK_MESOS_UPLOAD_TOKEN');
@@ -175,6 +187,8 @@ export async function runUploadCommand(args: readonly string[], io: UploadComman
     const credentials =
       token !== undefined ? { token } : values.user !== undefined ? { username: values.user, password } : undefined;
     const options: UploadOptions = {
+      conf: (key) => settings.get(key),
+      env,
       ...io.uploadOptions,
       ...(credentials === undefined ? {} : { credentials }),
       ...(retries === undefined ? {} : { retries }),
