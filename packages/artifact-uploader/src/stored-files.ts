@@ -157,17 +157,7 @@ export function createStoreReader(options: StoreReaderOptions = {}): StoreReader
   /** Per `scheme://authority`: the index of the namenode that answered last. */
   const activeNamenodes = new Map<string, number>();
 
-  const schemeOf = (uri: string): string => {
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
-    if (scheme === undefined || !STORE_READ_SCHEMES.includes(scheme)) {
-      throw new SparkMesosError(
-        'SM_ERR_BAD_CONFIG',
-        `Cannot read "${redactUrlCredentials(uri)}" from a store: ${scheme === undefined ? 'no URI scheme' : `unsupported scheme "${scheme}:"`}. Use one of ${STORE_READ_SCHEMES.map((name) => `${name}://`).join(', ')}.`,
-        { cause: { uri: redactUrlCredentials(uri) } },
-      );
-    }
-    return scheme;
-  };
+  const schemeOf = (uri: string): string => storeSchemeOf(uri, STORE_READ_SCHEMES, 'read');
 
   return {
     async list(location) {
@@ -653,4 +643,21 @@ async function listWebHdfs(
   const entries = await listStatus(path === '' ? '/' : path);
   if (entries === undefined) throw missing('the directory vanished while it was listed');
   return filesIn(path, entries);
+}
+
+/**
+ * The lower-case scheme of a store URI, one of `schemes`.
+ * @throws SparkMesosError `SM_ERR_BAD_CONFIG` naming the URI (credentials masked) and the schemes.
+ * @internal shared by the store reader and writer
+ */
+export function storeSchemeOf(uri: string, schemes: readonly string[], use: 'read' | 'write'): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === undefined || !schemes.includes(scheme)) {
+    throw new SparkMesosError(
+      'SM_ERR_BAD_CONFIG',
+      `Cannot ${use} "${redactUrlCredentials(uri)}" ${use === 'read' ? 'from' : 'to'} a store: ${scheme === undefined ? 'no URI scheme' : `unsupported scheme "${scheme}:"`}. Use one of ${schemes.map((name) => `${name}://`).join(', ')}.`,
+      { cause: { uri: redactUrlCredentials(uri) } },
+    );
+  }
+  return scheme;
 }

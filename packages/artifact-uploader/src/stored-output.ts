@@ -15,7 +15,14 @@ import {
   s3FixFor,
   type UriRole,
 } from './s3-destination.js';
-import { createS3Presigner, encodePath, type S3FailureOf, type StoreReaderOptions, s3Parts } from './stored-files.js';
+import {
+  createS3Presigner,
+  encodePath,
+  type S3FailureOf,
+  type StoreReaderOptions,
+  s3Parts,
+  storeSchemeOf,
+} from './stored-files.js';
 import {
   askNamenodes,
   isNetworkError,
@@ -137,17 +144,7 @@ export function createStoreWriter(options: StoreWriterOptions = {}): StoreWriter
   /** Per `scheme://authority`: the index of the namenode that answered last. */
   const activeNamenodes = new Map<string, number>();
 
-  const schemeOf = (uri: string): string => {
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
-    if (scheme === undefined || !STORE_WRITE_SCHEMES.includes(scheme)) {
-      throw new SparkMesosError(
-        'SM_ERR_BAD_CONFIG',
-        `Cannot write "${redactUrlCredentials(uri)}" to a store: ${scheme === undefined ? 'no URI scheme' : `unsupported scheme "${scheme}:"`}. Use one of ${STORE_WRITE_SCHEMES.map((name) => `${name}://`).join(', ')}.`,
-        { cause: { uri: redactUrlCredentials(uri) } },
-      );
-    }
-    return scheme;
-  };
+  const schemeOf = (uri: string): string => storeSchemeOf(uri, STORE_WRITE_SCHEMES, 'write');
   const isS3 = (uri: string) => S3_SCHEMES.includes(schemeOf(uri));
 
   // -------------------------------------------------------------------------------------------
