@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Attribute, Offer, Resource } from '@spark-mesos/mesos-client';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -971,5 +973,47 @@ describe('planOffers properties', () => {
         },
       ),
     );
+  });
+});
+
+describe('what planOffers keeps between rounds', () => {
+  // planOffers keeps one object of each shape of its latest round alive (so V8 keeps the hidden
+  // classes its optimised code checks); the round's lists and the caller's input must still go.
+  it('keeps neither the lists of offers and tasks nor the launches of a round', async () => {
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const refs = (() => {
+      const offers = Array.from({ length: 200 }, (_, index) =>
+        createOffer(`o${index}`, { cpus: 8, mem: 16_384, hostname: `host${index}` }),
+      );
+      const tasks = Array.from({ length: 1000 }, (_, index) => ({
+        id: `t${index}`,
+        preferredHosts: index % 3 === 0 ? [`host${index % 200}`] : undefined,
+      }));
+      const result = planOffers({
+        offers,
+        demand: { mode: 'fine', tasks },
+        settings: { localityWaitSeconds: 0 },
+        now: 0,
+      });
+      expect(result.launches.length).toBe(200);
+      return {
+        offers: new WeakRef(offers),
+        tasks: new WeakRef(tasks),
+        middleOffer: new WeakRef(offers[100]!),
+        launches: new WeakRef(result.launches),
+        middleLaunch: new WeakRef(result.launches[100]!),
+        agents: new WeakRef(result.state.agents),
+      };
+    })();
+    // A WeakRef's target stays alive until the job that made or read it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collect();
+    expect(refs.offers.deref()).toBeUndefined();
+    expect(refs.tasks.deref()).toBeUndefined();
+    expect(refs.middleOffer.deref()).toBeUndefined();
+    expect(refs.launches.deref()).toBeUndefined();
+    expect(refs.middleLaunch.deref()).toBeUndefined();
+    expect(refs.agents.deref()).toBeUndefined();
   });
 });
