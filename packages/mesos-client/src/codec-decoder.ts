@@ -197,9 +197,36 @@ export function getGeneratedDecoder(plan: TypePlan): GeneratedDecoder {
   return generate(plan);
 }
 
-/** A protobufjs reader over `bytes`; a Buffer view when possible (faster string decoding). */
-export function createReader(bytes: Uint8Array): protobuf.Reader {
-  return protobuf.Reader.create(
-    Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-  );
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * The one reader every decode uses, pointed at each message in turn: decoding is synchronous and
+ * never starts another message's decode midway. One reader rather than one per message saves an
+ * allocation per message and, above all, keeps the reader's hidden class alive: V8 forgets a hidden
+ * class at a full collection once no object of it is alive, and then throws away the optimised
+ * decoders that check it, so a stream read after a collection with no reader alive (every stream
+ * after a quiet spell) ran unoptimised until V8 compiled the decoders again.
+ */
+const sharedReader = protobuf.Reader.create(NO_BYTES) as protobuf.Reader & { view?: unknown };
+
+/**
+ * Runs `read` on the shared reader pointed at `bytes` (a Buffer view when possible: faster string
+ * decoding), and lets go of `bytes` afterwards.
+ */
+export function withReader<T>(bytes: Uint8Array, read: (reader: protobuf.Reader) => T): T {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const reader = sharedReader;
+  reader.buf = buffer;
+  reader.pos = 0;
+  reader.len = buffer.length;
+  // protobufjs 8 caches a DataView of the buffer there.
+  reader.view = null;
+  try {
+    return read(reader);
+  } finally {
+    reader.buf = NO_BYTES;
+    reader.pos = 0;
+    reader.len = 0;
+    reader.view = null;
+  }
 }

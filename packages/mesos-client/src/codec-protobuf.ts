@@ -1,6 +1,6 @@
 import { SparkMesosError } from '@spark-mesos/errors';
 import type protobuf from 'protobufjs/light.js';
-import { createReader, DecodeProblem, getGeneratedDecoder } from './codec-decoder.js';
+import { DecodeProblem, getGeneratedDecoder, withReader } from './codec-decoder.js';
 import { type FieldPlan, formatPath, type TypePlan } from './codec-plan.js';
 import { toWireMessage } from './codec-wire.js';
 
@@ -141,7 +141,7 @@ function unsafeIntegerError(plan: TypePlan, bytes: Uint8Array, cause: unknown): 
 export function decodeProtobuf(plan: TypePlan, bytes: Uint8Array): unknown {
   const decode = getGeneratedDecoder(plan);
   try {
-    return decode(createReader(bytes));
+    return withReader(bytes, decode);
   } catch (error) {
     if (error instanceof DecodeProblem && error.problem === 'unsafe-int64')
       throw unsafeIntegerError(plan, bytes, error);
