@@ -3,7 +3,12 @@
 // and the bare JSON.parse / protobufjs decode floors, side by side in one run; then memory per
 // held subscription.
 //
-//   node bench.mjs [--events N] [--rounds R] [--subscriptions K] [--quick] [--no-forced-gc]
+//   node bench.mjs [--events N] [--rounds R] [--subscriptions K] [--quick] [--forced-gc]
+//
+// By default the cases run back to back in one process, as a long-running subscription lives:
+// the throughput the targets are about. --forced-gc forces a full collection before each case
+// instead: each case then starts cold (V8 drops the hidden classes of the objects the previous
+// case left, with the optimised code that depends on them, and regrows its heap).
 //
 // Not a test: nothing here asserts on timings. Writes results.json beside this file.
 import { fork } from 'node:child_process';
@@ -47,8 +52,9 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     subscriptions: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    // Skip the forced full GC before each case: V8 then keeps the heap sizing it has settled on,
-    // as a long-running process does, instead of re-growing it at the start of every case.
+    // A full collection before each case (the cold view; see above).
+    'forced-gc': { type: 'boolean', default: false },
+    // The default since 2026-11-24; still accepted.
     'no-forced-gc': { type: 'boolean', default: false },
   },
 });
@@ -58,7 +64,7 @@ const CONFIG = {
   rounds: Number(args.rounds ?? process.env.BENCH_ROUNDS ?? (args.quick ? 2 : 7)),
   warmupRounds: 2,
   subscriptions: Number(args.subscriptions ?? process.env.BENCH_SUBSCRIPTIONS ?? 50),
-  forcedGcBeforeEachCase: !args['no-forced-gc'],
+  forcedGcBeforeEachCase: args['forced-gc'] && !args['no-forced-gc'],
 };
 
 // ---------------------------------------------------------------------------------------------

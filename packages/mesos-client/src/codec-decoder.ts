@@ -91,6 +91,42 @@ function toNearestNumber(value: number | protobuf.Long): number {
   return (value.unsigned ? value.high >>> 0 : value.high) * 4294967296 + (value.low >>> 0);
 }
 
+// The table of recurring strings (FieldPlan.interned): strings of up to 64 bytes by a hash of their
+// bytes, the latest of each slot kept. Shared by every decode in the process; at most ~350 KiB.
+const INTERNED_BITS = 12;
+const INTERNED_SLOTS = 1 << INTERNED_BITS;
+const INTERNED_MAX_BYTES = 64;
+const internedStrings: (string | undefined)[] = new Array<string | undefined>(INTERNED_SLOTS).fill(undefined);
+
+/**
+ * Reads a string field as `r.string()` does, returning the table's string when it holds the same
+ * bytes: no decoding and no new string for a value seen before. A table string can only match
+ * bytes that are all ASCII (a string as long as its UTF-8 bytes has no multi-byte character, and
+ * U+FFFD never equals a byte), so the result is always what decoding would give.
+ */
+function readInterned(r: protobuf.Reader): string {
+  const buf = r.buf as Buffer & { utf8Slice(start: number, end: number): string };
+  const at = r.pos;
+  // A one-byte length (under 128) within the message; anything else as protobufjs reads it.
+  const length = at < r.len ? buf[at]! : 0x80;
+  const from = at + 1;
+  const to = from + length;
+  if (length > INTERNED_MAX_BYTES || to > r.len) return r.string();
+  let hash = length;
+  for (let index = from; index < to; index++) hash = Math.imul(hash ^ buf[index]!, 0x01000193);
+  const slot = hash >>> (32 - INTERNED_BITS);
+  r.pos = to;
+  const known = internedStrings[slot];
+  if (known !== undefined && known.length === length) {
+    let same = 0;
+    while (same < length && known.charCodeAt(same) === buf[from + same]) same++;
+    if (same === length) return known;
+  }
+  const value = buf.utf8Slice(from, to);
+  internedStrings[slot] = value;
+  return value;
+}
+
 function missing(typeName: string, field: string): never {
   throw new DecodeProblem('missing-required', typeName, field);
 }
@@ -105,6 +141,7 @@ function readExpression(plan: TypePlan, field: FieldPlan, index: number): string
   const typeName = JSON.stringify(plan.name);
   if (field.kind === 'message') return `D[${index}](r,r.uint32())`;
   if (field.kind === 'enum') return `E[${index}][r.int32()]`;
+  if (field.interned) return 'S(r)';
   const protoType = protoTypeOf(plan, field).type;
   const read = SCALAR_READ[protoType];
   if (read === undefined) throw new Error(`unsupported type ${protoType} of ${plan.name}.${field.name}`);
@@ -185,9 +222,17 @@ function generate(plan: TypePlan): GeneratedDecoder {
     'L',
     'A',
     'M',
+    'S',
     `return function decode_${plan.name.replace(/\./g, '_')}(r,l){${lines.join('\n')}}`,
   );
-  const impl = factory(subDecoders, enumNames, toSafeNumber, toNearestNumber, missing) as GeneratedDecoder;
+  const impl = factory(
+    subDecoders,
+    enumNames,
+    toSafeNumber,
+    toNearestNumber,
+    missing,
+    readInterned,
+  ) as GeneratedDecoder;
   decoders.set(plan, impl);
   return impl;
 }

@@ -47,10 +47,63 @@ export interface FieldPlan {
    * `unavailability`); a double keeps them to within 256 ns.
    */
   readonly approximate: boolean;
+  /**
+   * A short string read through the decoder's table of recurring strings rather than decoded
+   * anew each time: the vocabulary of a cluster (resource names and roles, agent and framework
+   * IDs, hostnames, attribute names and values, label keys), which recurs in every offer and
+   * update. Never a per-object ID (offers, tasks, containers) or a message.
+   */
+  readonly interned: boolean;
 }
 
 // The 64-bit fields read approximately beyond ±2^53 (see FieldPlan.approximate).
 const APPROXIMATE_FIELDS = new Set(['mesos.v1.TimeInfo.nanoseconds', 'mesos.TimeInfo.nanoseconds']);
+
+// The string fields whose values recur across events (see FieldPlan.interned), without the
+// package prefix (the v1 and the unversioned types alike).
+const INTERNED_FIELDS = new Set([
+  'Address.hostname',
+  'Address.ip',
+  'AgentID.value',
+  'AgentInfo.hostname',
+  'Attribute.name',
+  'DomainInfo.FaultDomain.RegionInfo.name',
+  'DomainInfo.FaultDomain.ZoneInfo.name',
+  'ExecutorID.value',
+  'FrameworkID.value',
+  'FrameworkInfo.role',
+  'FrameworkInfo.roles',
+  'Label.key',
+  'NetworkInfo.IPAddress.ip_address',
+  'NetworkInfo.PortMapping.protocol',
+  'NetworkInfo.name',
+  'Offer.hostname',
+  'Port.protocol',
+  'Resource.AllocationInfo.role',
+  'Resource.DiskInfo.Source.Mount.root',
+  'Resource.DiskInfo.Source.Path.root',
+  'Resource.DiskInfo.Source.profile',
+  'Resource.DiskInfo.Source.vendor',
+  'Resource.ReservationInfo.principal',
+  'Resource.ReservationInfo.role',
+  'Resource.name',
+  'Resource.role',
+  'ResourceProviderID.value',
+  'URL.path',
+  'URL.scheme',
+  'Value.Set.item',
+  'Value.Text.value',
+]);
+
+/** Whether the field of the type named `typeName` (full name, no leading dot) is interned. */
+function isInterned(typeName: string, fieldName: string): boolean {
+  const local = typeName.startsWith('mesos.v1.')
+    ? typeName.slice(9)
+    : typeName.startsWith('mesos.')
+      ? typeName.slice(6)
+      : typeName;
+  return INTERNED_FIELDS.has(`${local}.${fieldName}`);
+}
 
 /** The flattened view of one message type. */
 export interface TypePlan {
@@ -137,6 +190,8 @@ function build(type: protobuf.Type): TypePlan {
       enumName: resolved instanceof protobuf.Enum ? resolved.fullName.slice(1) : undefined,
       message: undefined,
       approximate: APPROXIMATE_FIELDS.has(`${type.fullName.slice(1)}.${field.name}`),
+      interned:
+        kind === 'string' && !(field instanceof protobuf.MapField) && isInterned(type.fullName.slice(1), field.name),
     };
     fields.push(fieldPlan);
     (plan.byName as Map<string, FieldPlan>).set(field.name, fieldPlan);
