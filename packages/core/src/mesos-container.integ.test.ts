@@ -96,16 +96,22 @@ describe(`executor containers on ${target}`, () => {
   }
 
   // A real agent would need a CNI network of that name.
-  it.skipIf(realMaster !== undefined)(
-    'coarse-grained: spark.mesos.network.name puts a MESOS container without an image on the executors, which mesos-local runs',
-    { timeout: 90_000 },
-    async () => {
-      active = await start(
-        clusterConf('network', { 'spark.mesos.network.name': 'spark-net', 'spark.mesos.network.labels': 'team:data' }),
-      );
-      expect(await active.range(0, 10, 1, 2).count()).toBe(10);
-    },
-  );
+  for (const mode of ['coarse', 'fine'] as const) {
+    it.skipIf(realMaster !== undefined)(
+      `${mode}-grained: spark.mesos.network.name puts a MESOS container without an image on the executors, which mesos-local runs`,
+      { timeout: 90_000 },
+      async () => {
+        active = await start(
+          clusterConf(`${mode} network`, {
+            'spark.mesos.coarse': String(mode === 'coarse'),
+            'spark.mesos.network.name': 'spark-net',
+            'spark.mesos.network.labels': 'team:data',
+          }),
+        );
+        expect(await active.range(0, 10, 1, 2).count()).toBe(10);
+      },
+    );
+  }
 
   it('an image with the Docker containerizer (the default) fails SparkContext.create before any offer', {
     timeout: 30_000,

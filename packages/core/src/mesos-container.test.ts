@@ -1,6 +1,7 @@
 import { SparkConf } from '@spark-mesos/config';
 import { isSparkMesosError } from '@spark-mesos/errors';
 import type { CommandInfo } from '@spark-mesos/mesos-client';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   buildContainerInfo,
@@ -380,5 +381,66 @@ describe('executor container (Spark 3.5 backend suites)', () => {
     expect(text).toContain('the image "some_image" (spark.mesos.executor.docker.image), which needs agents run with');
     expect(text).toContain('--image_providers=docker');
     expect(text).toContain('the network "net1" (spark.mesos.network.name)');
+  });
+});
+
+describe('spec parsers (properties)', () => {
+  const path = fc.stringMatching(/^\/[a-z0-9_./-]{0,12}$/);
+  const volume = fc.record({
+    hostPath: fc.option(path, { nil: undefined }),
+    containerPath: path,
+    mode: fc.constantFrom(undefined, 'ro', 'rw'),
+  });
+  const port = fc.integer({ min: 0, max: 65535 });
+
+  it('reads back every volume list written in the documented form', () => {
+    fc.assert(
+      fc.property(fc.array(volume, { maxLength: 5 }), (volumes) => {
+        const text = volumes
+          .map(({ hostPath, containerPath, mode }) =>
+            [hostPath, containerPath, mode].filter((part) => part !== undefined).join(':'),
+          )
+          .join(',');
+        expect(parseVolumesSpec(text)).toEqual(
+          volumes.map(({ hostPath, containerPath, mode }) => ({
+            container_path: containerPath,
+            ...(hostPath === undefined ? {} : { host_path: hostPath }),
+            mode: mode === 'ro' ? 'RO' : 'RW',
+          })),
+        );
+      }),
+    );
+  });
+
+  it('reads back every port mapping list, and rejects any entry with a port out of range', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(port, port, fc.constantFrom(undefined, 'tcp', 'udp')), { maxLength: 5 }),
+        (mappings) => {
+          const text = mappings.map((parts) => parts.filter((part) => part !== undefined).join(':')).join(',');
+          expect(parsePortMappingsSpec(text)).toEqual(
+            mappings.map(([host, container, protocol]) => ({
+              host_port: host,
+              container_port: container,
+              protocol: protocol ?? 'tcp',
+            })),
+          );
+        },
+      ),
+    );
+    fc.assert(
+      fc.property(port, fc.integer({ min: 65536, max: 10_000_000 }), (good, bad) => {
+        expect(() => parsePortMappingsSpec(`${good}:${bad}`)).toThrow(/is not a port mapping/);
+        expect(() => parsePortMappingsSpec(`${bad}:${good}`)).toThrow(/is not a port mapping/);
+      }),
+    );
+  });
+
+  it('splits every parameter at its first =', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z][a-z-]{0,8}$/), fc.stringMatching(/^[a-z0-9=:]{0,10}$/), (key, value) => {
+        expect(parseParamsSpec(`${key}=${value}`)).toEqual([{ key, value }]);
+      }),
+    );
   });
 });
