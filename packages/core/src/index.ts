@@ -14,6 +14,12 @@ export { createLocalClusterBackend, type LocalClusterBackendOptions, localCluste
 export { mesosBackendKeys, registerMesosBackendKeys } from './mesos-backend-keys.js';
 export type { ExecutorSource, MesosBackendLog, MesosBackendOptions } from './mesos-backend-support.js';
 export { createMesosCoarseBackend, type MesosCoarseBackendOptions } from './mesos-coarse-backend.js';
+export {
+  buildContainerInfo,
+  buildExecutorContainer,
+  type Containerizer,
+  type ExecutorContainer,
+} from './mesos-container.js';
 export { prepareExecutorSource } from './mesos-executor-source.js';
 export { createMesosFineBackend, type MesosFineBackendOptions } from './mesos-fine-backend.js';
 export { buildFrameworkInfo, parseMesosLabels } from './mesos-framework-info.js';

@@ -8,7 +8,7 @@ import { parseMasterUrl } from '@spark-mesos/master-url';
 import { describe, expect, it } from 'vitest';
 import { createBackendForMaster } from './backend-for-master.js';
 import { localClusterConf } from './local-cluster.js';
-import { describeWaitStatus, notAppliedSettings, readMesosLaunchSettings } from './mesos-backend-support.js';
+import { describeWaitStatus, readMesosLaunchSettings } from './mesos-backend-support.js';
 import { prepareExecutorSource } from './mesos-executor-source.js';
 
 describe('createBackendForMaster', () => {
@@ -114,11 +114,19 @@ describe('readMesosLaunchSettings', () => {
     expect(settings.node).toBe('node');
   });
 
-  it('says which container settings are not applied', () => {
-    expect(notAppliedSettings(new SparkConf())).toEqual([]);
-    const warnings = notAppliedSettings(new SparkConf().set('spark.mesos.executor.docker.image', 'node:20'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('spark.mesos.executor.docker.image is set but not applied');
+  it('reads the executor container at start: none by default, a bad spec fails the read', () => {
+    expect(readMesosLaunchSettings(new SparkConf()).container).toEqual({
+      container: undefined,
+      secretVariables: [],
+      warnings: [],
+    });
+    const settings = readMesosLaunchSettings(
+      new SparkConf().set('spark.mesos.executor.docker.image', 'node:20').set('spark.mesos.containerizer', 'mesos'),
+    );
+    expect(settings.container.container?.mesos?.image?.docker?.name).toBe('node:20');
+    expect(() =>
+      readMesosLaunchSettings(new SparkConf().set('spark.mesos.executor.docker.volumes', '/a:/b:/c:ro')),
+    ).toThrow(/spark\.mesos\.executor\.docker\.volumes: "\/a:\/b:\/c:ro" is not a volume/);
   });
 });
 

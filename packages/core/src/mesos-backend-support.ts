@@ -20,6 +20,7 @@ import {
   type ResolvedOfferMatcherSettings,
   resolveOfferMatcherSettings,
 } from '@spark-mesos/offer-matcher';
+import { buildExecutorContainer, type ExecutorContainer } from './mesos-container.js';
 import { buildFrameworkInfo, parseMesosLabels } from './mesos-framework-info.js';
 
 /** Where a Mesos backend reports what it does. */
@@ -93,9 +94,20 @@ export interface MesosLaunchSettings {
   readonly shutdownTimeoutMs: number;
   /** `spark.mesos.rejectOfferDuration` in seconds (offers of excluded hosts). @default 120 */
   readonly rejectOfferDurationSeconds: number;
+  /**
+   * The executors' Mesos container (image, network, secrets), from `spark.mesos.executor.docker.*`,
+   * `spark.mesos.containerizer`, `spark.mesos.network.*` and `spark.mesos.executor.secret.*`.
+   * @default no container, no secrets
+   */
+  readonly container: ExecutorContainer;
 }
 
-/** Reads {@link MesosLaunchSettings} from the configuration. */
+/**
+ * Reads {@link MesosLaunchSettings} from the configuration.
+ *
+ * @throws SparkMesosError `SM_ERR_BAD_CONFIG` for a malformed container or secret setting (see
+ *   {@link buildExecutorContainer}), so a backend fails at start, before it accepts an offer.
+ */
 export function readMesosLaunchSettings(conf: SparkConf): MesosLaunchSettings {
   const offerSettings = resolveOfferMatcherSettings(offerMatcherSettingsFrom((key) => conf.getOption(key)));
   const useFetcherCache = conf.getBoolean('spark.mesos.fetcherCache.enable', false);
@@ -124,23 +136,8 @@ export function readMesosLaunchSettings(conf: SparkConf): MesosLaunchSettings {
     maxTaskFailures: conf.getInt('spark.task.maxFailures', 4),
     shutdownTimeoutMs: conf.getTimeAsMs('spark.mesos.coarse.shutdownTimeout', '10s'),
     rejectOfferDurationSeconds: offerSettings.rejectOfferDurationSeconds,
+    container: buildExecutorContainer(conf),
   };
-}
-
-/** Spark keys of Mesos containers that the backends do not apply yet (they run the executor in the agent's default container). */
-const NOT_APPLIED_KEYS = [
-  'spark.mesos.executor.docker.image',
-  'spark.mesos.network.name',
-  'spark.mesos.executor.secret.names',
-  'spark.mesos.executor.secret.values',
-] as const;
-
-/** Warnings for settings the Mesos backends do not apply yet, one per key set. */
-export function notAppliedSettings(conf: SparkConf): string[] {
-  return NOT_APPLIED_KEYS.filter((key) => conf.contains(key)).map(
-    (key) =>
-      `${key} is set but not applied: spark-mesos runs executors in the agent's default (Mesos) container, without Docker images, CNI networks or file secrets yet`,
-  );
 }
 
 /**

@@ -26,7 +26,6 @@ import {
   type MesosLaunchSettings,
   type MesosSubscription,
   neverLaunched,
-  notAppliedSettings,
   readMesosLaunchSettings,
   type SandboxReader,
   STDERR_MESOS_BACKEND_LOG,
@@ -34,6 +33,7 @@ import {
   startDriverEndpoint,
   subscribeToMesos,
 } from './mesos-backend-support.js';
+import { describeExecutorContainer, withSecretVariables } from './mesos-container.js';
 import type { SchedulerBackend, SchedulerBackendEvents, SchedulerDemand } from './scheduler-backend.js';
 import type { TaskOutcome, TaskSpec } from './task-spec.js';
 
@@ -191,12 +191,14 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
       environment: settings!.environment,
       appSecret: secret!,
     });
+    const { container, secretVariables } = settings!.container;
     const task: TaskInfo = {
       name: `Task ${executorId}`,
       task_id: { value: executorId },
       agent_id: { value: launch.agentId },
       resources: planned.resources,
-      command,
+      command: withSecretVariables(command, secretVariables),
+      ...(container === undefined ? {} : { container }),
       ...(settings!.taskLabels.length === 0 ? {} : { labels: { labels: settings!.taskLabels } }),
     };
     const executor: CoarseExecutor = {
@@ -334,7 +336,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
       fail(
         new SparkMesosError(
           'SM_ERR_EXECUTOR_LAUNCH_FAILED',
-          `${launchFailed ? 'The executor could not be started' : `${launchFailuresInARow} executors in a row ended before registering`}: ${message}Check ${executorSourceText()} (every agent must be able to fetch it, or the directory must exist on every agent) and spark.mesos.executor.node.`,
+          `${launchFailed ? 'The executor could not be started' : `${launchFailuresInARow} executors in a row ended before registering`}: ${message}Check ${executorSourceText()} (every agent must be able to fetch it, or the directory must exist on every agent) and spark.mesos.executor.node.${describeExecutorContainer(settings?.container.container)}`,
           {
             cause: { status: status.state, reason: status.reason, message: status.message },
             details: { executorId: executor.executorId, host: executor.hostname, source: executorSourceText() },
@@ -409,7 +411,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     async start(backendEvents) {
       events = backendEvents;
       settings = readMesosLaunchSettings(conf);
-      for (const warning of notAppliedSettings(conf)) log('warn', warning);
+      for (const warning of settings.container.warnings) log('warn', warning);
       pipelineDepth = conf.getInt('spark.mesos.coarse.pipelineDepth', DEFAULT_PIPELINE_DEPTH);
       const appSecret = createAppSecret();
       secret = appSecret;

@@ -29,7 +29,6 @@ import {
   type MesosLaunchSettings,
   type MesosSubscription,
   neverLaunched,
-  notAppliedSettings,
   readMesosLaunchSettings,
   type SandboxReader,
   STDERR_MESOS_BACKEND_LOG,
@@ -37,6 +36,7 @@ import {
   startDriverEndpoint,
   subscribeToMesos,
 } from './mesos-backend-support.js';
+import { describeExecutorContainer, withSecretVariables } from './mesos-container.js';
 import type { SchedulerBackend, SchedulerBackendEvents, SchedulerDemand } from './scheduler-backend.js';
 import type { TaskOutcome, TaskSpec } from './task-spec.js';
 
@@ -192,16 +192,20 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
         ? {}
         : { framework_id: { value: subscription.client.frameworkId } }),
       name: `spark-mesos fine-grained executor ${executor.executorId}`,
-      command: buildExecutorCommand({
-        mode: 'fine',
-        ...('executorUri' in source ? { executorUri: source.executorUri } : { executorHome: source.executorHome }),
-        cache: settings!.useFetcherCache,
-        node: settings!.node,
-        bundledNode: settings!.bundledNode,
-        extraUris: settings!.extraUris,
-        environment: settings!.environment,
-        appSecret: secret!,
-      }),
+      command: withSecretVariables(
+        buildExecutorCommand({
+          mode: 'fine',
+          ...('executorUri' in source ? { executorUri: source.executorUri } : { executorHome: source.executorHome }),
+          cache: settings!.useFetcherCache,
+          node: settings!.node,
+          bundledNode: settings!.bundledNode,
+          extraUris: settings!.extraUris,
+          environment: settings!.environment,
+          appSecret: secret!,
+        }),
+        settings!.container.secretVariables,
+      ),
+      ...(settings!.container.container === undefined ? {} : { container: settings!.container.container }),
       resources,
       data: encodeFineExecutorData({ driver: endpoint!.address }),
       ...(settings!.taskLabels.length === 0 ? {} : { labels: { labels: settings!.taskLabels } }),
@@ -421,7 +425,7 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
         fail(
           new SparkMesosError(
             'SM_ERR_EXECUTOR_LAUNCH_FAILED',
-            `${launchFailed ? 'The executor could not be started' : `${launchFailuresInARow} executors in a row did not start`}: ${message}Check ${executorSourceText()} (every agent must be able to fetch it, or the directory must exist on every agent) and spark.mesos.executor.node.`,
+            `${launchFailed ? 'The executor could not be started' : `${launchFailuresInARow} executors in a row did not start`}: ${message}Check ${executorSourceText()} (every agent must be able to fetch it, or the directory must exist on every agent) and spark.mesos.executor.node.${describeExecutorContainer(settings?.container.container)}`,
             { cause: { status: status.state, reason: status.reason, message: status.message } },
           ),
         );
@@ -478,7 +482,7 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     async start(backendEvents) {
       events = backendEvents;
       settings = readMesosLaunchSettings(conf);
-      for (const warning of notAppliedSettings(conf)) log('warn', warning);
+      for (const warning of settings.container.warnings) log('warn', warning);
       const appSecret = createAppSecret();
       secret = appSecret;
       endpoint = await startDriverEndpoint(options, appSecret);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   type Attribute,
   type CommandInfo,
+  type ContainerInfo,
   type ExecutorCallSubscribe,
   type ExecutorEvent,
   type ExecutorInfo,
@@ -21,6 +22,7 @@ import {
 } from '@spark-mesos/mesos-client';
 import { createAgentHttpHandler } from './agent-http.js';
 import { type CommandExit, type CommandTask, describeExit, startCommandTask, waitStatusOf } from './command-task.js';
+import { type ContainerLaunchFailure, unsupportedContainer } from './container-support.js';
 import { AgentFetcher, type AgentFetcherOptions } from './fetcher.js';
 import { canSampleMemory, formatBytes, sampleGroupMemory } from './memory-usage.js';
 import { ProcessHold } from './process-hold.js';
@@ -449,7 +451,7 @@ export class LocalAgent {
     // Like Mesos' containerizer, the URIs are fetched before the command starts: the task stays
     // STAGING meanwhile, and a failed fetch fails the launch.
     const user = task.command?.user ?? framework.user;
-    void this.#prepareSandbox(executor, task.command?.uris, user).then((failure) => {
+    void this.#prepareContainer(executor, task.container, task.command?.uris, user).then((failure) => {
       if (
         this.#fetcher.stopped ||
         this.#forgotten(agentFramework) ||
@@ -462,15 +464,31 @@ export class LocalAgent {
         this.#agentUpdate(
           executor,
           agentTask,
-          executor.killing ? 'TASK_KILLED' : 'TASK_FAILED',
+          executor.killing ? 'TASK_KILLED' : failure!.state,
           executor.killing
             ? { reason: 'REASON_TASK_KILLED_DURING_LAUNCH' }
-            : { message: failure, reason: 'REASON_CONTAINER_LAUNCH_FAILED' },
+            : { message: failure!.message, reason: failure!.reason },
         );
         return;
       }
       this.#startCommand(agentFramework, executor, agentTask);
     });
+  }
+
+  // Before the launch, as Mesos' containerizer: whether the container can be created at all, then
+  // the sandbox and the URIs. Resolves to undefined, or how the launch fails.
+  async #prepareContainer(
+    executor: AgentExecutor,
+    container: ContainerInfo | undefined,
+    uris: CommandInfo['uris'],
+    user: string | undefined,
+  ): Promise<ContainerLaunchFailure | undefined> {
+    const unsupported = unsupportedContainer(container);
+    if (unsupported !== undefined) return unsupported;
+    const failure = await this.#prepareSandbox(executor, uris, user);
+    return failure === undefined
+      ? undefined
+      : { state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: failure };
   }
 
   // Before the launch: the sandbox directory and the URIs (off the event loop). Without URIs the
@@ -929,15 +947,11 @@ export class LocalAgent {
     executor.tasks.set(taskId, task);
     const started = executor;
     const user = executorInfo.command?.user ?? framework.info.user;
-    void this.#prepareSandbox(started, executorInfo.command?.uris, user).then((failure) => {
+    void this.#prepareContainer(started, executorInfo.container, executorInfo.command?.uris, user).then((failure) => {
       if (this.#fetcher.stopped || this.#forgotten(framework) || framework.executors.get(executorId) !== started)
         return;
       if (failure !== undefined) {
-        started.pendingTermination = {
-          state: 'TASK_FAILED',
-          reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-          message: failure,
-        };
+        started.pendingTermination = failure;
         this.#executorExited(framework, started, { code: null, signal: null });
       } else if (started.state === 'TERMINATING' || started.state === 'TERMINATED' || framework.terminating) {
         // Shut down (its tasks killed, its framework removed) while its URIs were fetched.
