@@ -237,7 +237,7 @@ const mesos: ConfigKeyDefinition[] = withSee(MESOS_DOCS, [
     type: 'string',
     default: 'docker',
     allowedValues: ['docker', 'mesos'],
-    doc: 'The containerizer for Docker images: docker or mesos.',
+    doc: 'The containerizer for executor Docker images: docker or mesos. spark-mesos runs images with mesos only (its executors receive a Mesos secret, which the Docker containerizer does not pass on); an image with docker is refused at start.',
   },
   {
     key: 'spark.mesos.driver.webui.url',
