@@ -71,8 +71,8 @@ interface Driver {
   stdout: string;
   stderr: string;
   readonly exited: Promise<number | null>;
-  /** Resolves when stdout holds `text`; rejects when the process ends first. */
-  waitFor(text: string): Promise<void>;
+  /** Resolves when stdout holds `text`; rejects (quoting its stderr) when the process ends first or after `timeoutMs`. */
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
 }
 
 function startDriver(master: string, coarse: boolean, frameworkId: string, mode: string): Driver {
@@ -86,10 +86,15 @@ function startDriver(master: string, coarse: boolean, frameworkId: string, mode:
     stdout: '',
     stderr: '',
     exited,
-    waitFor: (text) =>
+    waitFor: (text, timeoutMs = 45_000) =>
       new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.stdout?.off('data', check);
+          reject(new Error(`the driver (${mode}) did not print "${text}" within ${timeoutMs} ms:\n${driver.stderr}`));
+        }, timeoutMs);
         const check = () => {
           if (driver.stdout.includes(text)) {
+            clearTimeout(timer);
             child.stdout?.off('data', check);
             resolve();
           }
@@ -97,6 +102,7 @@ function startDriver(master: string, coarse: boolean, frameworkId: string, mode:
         child.stdout?.on('data', check);
         check();
         void exited.then((code) => {
+          clearTimeout(timer);
           if (!driver.stdout.includes(text))
             reject(new Error(`the driver (${mode}) exited with ${code} before printing "${text}":\n${driver.stderr}`));
         });
