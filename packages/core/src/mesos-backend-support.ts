@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { type MesosCredentials, resolveMesosCredentials, type SparkConf } from '@spark-mesos/config';
 import { isSparkMesosError, SparkMesosError } from '@spark-mesos/errors';
@@ -10,6 +11,7 @@ import {
   type FrameworkInfo,
   isTerminalTaskState,
   type Label,
+  type Offer,
   type OperatorClient,
   type SchedulerClient,
   type TaskState,
@@ -160,6 +162,112 @@ export function isFailureState(state: TaskState): boolean {
  */
 export function neverLaunched(status: TaskStatus): boolean {
   return status.state === 'TASK_DROPPED' || status.reason === 'REASON_INVALID_OFFERS';
+}
+
+/**
+ * A short random token (6 lowercase letters and digits) a backend puts in the ids it gives its
+ * Mesos tasks and executors, new at every start. A driver restarted onto its framework ID
+ * (`spark.mesos.driver.frameworkId` with `spark.mesos.driver.failoverTimeout`) finds the old
+ * driver's tasks and executors still registered: plain counters would reuse their ids, and Mesos
+ * refuses a task whose id a live task of the framework has (TASK_ERROR "Task has duplicate ID"),
+ * or an ExecutorInfo that differs from a running executor's with the same id.
+ *
+ * @see https://github.com/apache/mesos/blob/1.11.0/src/master/validation.cpp (task id uniqueness, executor compatibility)
+ */
+export function createLaunchToken(): string {
+  // 30 random bits in base 36: 1 in a billion that two starts share one.
+  return (randomBytes(4).readUInt32BE(0) & 0x3fffffff).toString(36).padStart(6, '0');
+}
+
+/**
+ * Whether a status update names a task of the framework that this backend did not launch and
+ * that still runs: one the previous driver process of the same framework left (after SUBSCRIBED
+ * the client's implicit reconciliation reports every task the master knows). It cannot serve
+ * this driver (other driver address, other application secret) and holds resources: KILL it.
+ * A task in a terminal state needs nothing.
+ */
+export function isLeftoverTask(status: TaskStatus, launchedHere: (taskId: string) => boolean): boolean {
+  return !launchedHere(status.task_id.value) && !isTerminalTaskState(status.state);
+}
+
+/** Options of {@link createLeftoverReaper}. */
+export interface LeftoverReaperOptions {
+  /** The subscribed client (read at each use: the backend subscribes after making the reaper). */
+  readonly client: () => Pick<SchedulerClient, 'kill' | 'shutdown'> | undefined;
+  /** Whether this backend launched the Mesos task with this id. */
+  readonly launchedTask: (taskId: string) => boolean;
+  /** Whether this backend started the executor with this id. @default () => false (no custom executors) */
+  readonly startedExecutor?: (executorId: string) => boolean;
+  /** Where kills and shutdowns are reported (info) and failed calls (warn). */
+  readonly log: MesosBackendLog;
+}
+
+/** Finds and stops what a previous driver process of the same framework left running. */
+export interface LeftoverReaper {
+  /**
+   * A status update: when it names a task this backend did not launch and that still runs
+   * ({@link isLeftoverTask}), KILLs it (once per task, again after a failed call) and returns
+   * `true`; the backend has nothing else to do with the update.
+   */
+  update(status: TaskStatus): boolean;
+  /**
+   * An offer: every executor in its `executor_ids` (the framework's executors running on the
+   * agent) that this backend did not start gets a SHUTDOWN (once per executor, again after a
+   * failed call).
+   */
+  offer(offer: Offer): void;
+}
+
+/**
+ * Creates a {@link LeftoverReaper}. A driver restarted onto its framework ID inherits the old
+ * driver's tasks and executors: Mesos keeps them under the framework, and the old executors end
+ * only when they notice their driver is gone (a coarse one after its reconnection timeout, a
+ * fine one never). Spark leaves them; this stops them at once, so their resources come back.
+ */
+export function createLeftoverReaper(options: LeftoverReaperOptions): LeftoverReaper {
+  const { log } = options;
+  const killed = new Set<string>();
+  const shutDown = new Set<string>();
+  return {
+    update(status) {
+      if (!isLeftoverTask(status, options.launchedTask)) return false;
+      const taskId = status.task_id.value;
+      const client = options.client();
+      if (killed.has(taskId) || client === undefined) return true;
+      killed.add(taskId);
+      const agentId = status.agent_id?.value;
+      log(
+        'info',
+        `killing Mesos task ${taskId}${agentId === undefined ? '' : ` on agent ${agentId}`} (${status.state}): a previous driver of this framework launched it, and it cannot serve this one`,
+      );
+      client
+        .kill({ task_id: { value: taskId }, ...(agentId === undefined ? {} : { agent_id: { value: agentId } }) })
+        .catch((error: Error) => {
+          killed.delete(taskId);
+          log('warn', `KILL of the previous driver's task ${taskId} failed: ${error.message}`);
+        });
+      return true;
+    },
+    offer(offer) {
+      const client = options.client();
+      if (client === undefined) return;
+      for (const { value: executorId } of offer.executor_ids ?? []) {
+        const key = `${offer.agent_id.value} ${executorId}`;
+        if (options.startedExecutor?.(executorId) === true || shutDown.has(key)) continue;
+        shutDown.add(key);
+        log(
+          'info',
+          `shutting down executor ${executorId} on agent ${offer.agent_id.value} (${offer.hostname}): a previous driver of this framework started it, and it cannot serve this one`,
+        );
+        client
+          .shutdown({ executor_id: { value: executorId }, agent_id: { value: offer.agent_id.value } })
+          .catch((error: Error) => {
+            shutDown.delete(key);
+            log('warn', `SHUTDOWN of the previous driver's executor ${executorId} failed: ${error.message}`);
+          });
+      }
+    },
+  };
 }
 
 /** A status for messages: `TASK_FAILED (REASON_CONTAINER_LAUNCH_FAILED): message`. */

@@ -18,6 +18,8 @@ import {
   recordAgentFailure,
 } from '@spark-mesos/offer-matcher';
 import {
+  createLaunchToken,
+  createLeftoverReaper,
   createSandboxReader,
   describeStatus,
   isFailureState,
@@ -111,6 +113,8 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
   let events: SchedulerBackendEvents | undefined;
   let endpoint: DriverEndpoint | undefined;
   let subscription: MesosSubscription | undefined;
+  /** The scheduler client from its creation (reconciliation's updates can come before `subscription` is set). */
+  let subscribedClient: SchedulerClient | undefined;
   let sandbox: SandboxReader | undefined;
   let secret: Uint8Array | undefined;
   let planState: PlanState = initialPlanState();
@@ -120,6 +124,8 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
   let fatal: Error | undefined;
   let launchFailuresInARow = 0;
   let nextExecutorId = 0;
+  /** In every executor id (`<token>-<n>`): new at each start, so a restarted driver's ids are new. */
+  let launchToken = createLaunchToken();
   let registeredCores = 0;
   let pipelineDepth = DEFAULT_PIPELINE_DEPTH;
   /** Whether registered executors get `pipelineDepth` tasks per slot now. */
@@ -174,7 +180,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
 
   function executorTask(launch: PlannedLaunch, index: number): { task: TaskInfo; executor: CoarseExecutor } {
     const planned = launch.executors[index]!;
-    const executorId = String(nextExecutorId++);
+    const executorId = `${launchToken}-${nextExecutorId++}`;
     const source = options.executor;
     const command = buildExecutorCommand({
       mode: 'coarse',
@@ -298,7 +304,15 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     events?.executorLost(executor.executorId, reason, { causedByApp });
   }
 
+  // The executor is its Mesos task: a task id without this start's token is a previous driver's.
+  const leftovers = createLeftoverReaper({
+    client: () => subscribedClient,
+    launchedTask: (taskId) => taskId.startsWith(`${launchToken}-`),
+    log,
+  });
+
   async function onUpdate(status: TaskStatus): Promise<void> {
+    if (!stopping && leftovers.update(status)) return;
     const executor = executors.get(status.task_id.value);
     if (executor === undefined || executor.state === 'gone' || !isGoneState(status.state)) return;
     executor.state = 'gone';
@@ -410,6 +424,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
     defaultParallelism: () => options.defaultParallelism ?? Math.max(registeredCores, 2),
     async start(backendEvents) {
       events = backendEvents;
+      launchToken = createLaunchToken();
       settings = readMesosLaunchSettings(conf);
       for (const warning of settings.container.warnings) log('warn', warning);
       pipelineDepth = conf.getInt('spark.mesos.coarse.pipelineDepth', DEFAULT_PIPELINE_DEPTH);
@@ -454,6 +469,7 @@ export function createMesosCoarseBackend(options: MesosCoarseBackendOptions): Sc
       });
       try {
         subscription = await subscribeToMesos(options, (schedulerClient) => {
+          subscribedClient = schedulerClient;
           let subscribedOnce = false;
           schedulerClient.on('SUBSCRIBED', () => {
             // Mesos forgets a suppression across re-subscriptions: decide again.

@@ -20,6 +20,8 @@ import {
   type TaskDescription,
 } from '@spark-mesos/offer-matcher';
 import {
+  createLaunchToken,
+  createLeftoverReaper,
   createSandboxReader,
   describeStatus,
   describeWaitStatus,
@@ -71,8 +73,10 @@ interface FineExecutor {
   batch: TaskInfo[];
 }
 
-/** A task the driver waits on. */
+/** A task the driver waits on (keyed by its Mesos task id, `<token>-<Spark task id>`). */
 interface FineTask {
+  /** The task scheduler's id of the task. */
+  readonly sparkTaskId: string;
   readonly executorId: string;
   readonly attempt: number;
   /** From the status update, when the result travels over the driver link. */
@@ -112,6 +116,14 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
   let events: SchedulerBackendEvents | undefined;
   let endpoint: DriverEndpoint | undefined;
   let subscription: MesosSubscription | undefined;
+  /** The scheduler client from its creation (reconciliation's updates can come before `subscription` is set). */
+  let subscribedClient: SchedulerClient | undefined;
+  /**
+   * New at each start, in every executor id (`<agentId>-<token>`) and Mesos task id
+   * (`<token>-<Spark task id>`): a driver restarted onto its framework ID must not reuse the ids
+   * of the old driver's executors and tasks, which Mesos still lists.
+   */
+  let launchToken = createLaunchToken();
   let sandbox: SandboxReader | undefined;
   let secret: Uint8Array | undefined;
   let planState: PlanState = initialPlanState();
@@ -168,7 +180,7 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     const generation = generations.get(agentId) ?? 0;
     generations.set(agentId, generation + 1);
     const executor: FineExecutor = {
-      executorId: generation === 0 ? agentId : `${agentId}-${generation}`,
+      executorId: generation === 0 ? `${agentId}-${launchToken}` : `${agentId}-${launchToken}-${generation}`,
       agentId,
       hostname,
       info: undefined,
@@ -216,7 +228,17 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     events?.executorSlotsChanged(executor.executorId, slots);
   }
 
+  const mesosTaskId = (sparkTaskId: string) => `${launchToken}-${sparkTaskId}`;
+  const leftovers = createLeftoverReaper({
+    client: () => subscribedClient,
+    launchedTask: (taskId) => taskId.startsWith(`${launchToken}-`),
+    startedExecutor: (executorId) => byId.has(executorId),
+    log,
+  });
+
   async function onOffers(offers: readonly Offer[]): Promise<void> {
+    // The previous driver's executors on these agents (its tasks are killed on reconciliation).
+    if (!stopping) for (const offer of offers) leftovers.offer(offer);
     const calls: Promise<void>[] = [];
     const decline = (offerId: string, refuseSeconds: number) =>
       calls.push(
@@ -352,10 +374,11 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     if (executor.lost) return;
     // The slot goes with the task's resources: shrink first, so it is not filled again.
     setSlots(executor, executor.running.size);
-    events?.taskEnded(executor.executorId, taskId, reported);
+    events?.taskEnded(executor.executorId, task?.sparkTaskId ?? taskId.slice(launchToken.length + 1), reported);
   }
 
   async function onUpdate(status: TaskStatus): Promise<void> {
+    if (!stopping && leftovers.update(status)) return;
     const taskId = status.task_id.value;
     const task = tasks.get(taskId);
     if (task === undefined) return;
@@ -481,6 +504,7 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     defaultParallelism: () => options.defaultParallelism ?? 8,
     async start(backendEvents) {
       events = backendEvents;
+      launchToken = createLaunchToken();
       settings = readMesosLaunchSettings(conf);
       for (const warning of settings.container.warnings) log('warn', warning);
       const appSecret = createAppSecret();
@@ -499,6 +523,7 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
       });
       try {
         subscription = await subscribeToMesos(options, (schedulerClient) => {
+          subscribedClient = schedulerClient;
           let subscribedOnce = false;
           schedulerClient.on('SUBSCRIBED', () => {
             if (subscribedOnce) suppressed = false;
@@ -535,11 +560,12 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
           );
           continue;
         }
-        tasks.set(spec.taskId, { executorId, attempt: spec.attempt });
-        executor.running.add(spec.taskId);
+        const taskId = mesosTaskId(spec.taskId);
+        tasks.set(taskId, { sparkTaskId: spec.taskId, executorId, attempt: spec.attempt });
+        executor.running.add(taskId);
         executor.batch.push({
           name: `task ${spec.taskId} (stage ${spec.stageId}, partition ${spec.partition}, attempt ${spec.attempt})`,
-          task_id: { value: spec.taskId },
+          task_id: { value: taskId },
           agent_id: { value: executor.agentId },
           // Its own list: the planner's may be shared by equal cuts.
           resources: [...resources],
@@ -552,7 +578,10 @@ export function createMesosFineBackend(options: MesosFineBackendOptions): Schedu
     kill(executorId, taskId) {
       const executor = byId.get(executorId);
       if (executor === undefined || subscription === undefined) return;
-      void call('KILL', client().kill({ task_id: { value: taskId }, agent_id: { value: executor.agentId } }));
+      void call(
+        'KILL',
+        client().kill({ task_id: { value: mesosTaskId(taskId) }, agent_id: { value: executor.agentId } }),
+      );
     },
     demandChanged(next) {
       demand = next;

@@ -333,6 +333,30 @@ describe('cluster.hooks', () => {
     await offerAfter(scheduler, from, agentId);
   });
 
+  it('a task reusing the id of an unreachable task is TASK_ERROR, as Mesos validateUniqueTaskID', async () => {
+    const target = await cluster({ agents: 2 });
+    const scheduler = client(target, { capabilities: [{ type: 'PARTITION_AWARE' }] });
+    await scheduler.client.start();
+    const { rest } = await launchSleeper(scheduler, 'behind-partition');
+    target.hooks.setAgentReachable(rest.agent_id.value, false);
+    await statusAfter(scheduler, 'behind-partition', 'TASK_UNREACHABLE');
+    const from = scheduler.events.length;
+    // The other agent's offer may be outstanding since before the partition.
+    const other = await until('an offer of the other agent', () =>
+      scheduler.events
+        .flatMap((event) => (event.type === 'OFFERS' ? (event.offers?.offers ?? []) : []))
+        .findLast((offer) => offer.agent_id.value !== rest.agent_id.value),
+    );
+    await scheduler.client.accept({
+      offer_ids: [other.id],
+      operations: [launchOperation([sleepTask(other, 'behind-partition')])],
+    });
+    expect(await statusAfter(scheduler, 'behind-partition', 'TASK_ERROR', from)).toMatchObject({
+      reason: 'REASON_TASK_INVALID',
+      message: 'Task reuses the ID of an unreachable task: behind-partition',
+    });
+  });
+
   it('setAgentReachable: TASK_LOST (REASON_AGENT_REMOVED) for a framework that is not partition-aware', async () => {
     const target = await cluster();
     const scheduler = client(target);

@@ -1586,6 +1586,8 @@ export class LocalMaster implements AgentUplink {
   #validateTask(framework: FrameworkRecord, task: TaskInfo, agentId: string, pool: Resource[]): string | undefined {
     const taskId = task.task_id.value;
     if (framework.tasks.has(taskId)) return `Task has duplicate ID: ${taskId}`;
+    // Mesos' validateUniqueTaskID: an unreachable task may still run behind its partition.
+    if (framework.unreachableTasks.has(taskId)) return `Task reuses the ID of an unreachable task: ${taskId}`;
     if (task.agent_id.value !== agentId) {
       return `Task uses agent ${task.agent_id.value} which does not match the offered agent ${agentId}`;
     }
