@@ -2,10 +2,13 @@
 // SPARK_MESOS_TEST_MASTER) and a local HTTP server standing in for the executor package's host.
 // The CLI cases run the built dist/cli.js: run `pnpm build` first when running this file alone.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findZooKeeper, startZooKeeperServer, type ZooKeeperTestServer } from '@spark-mesos/master-url/testing';
 import { type LocalCluster, startLocalCluster } from '@spark-mesos/mesos-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DoctorReport, runDoctorCommand } from './doctor-command.js';
@@ -33,11 +36,15 @@ function cli(args: string[]): Promise<Result> {
 }
 
 /** The command in this process, with an empty environment (no spark-defaults.conf, no SPARK_*). */
-async function doctor(args: string[]): Promise<Result> {
+async function doctor(
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Result> {
   let stdout = '';
   let stderr = '';
   const code = await runDoctorCommand(args, {
-    env: {},
+    env: options.env ?? {},
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
   });
@@ -196,6 +203,26 @@ describe('spark-mesos doctor', () => {
     expect(checkLine(stdout, 'executor-package')).toMatch(/^ok.*\/opt\/spark-mesos.*must exist.*on every agent/);
   });
 
+  it('reads the configuration as submit does: SPARK_EXECUTOR_URI and the properties file', async () => {
+    const fromEnv = await doctor(['--master', master], { env: { SPARK_EXECUTOR_URI: packageUrl } });
+    expect(fromEnv.code, fromEnv.stdout).toBe(0);
+    expect(checkLine(fromEnv.stdout, 'executor-package')).toContain(
+      `${packageUrl} (from env SPARK_EXECUTOR_URI) answered 200`,
+    );
+    const directory = mkdtempSync(join(tmpdir(), 'spark-mesos-doctor-'));
+    try {
+      const properties = join(directory, 'app.conf');
+      writeFileSync(properties, `spark.master ${master}\nspark.executor.uri ${missingUrl}\n`);
+      const fromFile = await doctor(['--properties-file', properties]);
+      expect(fromFile.code, fromFile.stdout).toBe(1);
+      expect(checkLine(fromFile.stdout, 'executor-package')).toContain(
+        `${missingUrl} (from ${properties}:2) answered 404`,
+      );
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
   it('prints the same checks as JSON with --json', async () => {
     const { code, stdout } = await doctor(['--master', master, '--json', '--conf', `spark.executor.uri=${packageUrl}`]);
     expect(code, stdout).toBe(0);
@@ -230,6 +257,66 @@ describe('spark-mesos doctor', () => {
     );
   });
 });
+
+// With CI=true a missing ZooKeeper fails the suite instead of skipping it.
+const zookeeper = findZooKeeper();
+describe.skipIf((zookeeper === undefined && process.env.CI !== 'true') || realMaster !== undefined)(
+  'spark-mesos doctor with masters elected through ZooKeeper',
+  () => {
+    let server: ZooKeeperTestServer;
+    let cluster: LocalCluster | undefined;
+    // The JVM may start slowly on a busy machine.
+    beforeAll(async () => {
+      server = await startZooKeeperServer({ startTimeoutMs: 90_000 });
+      cluster = await startLocalCluster({
+        masters: 2,
+        zookeeper: `zk://${server.connectionString}/doctor-${process.pid}`,
+        zookeeperSessionTimeoutMs: 2000,
+        heartbeatIntervalSeconds: 1,
+        allocationIntervalMs: 50,
+      });
+    }, 120_000);
+    afterAll(async () => {
+      await cluster?.stop();
+      await server?.stop();
+    });
+
+    it('finds the leader of a mesos://zk:// URL through ZooKeeper', async () => {
+      const { code, stdout } = await doctor([
+        '--master',
+        cluster!.masterUrl,
+        '--conf',
+        'spark.mesos.executor.home=/opt/x',
+      ]);
+      expect(code, stdout).toBe(0);
+      const leader = cluster!.masters.find((candidate) => candidate.leading())!;
+      expect(stdout).toContain(`ZooKeeper names the leader ${leader.url} (Mesos 1.12.0)`);
+      expect(checkLine(stdout, 'master')).toContain(`leader ${leader.url} (Mesos 1.12.0) answers, 1 active agent(s)`);
+    });
+
+    it('follows a static URL of a master that is not the leader to the leader', async () => {
+      const other = cluster!.masters.find((candidate) => !candidate.leading())!;
+      const leader = cluster!.masters.find((candidate) => candidate.leading())!;
+      const { code, stdout } = await doctor([
+        '--master',
+        other.url.replace('http://', 'mesos://'),
+        '--conf',
+        'spark.mesos.executor.home=/opt/x',
+      ]);
+      expect(code, stdout).toBe(0);
+      expect(stdout).toContain(`${other.url} is not the leader; the leader is ${leader.url}`);
+    });
+
+    it('exits 4 when ZooKeeper names no leader', async () => {
+      const { code, stdout } = await doctor(
+        ['--master', `mesos://zk://${server.connectionString}/nobody-here`, '--conf', 'spark.mesos.executor.home=/x'],
+        { timeoutMs: 1000 },
+      );
+      expect(code, stdout).toBe(4);
+      expect(checkLine(stdout, 'master')).toMatch(/^FAIL.*could not be reached: \[SM_ERR_NO_LEADER\]/);
+    });
+  },
+);
 
 describe('spark-mesos doctor without a cluster', () => {
   it('has nothing to check on local[N] or local-cluster[…] masters', async () => {
