@@ -258,6 +258,47 @@ describe('spark-mesos doctor', () => {
   });
 });
 
+describe.skipIf(realMaster !== undefined)('spark-mesos doctor with resources reserved for a role', () => {
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await startLocalCluster({
+      agents: 1,
+      resources: 'cpus:1;mem:1024;disk:1000;ports:[31000-31010];cpus(spark):3;mem(spark):2048',
+      allocationIntervalMs: 50,
+      heartbeatIntervalSeconds: 1,
+    });
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('plans with the unreserved resources and those reserved for spark.mesos.role', async () => {
+    const agentId = cluster.agents[0]!.id;
+    const withRole = await doctor([
+      '--master',
+      cluster.masterUrl,
+      '--conf',
+      'spark.mesos.role=spark',
+      '--conf',
+      'spark.mesos.executor.home=/opt/spark-mesos',
+    ]);
+    expect(withRole.code, withRole.stdout).toBe(0);
+    expect(withRole.stdout).toContain('reserved for spark cpus 3, mem 2048 MB');
+    // 1 unreserved + 3 reserved cpus; 1408 MB of 1024 unreserved + 2048 reserved.
+    expect(withRole.stdout).toMatch(new RegExp(`\\(${agentId}\\): would start 1 executor\\(s\\) of 4 cpus / 1408 MB`));
+    const withoutRole = await doctor([
+      '--master',
+      cluster.masterUrl,
+      '--conf',
+      'spark.mesos.executor.home=/opt/spark-mesos',
+    ]);
+    // Without the role only the unreserved 1024 MB are offered: too little for 1408 MB.
+    expect(withoutRole.code, withoutRole.stdout).toBe(1);
+    expect(withoutRole.stdout).toContain('reserved for other roles: spark');
+    expect(withoutRole.stdout).toContain('would start nothing: needs 1408 MB memory, offers 1024 MB');
+  });
+});
+
 // With CI=true a missing ZooKeeper fails the suite instead of skipping it.
 const zookeeper = findZooKeeper();
 describe.skipIf((zookeeper === undefined && process.env.CI !== 'true') || realMaster !== undefined)(
