@@ -111,7 +111,7 @@ describe('spark-mesos doctor', () => {
     expect(checkLine(stdout, 'master')).toMatch(/^ok\s+master\s+.*answers, \d+ active agent\(s\)/);
     expect(checkLine(stdout, 'agents')).toMatch(/^ok\s+agents\s+\d+ active agent\(s\)/);
     expect(checkLine(stdout, 'executors')).toMatch(
-      /^ok\s+executors\s+would start \d+ executor\(s\) on \d+ of \d+ agent/,
+      /^(ok|warn)\s+executors\s+would start \d+ executor\(s\) on \d+ of \d+ agent/,
     );
     expect(checkLine(stdout, 'executor-package')).toContain(
       `${packageUrl} (from --conf #1) answered 200, ${Buffer.byteLength(PACKAGE_BYTES)} bytes`,
@@ -173,7 +173,8 @@ describe('spark-mesos doctor', () => {
       ),
     );
     // The other checks still ran and passed.
-    expect(checkLine(stdout, 'executors')).toMatch(/^ok/);
+    // (A real cluster may have agents too small for an executor: warn, not FAIL.)
+    expect(checkLine(stdout, 'executors')).toMatch(/^(ok|warn)\s/);
   });
 
   it('fails the executor package with the fix when neither spark.executor.uri nor spark.mesos.executor.home is set', async () => {
@@ -223,6 +224,24 @@ describe('spark-mesos doctor', () => {
     }
   });
 
+  it("reads the master with the driver's credentials, and refuses a secret without a principal (exit 3)", async () => {
+    const withPrincipal = await doctor([
+      '--master',
+      master,
+      '--conf',
+      'spark.mesos.principal=doctor-principal',
+      '--conf',
+      'spark.mesos.secret=doctor-secret',
+      '--conf',
+      `spark.executor.uri=${packageUrl}`,
+    ]);
+    expect(withPrincipal.code, withPrincipal.stdout).toBe(0);
+    expect(checkLine(withPrincipal.stdout, 'master')).toContain('read as principal "doctor-principal"');
+    const secretOnly = await doctor(['--master', master, '--conf', 'spark.mesos.secret=doctor-secret']);
+    expect(secretOnly.code, secretOnly.stderr).toBe(3);
+    expect(secretOnly.stderr).toContain('spark.mesos.principal must be configured when spark.mesos.secret is set');
+  });
+
   it('prints the same checks as JSON with --json', async () => {
     const { code, stdout } = await doctor(['--master', master, '--json', '--conf', `spark.executor.uri=${packageUrl}`]);
     expect(code, stdout).toBe(0);
@@ -236,7 +255,8 @@ describe('spark-mesos doctor', () => {
       'driver-address',
     ]);
     const executors = report.checks.find((check) => check.name === 'executors')!;
-    expect(executors.status).toBe('ok');
+    expect(executors.status).not.toBe('FAIL');
+    if (cluster !== undefined) expect(executors.status).toBe('ok');
     expect(executors.lines.some((line) => /would start \d+ executor/.test(line.text))).toBe(true);
     if (cluster !== undefined) expect(report.checks[1]!.lines).toHaveLength(2);
   });
