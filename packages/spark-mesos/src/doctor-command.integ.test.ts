@@ -5,10 +5,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findZooKeeper, startZooKeeperServer, type ZooKeeperTestServer } from '@spark-mesos/master-url/testing';
+import { createSchedulerClient, type MasterState, type Offer, type SchedulerClient } from '@spark-mesos/mesos-client';
 import { type LocalCluster, startLocalCluster } from '@spark-mesos/mesos-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DoctorReport, runDoctorCommand } from './doctor-command.js';
@@ -316,6 +317,92 @@ describe.skipIf(realMaster !== undefined)('spark-mesos doctor with resources res
     expect(withoutRole.code, withoutRole.stdout).toBe(1);
     expect(withoutRole.stdout).toContain('reserved for other roles: spark');
     expect(withoutRole.stdout).toContain('would start nothing: needs 1408 MB memory, offers 1024 MB');
+  });
+});
+
+describe.skipIf(realMaster !== undefined)('spark-mesos doctor with resources in use', () => {
+  let cluster: LocalCluster;
+  let scheduler: SchedulerClient;
+  beforeAll(async () => {
+    cluster = await startLocalCluster({
+      agents: 1,
+      resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31010]',
+      allocationIntervalMs: 50,
+      heartbeatIntervalSeconds: 1,
+    });
+    scheduler = createSchedulerClient({
+      master: cluster.masterUrl,
+      encoding: 'json',
+      reconcile: { enabled: false },
+      frameworkInfo: { user: userInfo().username, name: 'spark-mesos doctor test' },
+    });
+    const offered = new Promise<Offer>((resolve) => {
+      scheduler.on('event', (event) => {
+        const offer = event.type === 'OFFERS' ? event.offers?.offers?.[0] : undefined;
+        if (offer !== undefined) resolve(offer);
+      });
+    });
+    await scheduler.start();
+    const offer = await offered;
+    // Another framework's task holds 3 cpus, 3000 MB and two ports of the agent.
+    await scheduler.accept({
+      offer_ids: [offer.id],
+      operations: [
+        {
+          type: 'LAUNCH',
+          launch: {
+            task_infos: [
+              {
+                name: 'holder',
+                task_id: { value: 'holder' },
+                agent_id: offer.agent_id,
+                resources: [
+                  { name: 'cpus', type: 'SCALAR', scalar: { value: 3 } },
+                  { name: 'mem', type: 'SCALAR', scalar: { value: 3000 } },
+                  { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31000, end: 31001 }] } },
+                ],
+                command: { value: 'sleep 60', shell: true },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const state = (await (await fetch(`${cluster.httpUrl}/master/state`)).json()) as MasterState;
+      if (state.slaves[0]?.used_resources.cpus === 3) break;
+      if (Date.now() > deadline) throw new Error('the holder task never showed in used_resources');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+  afterAll(async () => {
+    await scheduler?.teardown().catch(() => {});
+    await scheduler?.close();
+    await cluster?.stop();
+  });
+
+  it('plans with what is free: total minus what other tasks use', async () => {
+    const { code, stdout } = await doctor([
+      '--master',
+      cluster.masterUrl,
+      '--conf',
+      'spark.mesos.executor.home=/opt/spark-mesos',
+    ]);
+    expect(code, stdout).toBe(1);
+    expect(stdout).toMatch(/used cpus 3, mem 3000 MB, disk 0 MB, gpus 0, ports \[31000-31001\]/);
+    // 4096 − 3000 = 1096 MB left, for an executor of 1024 + 384 MB.
+    expect(stdout).toContain('would start nothing: needs 1408 MB memory, offers 1096 MB');
+    const small = await doctor([
+      '--master',
+      cluster.masterUrl,
+      '--conf',
+      'spark.executor.memory=512m',
+      '--conf',
+      'spark.mesos.executor.home=/opt/spark-mesos',
+    ]);
+    expect(small.code, small.stdout).toBe(0);
+    expect(small.stdout).toContain('would start 1 executor(s) of 1 cpus / 896 MB');
   });
 });
 
