@@ -249,7 +249,8 @@ async function checkMaster(
       state,
     };
   } catch (error) {
-    if (isSparkMesosError(error) && exitCodeOf(error) === EXIT_CODES.config) throw error;
+    // The credentials' own configuration errors are the user's to fix (exit 3), not the master's.
+    if (isSparkMesosError(error, 'SM_ERR_BAD_CONFIG') || isSparkMesosError(error, 'SM_ERR_CONFIG_FILE')) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const code = isSparkMesosError(error) ? `[${error.code}] ` : '';
     return {
