@@ -19,7 +19,14 @@ import type { AgentUplink, LocalAgent } from './agent.js';
 import { isTerminalState } from './agent.js';
 import { allocate, isRefused, type OfferFilter } from './allocator.js';
 import { ProcessHold } from './process-hold.js';
-import { addResources, attributeValues, resourceQuantities, stripAllocation, subtractResources } from './resources.js';
+import {
+  addResources,
+  attributeValues,
+  reservedQuantities,
+  resourceQuantities,
+  stripAllocation,
+  subtractResources,
+} from './resources.js';
 
 /**
  * The master: frameworks, offers, tasks and the scheduler calls that change them. The HTTP
@@ -1241,8 +1248,9 @@ export class LocalMaster implements AgentUplink {
         resources: resourceQuantities(agent.resources),
         used_resources: resourceQuantities(used),
         offered_resources: resourceQuantities(offered),
-        reserved_resources: {},
-        unreserved_resources: resourceQuantities(agent.resources),
+        // As Mesos: the static reservations by role, and the rest apart.
+        reserved_resources: reservedQuantities(agent.resources),
+        unreserved_resources: resourceQuantities(agent.resources.filter((resource) => (resource.role ?? '*') === '*')),
         active,
         deactivated: false,
         registered_time: agent.startTime,

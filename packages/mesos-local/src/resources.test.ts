@@ -5,6 +5,7 @@ import {
   DEFAULT_AGENT_RESOURCES,
   parseAttributes,
   parseResources,
+  reservedQuantities,
   resourceQuantities,
   subtractResources,
 } from './resources.js';
@@ -105,5 +106,16 @@ describe('parseAttributes', () => {
   });
   it('rejects a pair without a colon', () => {
     expect(() => parseAttributes('rack')).toThrow(/rack/);
+  });
+});
+
+describe('reservedQuantities', () => {
+  it("groups the static reservations by role as /master/state's reserved_resources, leaving out *", () => {
+    const resources = parseResources('cpus:1;mem:1024;cpus(spark):3;mem(spark):2048;disk(etl):100');
+    expect(reservedQuantities(resources)).toEqual({
+      spark: { cpus: 3, mem: 2048, disk: 0, gpus: 0 },
+      etl: { cpus: 0, mem: 0, disk: 100, gpus: 0 },
+    });
+    expect(reservedQuantities(parseResources('cpus:4;mem:4096'))).toEqual({});
   });
 });

@@ -253,6 +253,19 @@ export function resourceQuantities(resources: readonly Resource[]): Record<strin
   return quantities;
 }
 
+/**
+ * The reserved part of `resources` as `/master/state`'s `reserved_resources` shows it: by role,
+ * each as {@link resourceQuantities}; unreserved (`*`) resources are left out.
+ */
+export function reservedQuantities(resources: readonly Resource[]): Record<string, Record<string, number | string>> {
+  const byRole = new Map<string, Resource[]>();
+  for (const resource of resources) {
+    const role = resource.role ?? '*';
+    if (role !== '*') byRole.set(role, [...(byRole.get(role) ?? []), resource]);
+  }
+  return Object.fromEntries([...byRole].map(([role, list]) => [role, resourceQuantities(list)]));
+}
+
 /** Attributes as the JSON endpoints show them: `{ name: value }`. */
 export function attributeValues(attributes: readonly Attribute[]): Record<string, string | number> {
   const values: Record<string, string | number> = {};

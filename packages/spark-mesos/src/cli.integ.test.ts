@@ -404,11 +404,13 @@ describe('spark-mesos upload, --help and --version', () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/^Usage: spark-mesos <command>/);
+    expect(top.stdout).toMatch(/^ {2}doctor \[options\] /m);
     for (const [command, heading] of [
       ['submit', 'Usage: spark-mesos submit'],
       ['shell', 'Usage: spark-mesos shell'],
       ['local-cluster', 'Usage: spark-mesos local-cluster'],
       ['upload', 'Usage: spark-mesos-upload'],
+      ['doctor', 'Usage: spark-mesos doctor'],
     ] as const) {
       const help = await cli([command, '--help']);
       expect(help.code, command).toBe(0);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `spark-mesos` command: submit, shell, local-cluster, upload.
+// The `spark-mesos` command: submit, shell, local-cluster, upload, doctor.
 // Each command is imported when it runs: the uploader (with its S3 client) and the driver engine
 // are not loaded for --help, --version or another command.
 import { readFileSync } from 'node:fs';
@@ -12,6 +12,8 @@ Commands:
   shell [options]                  a Node REPL with a SparkContext \`sc\`, as spark-shell
   local-cluster [options]          start a local Mesos cluster and print its master URL
   upload [options] <destination>   pack the executor package and host it for the agents
+  doctor [options]                 check the master, agents, executor fit, executor package
+                                   and driver address a submit would meet
 
 Run spark-mesos <command> --help for a command's options.
   --version                        print the version
@@ -52,6 +54,9 @@ switch (command) {
       process.exitCode = await runUploadCommand(rest, { defaultRuntimeDirectory: executorRuntimeDirectory });
     }
     break;
+  case 'doctor':
+    process.exitCode = await (await import('./doctor-command.js')).runDoctorCommand(rest);
+    break;
   case '--version':
   case '-V':
     process.stdout.write(`${version()}\n`);
@@ -66,7 +71,7 @@ switch (command) {
   default: {
     const error = usageError(
       'spark-mesos',
-      `unknown command ${JSON.stringify(command)}: use submit, shell, local-cluster or upload`,
+      `unknown command ${JSON.stringify(command)}: use submit, shell, local-cluster, upload or doctor`,
     );
     process.stderr.write(formatError(error, { command: 'spark-mesos' }));
     process.exitCode = exitCodeOf(error);
